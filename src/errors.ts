@@ -21,40 +21,40 @@ export class ConfmeshError extends Error {
 
 /** A key is empty, too long, not a string, or contains forbidden characters. */
 export class InvalidKeyError extends ConfmeshError {
-  static override readonly code = 'ERR_INVALID_KEY'
+  static override readonly code: string = 'ERR_INVALID_KEY'
 }
 
 /** A value is not JSON: `undefined`, a function, a symbol, `NaN`/`Infinity`, a `bigint`, a cycle, or too large/deep. */
 export class InvalidValueError extends ConfmeshError {
-  static override readonly code = 'ERR_INVALID_VALUE'
+  static override readonly code: string = 'ERR_INVALID_VALUE'
 }
 
 /** A namespace name is empty, too long, or not a string. */
 export class InvalidNamespaceError extends ConfmeshError {
-  static override readonly code = 'ERR_INVALID_NAMESPACE'
+  static override readonly code: string = 'ERR_INVALID_NAMESPACE'
 }
 
 /** An option passed to `createMesh` (or another factory) is invalid. */
 export class InvalidOptionsError extends ConfmeshError {
-  static override readonly code = 'ERR_INVALID_OPTIONS'
+  static override readonly code: string = 'ERR_INVALID_OPTIONS'
 }
 
 /** The mesh was used after `stop()`. */
 export class MeshStoppedError extends ConfmeshError {
-  static override readonly code = 'ERR_MESH_STOPPED'
+  static override readonly code: string = 'ERR_MESH_STOPPED'
 }
 
 /** A message received from the network could not be decoded (bad framing, unknown version or kind). */
 export class InvalidMessageError extends ConfmeshError {
-  static override readonly code = 'ERR_INVALID_MESSAGE'
+  static override readonly code: string = 'ERR_INVALID_MESSAGE'
 }
 
 /** A remote update was refused before it was applied (oversized, malformed, or not allowed). */
 export class UpdateRejectedError extends ConfmeshError {
-  static override readonly code = 'ERR_UPDATE_REJECTED'
+  static override readonly code: string = 'ERR_UPDATE_REJECTED'
 }
 
 /** A catch-up (state-vector exchange) with a peer failed or timed out. */
 export class SyncError extends ConfmeshError {
-  static override readonly code = 'ERR_SYNC'
+  static override readonly code: string = 'ERR_SYNC'
 }

@@ -1,0 +1,85 @@
+/**
+ * The only file that builds libp2p. TCP transport, Noise encryption, Yamux multiplexing, identify, bootstrap
+ * discovery, gossipsub, and (with a network key) a pre-shared-key private network.
+ *
+ * @module
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { bootstrap } from '@libp2p/bootstrap'
+import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { PrivateKey } from '@libp2p/interface'
+import { preSharedKey } from '@libp2p/pnet'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p, type Libp2p } from 'libp2p'
+
+/** Largest gossip message accepted or sent; larger changes travel over the catch-up stream. */
+export const MAX_GOSSIP_MESSAGE_BYTES = 1024 * 1024
+/** Default connection cap per peer. */
+export const DEFAULT_MAX_CONNECTIONS = 128
+
+/** Options of {@link createNode}. */
+export interface NodeInit {
+  /** Multiaddrs to listen on. */
+  listen: string[]
+  /** Multiaddrs (with `/p2p/<id>`) dialled at start. */
+  bootstrap: string[]
+  /** The peer's identity. */
+  privateKey: PrivateKey
+  /** Pre-shared private-network key (the pnet key file format, as bytes); omitted: no private network. */
+  networkKey?: Uint8Array
+  /** Connection cap. Default {@link DEFAULT_MAX_CONNECTIONS}. */
+  maxConnections?: number
+}
+
+/** The services confmesh uses. */
+export type NodeServices = {
+  pubsub: GossipSub
+  identify: unknown
+}
+
+/** A libp2p node as confmesh configures it. */
+export type MeshNode = Libp2p<NodeServices>
+
+/** Builds and starts the libp2p node. */
+export async function createNode(init: NodeInit): Promise<MeshNode> {
+  return createLibp2p({
+    privateKey: init.privateKey,
+    addresses: { listen: init.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    ...(init.networkKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: init.networkKey }) }),
+    peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap, timeout: 0 })] : [],
+    connectionManager: {
+      maxConnections: init.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      dialTimeout: 5_000,
+      // confmesh's own dialer re-dials known members; libp2p's reconnect queue stays modest.
+      reconnectRetries: 3,
+    },
+    services: {
+      identify: identify(),
+      pubsub: gossipsub({
+        globalSignaturePolicy: 'StrictSign',
+        emitSelf: false,
+        allowPublishToZeroTopicPeers: true,
+        ignoreDuplicatePublishError: true,
+        floodPublish: true,
+        fallbackToFloodsub: false,
+        canRelayMessage: true,
+        maxInboundDataLength: MAX_GOSSIP_MESSAGE_BYTES + 64 * 1024,
+        decodeRpcLimits: {
+          maxSubscriptions: 64,
+          maxMessages: 512,
+          maxIhaveMessageIDs: 5000,
+          maxIwantMessageIDs: 5000,
+          maxIdontwantMessageIDs: 5000,
+          maxControlMessages: 64,
+          maxPeerInfos: 32,
+        },
+        heartbeatInterval: 700,
+      }),
+    },
+  })
+}

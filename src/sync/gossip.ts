@@ -1,0 +1,166 @@
+/**
+ * Push: local changes go out on the mesh's gossipsub topic; remote ones come in through the update applier.
+ *
+ * Guarantees: the local updates of one event-loop tick are merged (`Y.mergeUpdates`) into ONE signed gossip message;
+ * remote updates are never echoed back (only transactions with a local origin are published); a message that fails
+ * validation is rejected in the topic validator, so it is neither delivered nor forwarded and gossipsub's peer
+ * scoring punishes the sender. A change too large for one gossip message is announced instead (`announce` carries
+ * the state vector) and peers pull it over the catch-up stream.
+ *
+ * Does NOT guarantee delivery: gossip is lossy by nature. Missed messages are healed by the catch-up protocol
+ * (on connect, on a detected gap, and by periodic anti-entropy).
+ *
+ * @module
+ */
+import { type GossipSub, type Message as PubsubMessage, TopicValidatorResult } from '@libp2p/gossipsub'
+import * as Y from 'yjs'
+import { ConfmeshError } from '../errors.js'
+import type { MeshLogger } from '../logger.js'
+import { decodeMessage, encodeMessage } from './codec.js'
+import type { UpdateApplier } from './update-applier.js'
+
+/** Options of {@link createGossip}. */
+export interface GossipInit {
+  pubsub: GossipSub
+  topic: string
+  doc: Y.Doc
+  applier: UpdateApplier
+  logger: MeshLogger
+  /** Whether a transaction origin is a local change that must be published. */
+  isLocalOrigin: (origin: unknown) => boolean
+  /** Largest update sent as one gossip message; larger ones are announced. */
+  maxMessageBytes: number
+  /** Asked to pull from a peer (after an `announce`). */
+  requestPull: (peerId: string) => void
+}
+
+/** The gossip channel of one mesh. */
+export interface Gossip {
+  start(): void
+  stop(): void
+  /** Resolves once every local change made so far has been handed to gossipsub. */
+  flush(): Promise<void>
+  /** Counters. */
+  readonly counters: { published: number; announced: number; received: number; rejected: number }
+}
+
+/** Creates the gossip channel. */
+export function createGossip(init: GossipInit): Gossip {
+  return new GossipChannel(init)
+}
+
+class GossipChannel implements Gossip {
+  readonly counters = { published: 0, announced: 0, received: 0, rejected: 0 }
+  private readonly init: GossipInit
+  private buffer: Uint8Array[] = []
+  private scheduled: Promise<void> | undefined
+  private running = false
+  private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (!this.running || !this.init.isLocalOrigin(origin)) return
+    this.buffer.push(update)
+    this.scheduled ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.publishBuffered())
+  }
+  private readonly onMessage = (evt: CustomEvent<PubsubMessage>): void => {
+    const msg = evt.detail
+    if (msg.topic !== this.init.topic || msg.type !== 'signed') return
+    this.handle(msg.from.toString(), msg.data)
+  }
+
+  constructor(init: GossipInit) {
+    this.init = init
+  }
+
+  start(): void {
+    if (this.running) return
+    this.running = true
+    const { pubsub, topic } = this.init
+    pubsub.topicValidators.set(topic, (_peer, msg) => this.validate(msg))
+    pubsub.addEventListener('message', this.onMessage)
+    pubsub.subscribe(topic)
+    this.init.doc.on('update', this.onUpdate)
+  }
+
+  stop(): void {
+    if (!this.running) return
+    this.running = false
+    const { pubsub, topic } = this.init
+    this.init.doc.off('update', this.onUpdate)
+    pubsub.removeEventListener('message', this.onMessage)
+    pubsub.topicValidators.delete(topic)
+    try {
+      pubsub.unsubscribe(topic)
+    } catch {
+      // the node may already be stopping
+    }
+  }
+
+  async flush(): Promise<void> {
+    while (this.scheduled !== undefined) await this.scheduled
+  }
+
+  private validate(msg: PubsubMessage): TopicValidatorResult {
+    if (msg.type !== 'signed') return TopicValidatorResult.Reject
+    try {
+      const decoded = decodeMessage(msg.data)
+      if (decoded.kind === 'update') {
+        const err = this.init.applier.check(decoded.update, { from: msg.from.toString(), via: 'gossip' })
+        if (err !== undefined) {
+          this.counters.rejected++
+          return TopicValidatorResult.Reject
+        }
+      } else if (decoded.kind !== 'announce') {
+        throw new Error(`unexpected ${decoded.kind} message on the document topic`)
+      }
+      return TopicValidatorResult.Accept
+    } catch (err) {
+      this.counters.rejected++
+      this.init.logger.warn(`rejected gossip from ${msg.from}: ${(err as Error).message}`)
+      return TopicValidatorResult.Reject
+    }
+  }
+
+  private handle(from: string, data: Uint8Array): void {
+    this.counters.received++
+    try {
+      const msg = decodeMessage(data)
+      if (msg.kind === 'update') {
+        // The topic validator already checked it; apply() re-checks cheaply and applies.
+        this.init.applier.apply(msg.update, { from, via: 'gossip' })
+      } else if (msg.kind === 'announce') {
+        const theirs = Y.decodeStateVector(msg.stateVector)
+        const ours = Y.encodeStateVector(this.init.doc)
+        if (hasMissing(theirs, Y.decodeStateVector(ours))) this.init.requestPull(from)
+      }
+    } catch (err) {
+      const msg = err instanceof ConfmeshError ? `${err.name}: ${err.message}` : String(err)
+      this.init.logger.warn(`dropped gossip from ${from}: ${msg}`)
+    }
+  }
+
+  private async publishBuffered(): Promise<void> {
+    const updates = this.buffer
+    this.buffer = []
+    this.scheduled = undefined
+    if (updates.length === 0 || !this.running) return
+    const update = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
+    const { pubsub, topic, doc } = this.init
+    try {
+      if (update.length + 2 <= this.init.maxMessageBytes) {
+        await pubsub.publish(topic, encodeMessage({ kind: 'update', update }))
+        this.counters.published++
+      } else {
+        await pubsub.publish(topic, encodeMessage({ kind: 'announce', stateVector: Y.encodeStateVector(doc) }))
+        this.counters.announced++
+      }
+    } catch (err) {
+      // Not fatal: peers heal by catch-up (anti-entropy). Logged so operators see it.
+      if (this.running) this.init.logger.warn(`publish failed: ${(err as Error).message}`)
+    }
+  }
+}
+
+/** Whether `theirs` has any client clock ahead of `ours`. */
+export function hasMissing(theirs: Map<number, number>, ours: Map<number, number>): boolean {
+  for (const [client, clock] of theirs) if ((ours.get(client) ?? 0) < clock) return true
+  return false
+}

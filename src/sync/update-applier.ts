@@ -1,0 +1,105 @@
+/**
+ * The single entry point for remote changes: validate, apply, and notice gaps.
+ *
+ * Every update received (gossip or catch-up) passes the validator BEFORE Yjs sees it, because Yjs trusts its input.
+ * A refused update changes nothing and is logged; the error is returned so the caller can punish the sender.
+ * After applying, a non-empty `pendingStructs`/`pendingDs` means an earlier update was lost: the applier asks for a
+ * catch-up with the peer that sent it, so gaps heal at once instead of waiting for the next anti-entropy round.
+ *
+ * @module
+ */
+import * as Y from 'yjs'
+import { ConfmeshError, UpdateRejectedError } from '../errors.js'
+import type { MeshLogger } from '../logger.js'
+
+/** Where an update came from. */
+export interface UpdateContext {
+  /** Peer id that sent (gossip: published) the update. */
+  from: string
+  /** The channel it came through. */
+  via: 'gossip' | 'sync' | 'storage'
+}
+
+/** Checks an update before it is applied; throws a {@link ConfmeshError} subclass to refuse it. */
+export type UpdateValidator = (update: Uint8Array, context: UpdateContext) => void
+
+/** Transaction origin of updates applied from the network or disk. */
+export interface RemoteOrigin {
+  readonly remote: true
+  readonly context: UpdateContext
+}
+
+/** Options of {@link createUpdateApplier}. */
+export interface UpdateApplierInit {
+  doc: Y.Doc
+  logger: MeshLogger
+  /** Validators run in order; the first to throw refuses the update. */
+  validators: UpdateValidator[]
+  /** Called when the document has pending structs after an update from `from` (a gap to heal). */
+  onGap: (from: string) => void
+}
+
+/** Applies remote updates safely. */
+export interface UpdateApplier {
+  /** Validates and applies; returns `undefined` on success or the refusal error (already logged). */
+  apply(update: Uint8Array, context: UpdateContext): ConfmeshError | undefined
+  /** Validates only (for the gossip topic validator); returns the refusal error or `undefined`. */
+  check(update: Uint8Array, context: UpdateContext): ConfmeshError | undefined
+  /** Counters: applied and rejected updates. */
+  readonly counters: { applied: number; rejected: number; gaps: number }
+}
+
+/** Creates the applier. */
+export function createUpdateApplier(init: UpdateApplierInit): UpdateApplier {
+  const counters = { applied: 0, rejected: 0, gaps: 0 }
+  const check = (update: Uint8Array, context: UpdateContext): ConfmeshError | undefined => {
+    try {
+      for (const validate of init.validators) validate(update, context)
+      return undefined
+    } catch (err) {
+      const error =
+        err instanceof ConfmeshError
+          ? err
+          : new UpdateRejectedError(`update refused: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+      counters.rejected++
+      init.logger.warn(`rejected update from ${context.from} via ${context.via}: ${error.name}: ${error.message}`)
+      return error
+    }
+  }
+  return {
+    counters,
+    check,
+    apply(update, context) {
+      const refused = check(update, context)
+      if (refused !== undefined) return refused
+      const origin: RemoteOrigin = { remote: true, context }
+      try {
+        Y.applyUpdate(init.doc, update, origin)
+      } catch (err) {
+        counters.rejected++
+        const error = new UpdateRejectedError(`update from ${context.from} failed to apply: ${(err as Error).message}`, {
+          cause: err,
+        })
+        init.logger.warn(error.message)
+        return error
+      }
+      counters.applied++
+      const store = init.doc.store
+      if (store.pendingStructs !== null || store.pendingDs !== null) {
+        counters.gaps++
+        init.onGap(context.from)
+      }
+      return undefined
+    },
+  }
+}
+
+/** A validator that refuses updates larger than `maxBytes` or empty. */
+export function sizeValidator(maxBytes: number): UpdateValidator {
+  return (update) => {
+    if (update.length === 0) throw new UpdateRejectedError('empty update')
+    if (update.length > maxBytes) {
+      throw new UpdateRejectedError(`update of ${update.length} bytes exceeds the limit of ${maxBytes}`)
+    }
+  }
+}
