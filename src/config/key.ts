@@ -10,8 +10,21 @@ export const MAX_KEY_LENGTH = 1024
 /** Longest namespace name accepted, in UTF-16 code units. */
 export const MAX_NAMESPACE_LENGTH = 256
 
-// C0 and C1 control characters, and lone surrogates (not representable in UTF-8).
-const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+/** Whether `s` contains a C0/C1 control character or a lone UTF-16 surrogate (not representable in UTF-8). */
+function hasForbiddenChar(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = s.charCodeAt(i + 1)
+      if (!(next >= 0xdc00 && next <= 0xdfff)) return true
+      i++
+    } else if (c >= 0xdc00 && c <= 0xdfff) {
+      return true
+    }
+  }
+  return false
+}
 
 /**
  * Throws {@link InvalidKeyError} unless `key` is a non-empty string of at most {@link MAX_KEY_LENGTH} characters
@@ -23,7 +36,7 @@ export function assertValidKey(key: unknown): asserts key is string {
   if (key.length > MAX_KEY_LENGTH) {
     throw new InvalidKeyError(`key is ${key.length} characters long, the limit is ${MAX_KEY_LENGTH}`)
   }
-  if (FORBIDDEN.test(key)) throw new InvalidKeyError(`key ${JSON.stringify(key)} contains a control character`)
+  if (hasForbiddenChar(key)) throw new InvalidKeyError(`key ${JSON.stringify(key)} contains a control character`)
 }
 
 /** Throws {@link InvalidNamespaceError} unless `name` is a valid namespace name (same rules as keys, shorter). */
@@ -33,5 +46,6 @@ export function assertValidNamespace(name: unknown): asserts name is string {
   if (name.length > MAX_NAMESPACE_LENGTH) {
     throw new InvalidNamespaceError(`namespace is ${name.length} characters long, the limit is ${MAX_NAMESPACE_LENGTH}`)
   }
-  if (FORBIDDEN.test(name)) throw new InvalidNamespaceError(`namespace ${JSON.stringify(name)} contains a control character`)
+  if (hasForbiddenChar(name))
+    throw new InvalidNamespaceError(`namespace ${JSON.stringify(name)} contains a control character`)
 }

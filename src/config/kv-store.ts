@@ -253,13 +253,15 @@ class LwwKvStore implements KvStore {
     if (!(tr.changed as Map<unknown, unknown>).has(this.array)) return
     // 1. entries deleted in this transaction: mark them dead (their values stay visible as ghosts if they won).
     Y.iterateDeletedStructs(tr, tr.deleteSet, (struct) => {
-      if (!(struct instanceof Y.Item) || struct.parent !== this.array || !(struct.content instanceof Y.ContentAny)) return
+      if (!(struct instanceof Y.Item) || struct.parent !== this.array || !(struct.content instanceof Y.ContentAny))
+        return
       const arr = struct.content.arr
       for (let j = 0; j < arr.length; j++) {
         const e = arr[j]
         if (!isStoredEntry(e)) continue
         const st = this.index.get(e.n)?.get(e.k)
-        if (st !== undefined && st.id.client === struct.id.client && st.id.clock === struct.id.clock + j) st.alive = false
+        if (st !== undefined && st.id.client === struct.id.client && st.id.clock === struct.id.clock + j)
+          st.alive = false
       }
     })
     // 2. entries added in this transaction: the structs between the before and after state of every client.

@@ -60,7 +60,9 @@ export function assertJsonValue(value: unknown, limits: ValueLimits = {}): asser
         } else {
           const proto = Object.getPrototypeOf(v)
           if (proto !== Object.prototype && proto !== null) {
-            throw new InvalidValueError(`${path} is a ${proto?.constructor?.name ?? 'non-plain'} object, not plain JSON`)
+            throw new InvalidValueError(
+              `${path} is a ${proto?.constructor?.name ?? 'non-plain'} object, not plain JSON`,
+            )
           }
           if (Object.getOwnPropertySymbols(v).length > 0) throw new InvalidValueError(`${path} has symbol keys`)
           for (const [k, child] of Object.entries(v)) {

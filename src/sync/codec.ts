@@ -74,7 +74,8 @@ export function encodeMessage(msg: Message): Uint8Array {
 
 /** Decodes a message; throws {@link InvalidMessageError} on anything malformed. Payload bytes are views, not copies. */
 export function decodeMessage(bytes: Uint8Array): Message {
-  if (!(bytes instanceof Uint8Array) || bytes.length < 2) throw new InvalidMessageError('message shorter than its header')
+  if (!(bytes instanceof Uint8Array) || bytes.length < 2)
+    throw new InvalidMessageError('message shorter than its header')
   const version = bytes[0]
   if (version !== WIRE_VERSION) throw new InvalidMessageError(`unsupported wire version ${version}`)
   const kind = KIND_BY_CODE.get(bytes[1]!)

@@ -77,9 +77,12 @@ export function createUpdateApplier(init: UpdateApplierInit): UpdateApplier {
         Y.applyUpdate(init.doc, update, origin)
       } catch (err) {
         counters.rejected++
-        const error = new UpdateRejectedError(`update from ${context.from} failed to apply: ${(err as Error).message}`, {
-          cause: err,
-        })
+        const error = new UpdateRejectedError(
+          `update from ${context.from} failed to apply: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        )
         init.logger.warn(error.message)
         return error
       }

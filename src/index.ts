@@ -1,0 +1,47 @@
+/**
+ * @packageDocumentation
+ *
+ * confmesh: a peer-to-peer configuration mesh. Every process embeds a libp2p node; the configuration is one Yjs CRDT
+ * document shared over gossipsub, with state-vector catch-up over a direct stream. No server cluster to run.
+ *
+ * @example
+ * ```ts
+ * import { createMesh } from 'confmesh'
+ *
+ * const mesh = await createMesh({ bootstrap: ['/ip4/10.0.0.5/tcp/4001/p2p/12D3Koo...'] })
+ * mesh.watch('feature.checkout', (e) => console.log(e.key, e.previous, '->', e.value))
+ * await mesh.namespace('payments').set('limit', { daily: 500 })
+ * await mesh.stop()
+ * ```
+ */
+import './polyfill.js'
+
+export type { HlcTimestamp } from './config/hlc.js'
+export { MAX_KEY_LENGTH, MAX_NAMESPACE_LENGTH } from './config/key.js'
+export { DEFAULT_NAMESPACE, type Namespace, type ReadonlyNamespace } from './config/namespace.js'
+export type { JsonValue } from './config/value.js'
+export type { WatchEvent, WatchListener, WatchTarget } from './config/watch.js'
+export {
+  ConfmeshError,
+  InvalidKeyError,
+  InvalidMessageError,
+  InvalidNamespaceError,
+  InvalidOptionsError,
+  InvalidValueError,
+  MeshStoppedError,
+  SyncError,
+  UpdateRejectedError,
+} from './errors.js'
+export type { MeshLogger } from './logger.js'
+export {
+  type ConfigMesh,
+  createMesh,
+  DEFAULT_LISTEN,
+  DEFAULT_MESH_NAME,
+  type MeshDiagnostics,
+  type MeshEvents,
+  type MeshOptions,
+  type MeshTiming,
+  type PeerInfo,
+} from './mesh.js'
+export type { MembershipChange } from './ring/membership.js'

@@ -1,0 +1,427 @@
+/**
+ * ConfigMesh: one embedded peer of a configuration mesh. Start/stop and wiring only; protocol details live in
+ * `sync/`, data semantics in `config/`, membership in `ring/`.
+ *
+ * @module
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { TypedEventEmitter } from 'main-event'
+import * as Y from 'yjs'
+import { createHybridLogicalClock } from './config/hlc.js'
+import { CLEANUP_ORIGIN, createKvStore, type KvStore, LOCAL_ORIGIN, type WriteOp } from './config/kv-store.js'
+import { createNamespace, DEFAULT_NAMESPACE, type Namespace } from './config/namespace.js'
+import { DEFAULT_MAX_VALUE_BYTES, type JsonValue } from './config/value.js'
+import { createWatchHub, type WatchHub, type WatchListener, type WatchTarget } from './config/watch.js'
+import { InvalidOptionsError, MeshStoppedError } from './errors.js'
+import { createDefaultLogger, type MeshLogger } from './logger.js'
+import { createNode, DEFAULT_MAX_CONNECTIONS, MAX_GOSSIP_MESSAGE_BYTES, type MeshNode } from './node.js'
+import { createMembership, type Member, type Membership, type MembershipChange } from './ring/membership.js'
+import { type CatchUp, createCatchUp } from './sync/catch-up.js'
+import { createGossip, type Gossip } from './sync/gossip.js'
+import { createUpdateApplier, sizeValidator, type UpdateApplier } from './sync/update-applier.js'
+
+/** Default listen address: loopback, any free port. */
+export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
+/** Default mesh name. Meshes with different names never mix. */
+export const DEFAULT_MESH_NAME = 'confmesh'
+/** Largest remote update accepted (gossip or catch-up), by default. */
+export const DEFAULT_MAX_UPDATE_BYTES = 256 * 1024 * 1024
+
+/** Tuning knobs; the defaults suit most meshes. */
+export interface MeshTiming {
+  /** Membership heartbeat period in ms. Default 1000. */
+  heartbeatMs?: number
+  /** A member silent this long (ms) is dropped. Default 4000 (dropped everywhere within 5 s). */
+  memberTimeoutMs?: number
+  /** Anti-entropy catch-up period in ms (±25 % jitter); 0 disables. Default 5000. */
+  antiEntropyMs?: number
+  /** Time limit of one catch-up exchange in ms. Default 30000. */
+  catchUpTimeoutMs?: number
+}
+
+/** Options of {@link createMesh}. */
+export interface MeshOptions {
+  /** Multiaddrs to listen on. Default `['/ip4/127.0.0.1/tcp/0']`. */
+  listen?: string[]
+  /** Multiaddrs of peers to join through, each ending in `/p2p/<peerId>`. Default none (a mesh of one). */
+  bootstrap?: string[]
+  /** The mesh's name: peers only share config with peers of the same name. Default `'confmesh'`. */
+  name?: string
+  /** The peer's libp2p private key (Ed25519). Default: a new one each start (or the persisted one with `dataDir`). */
+  privateKey?: PrivateKey
+  /** Capacity weight for the ring. Default 1. */
+  weight?: number
+  /** Free-form metadata announced to the mesh (zone, role, ...). Default `{}`. */
+  tags?: Record<string, string>
+  /** Where log lines go. Default: the `debug` logger (`DEBUG=confmesh*`). */
+  logger?: MeshLogger
+  /** Largest value accepted by `set`, as JSON text. Default 16 MiB. */
+  maxValueBytes?: number
+  /** Connection cap. Default 128. */
+  maxConnections?: number
+  /** Timing knobs. */
+  timing?: MeshTiming
+}
+
+/** A live peer as seen by this one. */
+export type PeerInfo = Member
+
+/** Events of a {@link ConfigMesh}. */
+export interface MeshEvents {
+  /** Live membership changed. */
+  'peers:change': CustomEvent<MembershipChange>
+}
+
+/** Diagnostics of a replica, for operators and tests. */
+export interface MeshDiagnostics {
+  /** The document's state vector: Yjs client id -> number of structs seen. */
+  stateVector: Record<string, number>
+  /** Whether updates are parked waiting for missing ones. */
+  pending: boolean
+  /** Encoded document size in bytes. */
+  documentBytes: number
+  /** Entries held (live values, tombstones, losers awaiting GC). */
+  entries: number
+  /** Gossip, catch-up and applier counters. */
+  counters: Record<string, number>
+}
+
+/** One embedded configuration-mesh peer. Create with {@link createMesh}. */
+export interface ConfigMesh extends Namespace {
+  /** This peer's libp2p peer id. */
+  readonly peerId: string
+  /** This peer's dialable multiaddrs, each ending in `/p2p/<peerId>`. */
+  readonly addresses: string[]
+  /** The mesh's name. */
+  readonly meshName: string
+  /** Live peers other than this one. */
+  peers(): PeerInfo[]
+  /** A namespace view (created on first use; the mesh itself is `'default'`). */
+  namespace(name: string): Namespace
+  /** Names of namespaces that hold at least one key. */
+  namespaces(): string[]
+  /** Pulls from every connected peer now; resolves when every exchange finished. */
+  syncNow(): Promise<void>
+  /** Counters and state for operators and tests. */
+  diagnostics(): MeshDiagnostics
+  /** Subscribes to mesh events; see {@link MeshEvents}. */
+  readonly events: TypedEventEmitter<MeshEvents>
+  /** Leaves the mesh and releases every resource. Idempotent. */
+  stop(): Promise<void>
+}
+
+/**
+ * Creates and starts a configuration-mesh peer.
+ *
+ * @example
+ * ```ts
+ * const mesh = await createMesh({ bootstrap: ['/ip4/10.0.0.5/tcp/4001/p2p/12D3Koo...'] })
+ * mesh.watch('feature.checkout', (e) => console.log(e.key, e.previous, '->', e.value))
+ * await mesh.namespace('payments').set('limit', { daily: 500 })
+ * ```
+ */
+export async function createMesh(options: MeshOptions = {}): Promise<ConfigMesh> {
+  const mesh = new Mesh(validateOptions(options))
+  await mesh.start()
+  return mesh
+}
+
+interface ResolvedOptions {
+  listen: string[]
+  bootstrap: string[]
+  name: string
+  privateKey: PrivateKey | undefined
+  weight: number
+  tags: Record<string, string>
+  logger: MeshLogger | undefined
+  maxValueBytes: number
+  maxConnections: number
+  timing: MeshTiming
+}
+
+const MESH_NAME = /^[A-Za-z0-9._-]{1,64}$/
+
+function validateOptions(o: MeshOptions): ResolvedOptions {
+  if (o === null || typeof o !== 'object') throw new InvalidOptionsError('options must be an object')
+  const strings = (v: unknown, what: string): string[] => {
+    if (v === undefined) return []
+    if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) {
+      throw new InvalidOptionsError(`${what} must be an array of multiaddr strings`)
+    }
+    return v
+  }
+  const name = o.name ?? DEFAULT_MESH_NAME
+  if (typeof name !== 'string' || !MESH_NAME.test(name)) {
+    throw new InvalidOptionsError(`name must match ${MESH_NAME}, got ${JSON.stringify(name)}`)
+  }
+  const bootstrap = strings(o.bootstrap, 'bootstrap')
+  for (const b of bootstrap) {
+    if (!/\/p2p\/[A-Za-z0-9]+$/.test(b))
+      throw new InvalidOptionsError(`bootstrap address ${b} must end in /p2p/<peerId>`)
+  }
+  const weight = o.weight ?? 1
+  if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) {
+    throw new InvalidOptionsError(`weight must be a positive number, got ${weight}`)
+  }
+  const tags = o.tags ?? {}
+  if (tags === null || typeof tags !== 'object' || !Object.values(tags).every((v) => typeof v === 'string')) {
+    throw new InvalidOptionsError('tags must be an object of strings')
+  }
+  return {
+    listen: o.listen === undefined ? DEFAULT_LISTEN : strings(o.listen, 'listen'),
+    bootstrap,
+    name,
+    privateKey: o.privateKey,
+    weight,
+    tags: { ...tags },
+    logger: o.logger,
+    maxValueBytes: o.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES,
+    maxConnections: o.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    timing: { ...o.timing },
+  }
+}
+
+class Mesh implements ConfigMesh {
+  readonly events = new TypedEventEmitter<MeshEvents>()
+  readonly meshName: string
+  private readonly opts: ResolvedOptions
+  private node!: MeshNode
+  private doc!: Y.Doc
+  private store!: KvStore
+  private hub!: WatchHub
+  private applier!: UpdateApplier
+  private gossip!: Gossip
+  private catchUp!: CatchUp
+  private membership!: Membership
+  private logger!: MeshLogger
+  private defaultNs!: Namespace
+  private readonly namespaces_ = new Map<string, Namespace>()
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new'
+  private stopping: Promise<void> | undefined
+
+  constructor(opts: ResolvedOptions) {
+    this.opts = opts
+    this.meshName = opts.name
+  }
+
+  async start(): Promise<void> {
+    const o = this.opts
+    const privateKey = o.privateKey ?? (await generateKeyPair('Ed25519'))
+    this.node = await createNode({
+      listen: o.listen,
+      bootstrap: o.bootstrap,
+      privateKey,
+      maxConnections: o.maxConnections,
+    })
+    const peerId = this.node.peerId.toString()
+    this.logger = o.logger ?? createDefaultLogger(`confmesh:${peerId.slice(-8)}`)
+    this.doc = new Y.Doc({ gc: true })
+    this.store = createKvStore({
+      doc: this.doc,
+      author: peerId,
+      clock: createHybridLogicalClock(),
+      onListenerError: (err) => this.logger.error(`change listener threw: ${String(err)}`),
+    })
+    this.hub = createWatchHub(this.logger)
+    this.store.onChanges((changes) => this.hub.dispatch(changes))
+
+    const base = `/confmesh/${o.name}`
+    let catchUp: CatchUp | undefined
+    this.applier = createUpdateApplier({
+      doc: this.doc,
+      logger: this.logger,
+      validators: [sizeValidator(DEFAULT_MAX_UPDATE_BYTES)],
+      onGap: (from) => void catchUp?.requestPull(from),
+    })
+    const pubsub = this.node.services.pubsub
+    this.membership = createMembership({
+      node: this.node,
+      pubsub,
+      topic: `${base}/members/1`,
+      logger: this.logger,
+      weight: o.weight,
+      tags: o.tags,
+      seedAddresses: () => [...o.bootstrap, ...this.membership.knownAddresses()],
+      maxConnections: o.maxConnections,
+      ...(o.timing.heartbeatMs === undefined ? {} : { heartbeatMs: o.timing.heartbeatMs }),
+      ...(o.timing.memberTimeoutMs === undefined ? {} : { timeoutMs: o.timing.memberTimeoutMs }),
+    })
+    this.membership.addEventListener('change', (evt) => {
+      this.events.safeDispatchEvent('peers:change', { detail: evt.detail })
+    })
+    catchUp = createCatchUp({
+      node: this.node,
+      protocol: `${base}/sync/1.0.0`,
+      doc: this.doc,
+      applier: this.applier,
+      logger: this.logger,
+      candidates: () =>
+        this.membership
+          .peers()
+          .filter((p) => p.connected)
+          .map((p) => p.peerId),
+      ...(o.timing.antiEntropyMs === undefined ? {} : { antiEntropyMs: o.timing.antiEntropyMs }),
+      ...(o.timing.catchUpTimeoutMs === undefined ? {} : { timeoutMs: o.timing.catchUpTimeoutMs }),
+    })
+    this.catchUp = catchUp
+    this.gossip = createGossip({
+      pubsub,
+      topic: `${base}/doc/1`,
+      doc: this.doc,
+      applier: this.applier,
+      logger: this.logger,
+      isLocalOrigin: (origin) => origin === LOCAL_ORIGIN || origin === CLEANUP_ORIGIN,
+      maxMessageBytes: MAX_GOSSIP_MESSAGE_BYTES,
+      requestPull: (from) => void catchUp.requestPull(from),
+    })
+    this.defaultNs = this.namespace(DEFAULT_NAMESPACE)
+    this.gossip.start()
+    await this.catchUp.start()
+    await this.membership.start()
+    this.state = 'running'
+    this.logger.info(`started ${peerId} on ${this.addresses.join(', ')}`)
+  }
+
+  // --- identity and peers ---------------------------------------------------------------------------------------
+
+  get peerId(): string {
+    return this.node.peerId.toString()
+  }
+
+  get addresses(): string[] {
+    return this.node.getMultiaddrs().map((a) => a.toString())
+  }
+
+  peers(): PeerInfo[] {
+    return this.state === 'running' ? this.membership.peers() : []
+  }
+
+  // --- the default namespace --------------------------------------------------------------------------------------
+
+  get name(): string {
+    return DEFAULT_NAMESPACE
+  }
+
+  get<T extends JsonValue = JsonValue>(key: string): T | undefined {
+    return this.defaultNs.get<T>(key)
+  }
+
+  has(key: string): boolean {
+    return this.defaultNs.has(key)
+  }
+
+  entries(): Array<[string, JsonValue]> {
+    return this.defaultNs.entries()
+  }
+
+  keys(): string[] {
+    return this.defaultNs.keys()
+  }
+
+  toJSON(): Record<string, JsonValue> {
+    return this.defaultNs.toJSON()
+  }
+
+  set(key: string, value: JsonValue): Promise<void> {
+    return this.defaultNs.set(key, value)
+  }
+
+  delete(key: string): Promise<void> {
+    return this.defaultNs.delete(key)
+  }
+
+  update(changes: Record<string, JsonValue | undefined>): Promise<void> {
+    return this.defaultNs.update(changes)
+  }
+
+  watch(key: string, listener: WatchListener): () => void
+  watch(target: { prefix: string }, listener: WatchListener): () => void
+  watch(listener: WatchListener): () => void
+  watch(a: WatchTarget | WatchListener, b?: WatchListener): () => void {
+    return (this.defaultNs.watch as (a: WatchTarget | WatchListener, b?: WatchListener) => () => void)(a, b)
+  }
+
+  // --- namespaces -------------------------------------------------------------------------------------------------
+
+  namespace(name: string): Namespace {
+    let ns = this.namespaces_.get(name)
+    if (ns === undefined) {
+      ns = createNamespace(name, {
+        store: this.store,
+        hub: this.hub,
+        valueLimits: { maxBytes: this.opts.maxValueBytes },
+        write: (ops) => this.write(ops),
+        assertUsable: () => this.assertRunning(),
+      })
+      this.namespaces_.set(name, ns)
+    }
+    return ns
+  }
+
+  namespaces(): string[] {
+    return this.store.namespaces()
+  }
+
+  // --- sync and diagnostics ---------------------------------------------------------------------------------------
+
+  async syncNow(): Promise<void> {
+    this.assertRunning()
+    const peers = new Set(this.node.getConnections().map((c) => c.remotePeer.toString()))
+    const members = new Set(this.membership.memberIds())
+    await Promise.all([...peers].filter((p) => members.has(p)).map((p) => this.catchUp.requestPull(p)))
+  }
+
+  diagnostics(): MeshDiagnostics {
+    const sv: Record<string, number> = {}
+    for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(this.doc))) sv[String(client)] = clock
+    const store = this.doc.store
+    return {
+      stateVector: sv,
+      pending: store.pendingStructs !== null || store.pendingDs !== null,
+      documentBytes: Y.encodeStateAsUpdate(this.doc).length,
+      entries: this.store.entryCount(),
+      counters: {
+        ...prefixed('gossip', this.gossip.counters),
+        ...prefixed('catchUp', this.catchUp.counters),
+        ...prefixed('applier', this.applier.counters),
+      },
+    }
+  }
+
+  // --- lifecycle --------------------------------------------------------------------------------------------------
+
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop()
+    return this.stopping
+  }
+
+  private async doStop(): Promise<void> {
+    if (this.state === 'new') return
+    this.state = 'stopping'
+    await this.gossip.flush()
+    await this.membership.stop()
+    this.gossip.stop()
+    await this.catchUp.stop()
+    await this.node.stop()
+    this.store.destroy()
+    this.doc.destroy()
+    this.state = 'stopped'
+    this.logger.info('stopped')
+  }
+
+  private assertRunning(): void {
+    if (this.state !== 'running') throw new MeshStoppedError(`mesh ${this.meshName} is ${this.state}`)
+  }
+
+  private async write(ops: WriteOp[]): Promise<void> {
+    this.assertRunning()
+    this.store.write(ops)
+  }
+}
+
+function prefixed(prefix: string, counters: object): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [k, v] of Object.entries(counters)) if (typeof v === 'number') out[`${prefix}.${k}`] = v
+  return out
+}

@@ -1,0 +1,328 @@
+/**
+ * Membership and discovery: who is alive in the mesh, with what weight and tags, and how to reach them.
+ *
+ * Every peer publishes a signed heartbeat (`member`: peer id, dialable addresses, weight, tags) on the mesh's
+ * membership topic every `heartbeatMs`, and a `leave` when it stops. A member is live while its heartbeats keep
+ * arriving; one silent for `timeoutMs` is dropped (a crashed peer disappears everywhere within `timeoutMs` plus one
+ * check interval). The gossipsub signature must match the heartbeat's peer id, so nobody can speak for another peer.
+ *
+ * Discovery: a heartbeat from a member this peer is not connected to makes it dial that member (up to
+ * `maxDialsPerRound` a round, bounded by the connection cap), so peers that only knew one bootstrap node meet each
+ * other and the mesh survives the loss of that node. While this peer has no connection at all, it re-dials its
+ * bootstrap and remembered addresses with exponential backoff.
+ *
+ * @module
+ */
+import type { GossipSub, Message as PubsubMessage } from '@libp2p/gossipsub'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { TypedEventEmitter } from 'main-event'
+import type { MeshLogger } from '../logger.js'
+import type { MeshNode } from '../node.js'
+import { decodeMessage, encodeMessage } from '../sync/codec.js'
+
+/** Default heartbeat period. */
+export const DEFAULT_HEARTBEAT_MS = 1_000
+/** Default time after which a silent member is dropped. */
+export const DEFAULT_MEMBER_TIMEOUT_MS = 4_000
+/** Default number of new members dialled per heartbeat round. */
+export const DEFAULT_MAX_DIALS_PER_ROUND = 8
+
+/** A live member of the mesh as this peer sees it. */
+export interface Member {
+  /** The member's peer id. */
+  readonly peerId: string
+  /** Dialable multiaddrs, each ending in `/p2p/<peerId>`. */
+  readonly addresses: readonly string[]
+  /** Capacity weight (default 1). */
+  readonly weight: number
+  /** Free-form metadata (zone, role, ...). */
+  readonly tags: Readonly<Record<string, string>>
+  /** When the member started (its clock, ms since epoch). */
+  readonly startedAt: number
+  /** When this peer last heard from it (local clock). */
+  readonly lastSeen: number
+  /** Whether this peer holds an open connection to it. */
+  readonly connected: boolean
+}
+
+/** Detail of a membership `change` event. */
+export interface MembershipChange {
+  readonly joined: readonly string[]
+  readonly left: readonly string[]
+  /** Live member ids after the change (including this peer), sorted. */
+  readonly members: readonly string[]
+}
+
+/** Events of {@link Membership}. */
+export interface MembershipEvents {
+  change: CustomEvent<MembershipChange>
+}
+
+/** Options of {@link createMembership}. */
+export interface MembershipInit {
+  node: MeshNode
+  pubsub: GossipSub
+  topic: string
+  logger: MeshLogger
+  weight: number
+  tags: Record<string, string>
+  /** Addresses to re-dial while no connection is open (bootstrap + remembered). */
+  seedAddresses: () => string[]
+  /** Default {@link DEFAULT_HEARTBEAT_MS}. */
+  heartbeatMs?: number
+  /** Default {@link DEFAULT_MEMBER_TIMEOUT_MS}. */
+  timeoutMs?: number
+  /** Default {@link DEFAULT_MAX_DIALS_PER_ROUND}. */
+  maxDialsPerRound?: number
+  /** Connection cap for discovery dials. */
+  maxConnections: number
+}
+
+/** Live membership of one mesh. */
+export interface Membership extends TypedEventEmitter<MembershipEvents> {
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** Live members other than this peer. */
+  peers(): Member[]
+  /** Live member ids including this peer, sorted. */
+  memberIds(): string[]
+  /** A live member by id (this peer included). */
+  get(peerId: string): Member | undefined
+  /** Addresses of every member ever seen (for persistence). */
+  knownAddresses(): string[]
+}
+
+/** Creates the membership service. */
+export function createMembership(init: MembershipInit): Membership {
+  return new HeartbeatMembership(init)
+}
+
+interface MemberRecord {
+  peerId: string
+  addresses: string[]
+  weight: number
+  tags: Record<string, string>
+  startedAt: number
+  lastSeen: number
+}
+
+function parseMember(body: unknown): Omit<MemberRecord, 'lastSeen'> | undefined {
+  if (body === null || typeof body !== 'object') return undefined
+  const b = body as Record<string, unknown>
+  if (typeof b.peerId !== 'string' || b.peerId.length > 128) return undefined
+  if (!Array.isArray(b.addresses) || b.addresses.length > 32) return undefined
+  if (!b.addresses.every((a) => typeof a === 'string' && a.length < 512)) return undefined
+  const weight = typeof b.weight === 'number' && Number.isFinite(b.weight) && b.weight > 0 ? b.weight : 1
+  const tags: Record<string, string> = {}
+  if (b.tags !== null && typeof b.tags === 'object') {
+    for (const [k, v] of Object.entries(b.tags as Record<string, unknown>).slice(0, 64)) {
+      if (typeof v === 'string' && k.length <= 256 && v.length <= 1024) tags[k] = v
+    }
+  }
+  const startedAt = typeof b.startedAt === 'number' ? b.startedAt : 0
+  return { peerId: b.peerId, addresses: b.addresses as string[], weight, tags, startedAt }
+}
+
+class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements Membership {
+  private readonly init: MembershipInit
+  private readonly self: string
+  private readonly startedAt = Date.now()
+  private readonly records = new Map<string, MemberRecord>()
+  private readonly everSeen = new Map<string, string[]>()
+  private readonly heartbeatMs: number
+  private readonly timeoutMs: number
+  private readonly maxDials: number
+  private timer: NodeJS.Timeout | undefined
+  private running = false
+  private lonelyRounds = 0
+  private nextSeedDial = 0
+  private readonly dialing = new Set<string>()
+  private readonly onMessage = (evt: CustomEvent<PubsubMessage>): void => {
+    const msg = evt.detail
+    if (msg.topic !== this.init.topic || msg.type !== 'signed') return
+    this.handle(msg.from.toString(), msg.data)
+  }
+
+  constructor(init: MembershipInit) {
+    super()
+    this.init = init
+    this.self = init.node.peerId.toString()
+    this.heartbeatMs = init.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
+    this.timeoutMs = init.timeoutMs ?? DEFAULT_MEMBER_TIMEOUT_MS
+    this.maxDials = init.maxDialsPerRound ?? DEFAULT_MAX_DIALS_PER_ROUND
+  }
+
+  async start(): Promise<void> {
+    this.running = true
+    const { pubsub, topic } = this.init
+    pubsub.topicValidators.set(topic, (_peer, msg) => this.validate(msg))
+    pubsub.addEventListener('message', this.onMessage)
+    pubsub.subscribe(topic)
+    this.tick()
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    const { pubsub, topic } = this.init
+    try {
+      await pubsub.publish(topic, encodeMessage({ kind: 'leave', body: { peerId: this.self } }))
+    } catch {
+      // best effort: the others time us out
+    }
+    pubsub.removeEventListener('message', this.onMessage)
+    pubsub.topicValidators.delete(topic)
+    try {
+      pubsub.unsubscribe(topic)
+    } catch {
+      // node stopping
+    }
+  }
+
+  peers(): Member[] {
+    const connected = new Set(this.init.node.getConnections().map((c) => c.remotePeer.toString()))
+    return [...this.records.values()]
+      .map((r) => ({ ...r, connected: connected.has(r.peerId) }))
+      .sort((a, b) => (a.peerId < b.peerId ? -1 : 1))
+  }
+
+  memberIds(): string[] {
+    return [this.self, ...this.records.keys()].sort()
+  }
+
+  get(peerId: string): Member | undefined {
+    if (peerId === this.self) return { ...this.selfRecord(), lastSeen: Date.now(), connected: true }
+    const r = this.records.get(peerId)
+    if (r === undefined) return undefined
+    return { ...r, connected: this.init.node.getConnections(peerIdFromString(peerId)).length > 0 }
+  }
+
+  knownAddresses(): string[] {
+    return [...this.everSeen.values()].flat()
+  }
+
+  private selfRecord(): Omit<MemberRecord, 'lastSeen'> {
+    return {
+      peerId: this.self,
+      addresses: this.init.node.getMultiaddrs().map((a) => a.toString()),
+      weight: this.init.weight,
+      tags: this.init.tags,
+      startedAt: this.startedAt,
+    }
+  }
+
+  private validate(msg: PubsubMessage): TopicValidatorResult {
+    if (msg.type !== 'signed') return TopicValidatorResult.Reject
+    try {
+      const decoded = decodeMessage(msg.data)
+      if (decoded.kind !== 'member' && decoded.kind !== 'leave') return TopicValidatorResult.Reject
+      const body = decoded.body as { peerId?: unknown }
+      // A heartbeat speaks only for its signer.
+      if (body?.peerId !== msg.from.toString()) return TopicValidatorResult.Reject
+      if (decoded.kind === 'member' && parseMember(decoded.body) === undefined) return TopicValidatorResult.Reject
+      return TopicValidatorResult.Accept
+    } catch {
+      return TopicValidatorResult.Reject
+    }
+  }
+
+  private handle(from: string, data: Uint8Array): void {
+    let decoded: ReturnType<typeof decodeMessage>
+    try {
+      decoded = decodeMessage(data)
+    } catch {
+      return
+    }
+    if (from === this.self) return
+    if (decoded.kind === 'leave') {
+      if (this.records.delete(from)) this.emitChange([], [from])
+      return
+    }
+    if (decoded.kind !== 'member') return
+    const parsed = parseMember(decoded.body)
+    if (parsed === undefined || parsed.peerId !== from) return
+    const isNew = !this.records.has(from)
+    this.records.set(from, { ...parsed, lastSeen: Date.now() })
+    if (parsed.addresses.length > 0) this.everSeen.set(from, parsed.addresses)
+    if (isNew) {
+      this.emitChange([from], [])
+      this.discover()
+    }
+  }
+
+  private tick(): void {
+    if (!this.running) return
+    void this.init.pubsub
+      .publish(this.init.topic, encodeMessage({ kind: 'member', body: this.selfRecord() }))
+      .catch((err: Error) => this.init.logger.debug(`heartbeat publish failed: ${err.message}`))
+    const now = Date.now()
+    const left: string[] = []
+    for (const [id, r] of this.records) {
+      if (now - r.lastSeen > this.timeoutMs) {
+        this.records.delete(id)
+        left.push(id)
+      }
+    }
+    if (left.length > 0) this.emitChange([], left)
+    this.discover()
+    this.redialSeeds(now)
+    this.timer = setTimeout(() => this.tick(), this.heartbeatMs)
+    this.timer.unref()
+  }
+
+  /** Dials live members this peer is not connected to, a few per round. */
+  private discover(): void {
+    const node = this.init.node
+    const connections = node.getConnections()
+    if (connections.length >= this.init.maxConnections) return
+    const connected = new Set(connections.map((c) => c.remotePeer.toString()))
+    let budget = Math.min(this.maxDials, this.init.maxConnections - connections.length)
+    for (const r of this.records.values()) {
+      if (budget <= 0) break
+      if (connected.has(r.peerId) || this.dialing.has(r.peerId) || r.addresses.length === 0) continue
+      budget--
+      this.dial(r.peerId, r.addresses)
+    }
+  }
+
+  /** While alone, re-dial seed addresses with exponential backoff (1 heartbeat, 2, 4, ... up to 30). */
+  private redialSeeds(now: number): void {
+    if (this.init.node.getConnections().length > 0) {
+      this.lonelyRounds = 0
+      this.nextSeedDial = 0
+      return
+    }
+    if (now < this.nextSeedDial) return
+    this.lonelyRounds++
+    this.nextSeedDial = now + Math.min(30, 2 ** Math.min(this.lonelyRounds - 1, 5)) * this.heartbeatMs
+    const byPeer = new Map<string, string[]>()
+    for (const addr of this.init.seedAddresses()) {
+      const id = addr.split('/p2p/')[1]
+      if (id === undefined || id === this.self) continue
+      byPeer.set(id, [...(byPeer.get(id) ?? []), addr])
+    }
+    for (const [id, addrs] of byPeer) this.dial(id, addrs)
+  }
+
+  private dial(peerId: string, addresses: readonly string[]): void {
+    if (!this.running || this.dialing.has(peerId)) return
+    let addrs: ReturnType<typeof multiaddr>[]
+    try {
+      addrs = addresses.map((a) => multiaddr(a))
+    } catch {
+      return
+    }
+    this.dialing.add(peerId)
+    this.init.node
+      .dial(addrs, { signal: AbortSignal.timeout(5_000) })
+      .catch((err: Error) => this.init.logger.debug(`dial ${peerId} failed: ${err.message}`))
+      .finally(() => this.dialing.delete(peerId))
+  }
+
+  private emitChange(joined: string[], left: string[]): void {
+    this.safeDispatchEvent('change', { detail: { joined, left, members: this.memberIds() } })
+  }
+}

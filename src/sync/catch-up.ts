@@ -1,0 +1,306 @@
+/**
+ * Catch-up: a direct stream protocol (`/confmesh/<name>/sync/1.0.0`) that exchanges Yjs state vectors.
+ *
+ * Guarantees: the requester sends its state vector; the responder answers with exactly what the requester lacks
+ * (`Y.encodeStateAsUpdate(doc, sv)`), in chunks of at most `chunkBytes`, then its own state vector; the requester
+ * validates the whole update and applies it. If the request shows the requester holds changes the responder lacks,
+ * the responder pulls them back, so one exchange heals both sides. Large state never travels as gossip.
+ *
+ * A pull runs on every new connection, when gossip announces a change too large for a message, when the applier
+ * detects a gap (pending structs), and as periodic anti-entropy (one random peer every interval, with jitter), so a
+ * peer that missed messages converges without depending on luck. Pulls are queued (bounded concurrency) and
+ * de-duplicated per peer: a peer that connects to many others fetches the full state once, then small diffs.
+ *
+ * Does NOT guarantee: progress while no peer is reachable (the replica keeps working alone and merges later).
+ *
+ * @module
+ */
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { lpStream } from '@libp2p/utils'
+import * as Y from 'yjs'
+import { SyncError } from '../errors.js'
+import type { MeshLogger } from '../logger.js'
+import type { MeshNode } from '../node.js'
+import { decodeMessage, encodeMessage } from './codec.js'
+import { hasMissing } from './gossip.js'
+import type { UpdateApplier } from './update-applier.js'
+
+/** Default slice size of a catch-up reply. */
+export const DEFAULT_CHUNK_BYTES = 256 * 1024
+/** Default largest catch-up reply accepted. */
+export const DEFAULT_MAX_CATCH_UP_BYTES = 512 * 1024 * 1024
+/** Default time limit of one exchange. */
+export const DEFAULT_CATCH_UP_TIMEOUT_MS = 30_000
+/** Default anti-entropy period (each round adds up to ±25 % jitter). */
+export const DEFAULT_ANTI_ENTROPY_MS = 5_000
+/** Default number of pulls in flight at once. */
+export const DEFAULT_PULL_CONCURRENCY = 2
+
+/** Options of {@link createCatchUp}. */
+export interface CatchUpInit {
+  node: MeshNode
+  protocol: string
+  doc: Y.Doc
+  applier: UpdateApplier
+  logger: MeshLogger
+  /** Default {@link DEFAULT_CHUNK_BYTES}. */
+  chunkBytes?: number
+  /** Default {@link DEFAULT_MAX_CATCH_UP_BYTES}. */
+  maxBytes?: number
+  /** Default {@link DEFAULT_CATCH_UP_TIMEOUT_MS}. */
+  timeoutMs?: number
+  /** Default {@link DEFAULT_ANTI_ENTROPY_MS}; 0 disables the periodic round. */
+  antiEntropyMs?: number
+  /** Default {@link DEFAULT_PULL_CONCURRENCY}. */
+  concurrency?: number
+  /**
+   * Chooses the peer of an anti-entropy round among the connected peers that speak the protocol. Default: uniform
+   * random. (The ring can steer this.)
+   */
+  choosePeer?: (candidates: string[]) => string | undefined
+  /** Peers an anti-entropy round may pull from (mesh members that are connected). Default: every connected peer. */
+  candidates?: () => string[]
+  /** Whether this peer may answer `from`'s catch-up request; default: everyone. */
+  mayServe?: (from: string) => boolean
+  /** Whether a reply from `from` may be applied; default: everyone. */
+  mayAccept?: (from: string) => boolean
+}
+
+/** Counters of the catch-up protocol. */
+export interface CatchUpCounters {
+  pulls: number
+  failedPulls: number
+  served: number
+  bytesReceived: number
+  bytesServed: number
+}
+
+/** The catch-up protocol of one mesh. */
+export interface CatchUp {
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** Queues a pull from `peerId` (de-duplicated); resolves when that pull finished (never rejects). */
+  requestPull(peerId: string): Promise<void>
+  /** Pulls from `peerId` now and resolves with the bytes received; rejects with {@link SyncError}. */
+  pull(peerId: string): Promise<number>
+  readonly counters: CatchUpCounters
+}
+
+/** Creates the catch-up protocol. */
+export function createCatchUp(init: CatchUpInit): CatchUp {
+  return new CatchUpProtocol(init)
+}
+
+interface QueuedPull {
+  promise: Promise<void>
+  again: boolean
+}
+
+class CatchUpProtocol implements CatchUp {
+  readonly counters: CatchUpCounters = { pulls: 0, failedPulls: 0, served: 0, bytesReceived: 0, bytesServed: 0 }
+  private readonly init: CatchUpInit
+  private readonly chunkBytes: number
+  private readonly maxBytes: number
+  private readonly timeoutMs: number
+  private readonly antiEntropyMs: number
+  private readonly concurrency: number
+  private readonly queued = new Map<string, QueuedPull>()
+  private active = 0
+  private readonly waiting: Array<() => void> = []
+  private timer: NodeJS.Timeout | undefined
+  private running = false
+  private readonly controller = new AbortController()
+  private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId; protocols: string[] }>): void => {
+    if (evt.detail.protocols.includes(this.init.protocol)) void this.requestPull(evt.detail.peerId.toString())
+  }
+
+  constructor(init: CatchUpInit) {
+    this.init = init
+    this.chunkBytes = init.chunkBytes ?? DEFAULT_CHUNK_BYTES
+    this.maxBytes = init.maxBytes ?? DEFAULT_MAX_CATCH_UP_BYTES
+    this.timeoutMs = init.timeoutMs ?? DEFAULT_CATCH_UP_TIMEOUT_MS
+    this.antiEntropyMs = init.antiEntropyMs ?? DEFAULT_ANTI_ENTROPY_MS
+    this.concurrency = init.concurrency ?? DEFAULT_PULL_CONCURRENCY
+  }
+
+  async start(): Promise<void> {
+    this.running = true
+    await this.init.node.handle(this.init.protocol, (stream, connection) => this.serve(stream, connection), {
+      maxInboundStreams: 32,
+      maxOutboundStreams: 32,
+    })
+    this.init.node.addEventListener('peer:identify', this.onIdentify)
+    this.scheduleAntiEntropy()
+  }
+
+  async stop(): Promise<void> {
+    this.running = false
+    this.controller.abort()
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.init.node.removeEventListener('peer:identify', this.onIdentify)
+    for (const wake of this.waiting.splice(0)) wake()
+    try {
+      await this.init.node.unhandle(this.init.protocol)
+    } catch {
+      // node already stopped
+    }
+  }
+
+  requestPull(peerId: string): Promise<void> {
+    const existing = this.queued.get(peerId)
+    if (existing !== undefined) {
+      existing.again = true
+      return existing.promise
+    }
+    const entry: QueuedPull = { promise: Promise.resolve(), again: false }
+    entry.promise = (async () => {
+      try {
+        do {
+          entry.again = false
+          await this.acquire()
+          try {
+            if (!this.running) return
+            await this.pull(peerId)
+          } catch (err) {
+            this.init.logger.debug(`catch-up with ${peerId} failed: ${(err as Error).message}`)
+          } finally {
+            this.release()
+          }
+        } while (entry.again && this.running)
+      } finally {
+        this.queued.delete(peerId)
+      }
+    })()
+    this.queued.set(peerId, entry)
+    return entry.promise
+  }
+
+  async pull(peerId: string): Promise<number> {
+    if (this.init.mayAccept?.(peerId) === false) throw new SyncError(`catch-up replies from ${peerId} are not accepted`)
+    this.counters.pulls++
+    const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.timeoutMs)])
+    let stream: Stream | undefined
+    try {
+      stream = await this.init.node.dialProtocol(peerIdFromString(peerId), this.init.protocol, { signal })
+      const lp = lpStream(stream, { maxDataLength: this.chunkBytes + 1024 })
+      await lp.write(encodeMessage({ kind: 'sync-request', stateVector: Y.encodeStateVector(this.init.doc) }), {
+        signal,
+      })
+      const chunks: Uint8Array[] = []
+      let received = 0
+      for (;;) {
+        const msg = decodeMessage((await lp.read({ signal })).subarray())
+        if (msg.kind === 'sync-chunk') {
+          received += msg.chunk.length
+          if (received > this.maxBytes) throw new SyncError(`catch-up reply exceeds ${this.maxBytes} bytes`)
+          chunks.push(msg.chunk.slice())
+        } else if (msg.kind === 'sync-end') {
+          if (msg.totalBytes !== received) {
+            throw new SyncError(`catch-up reply truncated: ${received} of ${msg.totalBytes} bytes`)
+          }
+          break
+        } else {
+          throw new SyncError(`unexpected ${msg.kind} in a catch-up reply`)
+        }
+      }
+      await stream.close({ signal }).catch(() => {})
+      this.counters.bytesReceived += received
+      if (received > 0) {
+        const update = chunks.length === 1 ? chunks[0]! : concat(chunks, received)
+        const refused = this.init.applier.apply(update, { from: peerId, via: 'sync' })
+        if (refused !== undefined) throw new SyncError(`catch-up reply from ${peerId} refused`, { cause: refused })
+      }
+      return received
+    } catch (err) {
+      this.counters.failedPulls++
+      stream?.abort(err as Error)
+      throw err instanceof SyncError ? err : new SyncError(`catch-up with ${peerId} failed`, { cause: err })
+    }
+  }
+
+  private async serve(stream: Stream, connection: Connection): Promise<void> {
+    const from = connection.remotePeer.toString()
+    const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.timeoutMs)])
+    try {
+      if (this.init.mayServe?.(from) === false) throw new SyncError(`not serving catch-up to ${from}`)
+      const lp = lpStream(stream, { maxDataLength: 64 * 1024 * 1024 })
+      const req = decodeMessage((await lp.read({ signal })).subarray())
+      if (req.kind !== 'sync-request') throw new SyncError(`expected sync-request, got ${req.kind}`)
+      const theirs = Y.decodeStateVector(req.stateVector)
+      // Always the full diff: it carries the whole delete set, which state vectors do not describe, so lost
+      // deletion-only updates heal too (the delete set is compact: ranges of ids).
+      const payload = Y.encodeStateAsUpdate(this.init.doc, req.stateVector)
+      for (let off = 0; off < payload.length; off += this.chunkBytes) {
+        await lp.write(encodeMessage({ kind: 'sync-chunk', chunk: payload.subarray(off, off + this.chunkBytes) }), {
+          signal,
+        })
+      }
+      await lp.write(
+        encodeMessage({
+          kind: 'sync-end',
+          totalBytes: payload.length,
+          stateVector: Y.encodeStateVector(this.init.doc),
+        }),
+        { signal },
+      )
+      await stream.close({ signal })
+      this.counters.served++
+      this.counters.bytesServed += payload.length
+      // They hold changes we lack: pull them back so one exchange heals both sides.
+      if (hasMissing(theirs, Y.decodeStateVector(Y.encodeStateVector(this.init.doc)))) void this.requestPull(from)
+    } catch (err) {
+      this.init.logger.debug(`serving catch-up to ${from} failed: ${(err as Error).message}`)
+      stream.abort(err as Error)
+    }
+  }
+
+  private scheduleAntiEntropy(): void {
+    if (this.antiEntropyMs <= 0 || !this.running) return
+    const delay = this.antiEntropyMs * (0.75 + Math.random() * 0.5)
+    this.timer = setTimeout(() => {
+      const candidates = this.init.candidates?.() ?? this.connectedPeers()
+      const choose = this.init.choosePeer ?? ((c: string[]) => c[Math.floor(Math.random() * c.length)])
+      const peer = candidates.length > 0 ? choose(candidates) : undefined
+      if (peer !== undefined) void this.requestPull(peer)
+      this.scheduleAntiEntropy()
+    }, delay)
+    this.timer.unref()
+  }
+
+  private connectedPeers(): string[] {
+    const seen = new Set<string>()
+    for (const conn of this.init.node.getConnections()) {
+      if (conn.status === 'open') seen.add(conn.remotePeer.toString())
+    }
+    return [...seen]
+  }
+
+  private acquire(): Promise<void> {
+    if (this.active < this.concurrency) {
+      this.active++
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => {
+      this.waiting.push(() => {
+        this.active++
+        resolve()
+      })
+    })
+  }
+
+  private release(): void {
+    this.active--
+    this.waiting.shift()?.()
+  }
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total)
+  let off = 0
+  for (const c of chunks) {
+    out.set(c, off)
+    off += c.length
+  }
+  return out
+}
