@@ -1,0 +1,58 @@
+/**
+ * Writes one named section of bench/RESULTS.md. Several scripts (and other people's benchmarks) share the file, so a
+ * writer replaces only the text between its own `<!-- NAME:start -->` and `<!-- NAME:end -->` markers and appends the
+ * section when the markers are missing. The file is re-read right before the write and replaced atomically (write to a
+ * temp file, rename), which keeps concurrent writers of other sections from seeing a half-written file.
+ *
+ * @module
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** Directory of the benchmark harness (`bench/`). */
+export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+/** Default results file, `bench/RESULTS.md`; `CONFMESH_BENCH_RESULTS` overrides it (tests point it at a temp file). */
+export function resultsPath(): string {
+  return process.env.CONFMESH_BENCH_RESULTS ?? path.join(BENCH_DIR, 'RESULTS.md')
+}
+
+const HEADER =
+  '# confmesh benchmark results\n\nEach section is written by one script under bench/ and replaced on its next run.\n'
+
+/**
+ * Replace `text`'s section `name` with `markdown`, or append the section when absent. Pure; used by
+ * {@link writeResultsSection}.
+ *
+ * @param text - the whole current file
+ * @param name - section name (letters, digits, `-`, `_`, `.`)
+ * @param markdown - the new body of the section
+ */
+export function replaceSection(text: string, name: string, markdown: string): string {
+  const start = `<!-- ${name}:start -->`
+  const end = `<!-- ${name}:end -->`
+  const block = `${start}\n${markdown.trim()}\n${end}`
+  const i = text.indexOf(start)
+  const j = i >= 0 ? text.indexOf(end, i + start.length) : -1
+  if (i >= 0 && j >= 0) return text.slice(0, i) + block + text.slice(j + end.length)
+  const base = text.length === 0 ? HEADER : text
+  return `${base.replace(/\n*$/, '\n')}\n${block}\n`
+}
+
+/**
+ * Replace only the section `name` of bench/RESULTS.md (between `<!-- name:start -->` and `<!-- name:end -->`),
+ * creating the file or appending the section if needed. Text outside the markers is never touched.
+ *
+ * @param name - section name, e.g. `propagation`
+ * @param markdown - the section body (markdown)
+ * @param file - the results file; defaults to {@link resultsPath}()
+ */
+export function writeResultsSection(name: string, markdown: string, file: string = resultsPath()): void {
+  if (!/^[\w.-]+$/.test(name)) throw new TypeError(`invalid section name: ${name}`)
+  const current = existsSync(file) ? readFileSync(file, 'utf8') : ''
+  const next = replaceSection(current, name, markdown)
+  const tmp = `${file}.${process.pid}.tmp`
+  writeFileSync(tmp, next)
+  renameSync(tmp, file)
+}

@@ -1,0 +1,210 @@
+/**
+ * etcd as a benchmark peer: a loopback server (one member, or a three-member cluster on distinct loopback ports, each
+ * with its own temp data dir), and a client adapter that writes with `put` and watches every bench key with a prefix
+ * watch (one gRPC connection per peer, as separate services would have).
+ *
+ * Each member runs under coreutils `timeout`, in its own process group, so it stops by itself after `maxLifetimeMs`
+ * even if the coordinator is killed; `stop()` kills the group and removes the data dirs.
+ *
+ * @module
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { Etcd3 } from 'etcd3'
+import { trackChild } from '../lib/cleanup.js'
+import { nowMs } from '../lib/clock.js'
+import { freePorts } from '../lib/ports.js'
+import { childrenOf } from '../lib/procinfo.js'
+import { waitFor } from '../lib/wait.js'
+import type { BenchPeer, PeerChange } from './types.js'
+
+/** Key prefix under which the benchmarks store their keys in etcd. */
+const PREFIX = 'cm/'
+
+/** A running etcd (one member or a cluster). */
+export interface EtcdServer {
+  /** Client URLs, one per member (`http://127.0.0.1:PORT`). */
+  endpoints: string[]
+  /** Process ids of the etcd members themselves (for RSS/CPU readings). */
+  pids(): number[]
+  stop(): Promise<void>
+}
+
+/** Options of {@link startEtcd}. */
+export interface EtcdInit {
+  /** 1 or 3 members. Default 1. */
+  members?: number
+  /** Hard lifetime of the servers, after which they exit by themselves. Default 30 min. */
+  maxLifetimeMs?: number
+  /** How long to wait for `/health` on every member. Default 30 s. */
+  startTimeoutMs?: number
+}
+
+/**
+ * Whether the `etcd` binary is on PATH (install it with bench/install-etcd.sh).
+ *
+ * @returns the version line, or `undefined` when etcd is not installed
+ */
+export function etcdVersion(): string | undefined {
+  const r = spawnSync('etcd', ['--version'], { encoding: 'utf8' })
+  if (r.error || r.status !== 0) return undefined
+  return r.stdout.split('\n')[0]?.trim()
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
+  try {
+    process.kill(-child.pid, signal)
+  } catch {
+    // gone already
+  }
+}
+
+/**
+ * Start etcd on loopback and wait until every member reports healthy.
+ *
+ * @param init - member count and limits
+ * @throws when a member exits early or does not become healthy in time (its stderr tail is in the message)
+ */
+export async function startEtcd(init: EtcdInit = {}): Promise<EtcdServer> {
+  const members = init.members ?? 1
+  const lifetimeS = Math.ceil((init.maxLifetimeMs ?? 30 * 60_000) / 1000)
+  const ports = await freePorts(members * 2)
+  const names = Array.from({ length: members }, (_, i) => `m${i}`)
+  const clientUrl = (i: number) => `http://127.0.0.1:${ports[i * 2]}`
+  const peerUrl = (i: number) => `http://127.0.0.1:${ports[i * 2 + 1]}`
+  const cluster = names.map((n, i) => `${n}=${peerUrl(i)}`).join(',')
+  const token = `confmesh-bench-${process.pid}-${Date.now()}`
+  const dirs: string[] = []
+  const procs: ChildProcess[] = []
+  const logs: string[] = names.map(() => '')
+  let stopped = false
+
+  const stop = async () => {
+    if (stopped) return
+    stopped = true
+    const exits = procs.map(
+      (p) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r()))),
+    )
+    for (const p of procs) killGroup(p, 'SIGTERM')
+    const timer = setTimeout(() => {
+      for (const p of procs) killGroup(p, 'SIGKILL')
+    }, 3000)
+    await Promise.all(exits)
+    clearTimeout(timer)
+    for (const d of dirs) rmSync(d, { recursive: true, force: true })
+  }
+
+  try {
+    for (let i = 0; i < members; i++) {
+      const dir = mkdtempSync(path.join(os.tmpdir(), `confmesh-bench-etcd-${names[i]}-`))
+      dirs.push(dir)
+      const args = [
+        '--kill-after=5s',
+        `${lifetimeS}s`,
+        'etcd',
+        `--name=${names[i]}`,
+        `--data-dir=${dir}`,
+        `--listen-client-urls=${clientUrl(i)}`,
+        `--advertise-client-urls=${clientUrl(i)}`,
+        `--listen-peer-urls=${peerUrl(i)}`,
+        `--initial-advertise-peer-urls=${peerUrl(i)}`,
+        `--initial-cluster=${cluster}`,
+        '--initial-cluster-state=new',
+        `--initial-cluster-token=${token}`,
+        '--logger=zap',
+        '--log-level=error',
+      ]
+      const child = spawn('timeout', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true })
+      trackChild(child, { group: true })
+      procs.push(child)
+      child.stderr?.on('data', (b: Buffer) => {
+        logs[i] = (logs[i] + b.toString()).slice(-4000)
+      })
+    }
+    await waitFor(
+      async () => {
+        for (const [i, p] of procs.entries()) {
+          if (p.exitCode !== null || p.signalCode !== null) {
+            throw Object.assign(new Error(`etcd ${names[i]} exited (${p.exitCode ?? p.signalCode}): ${logs[i]}`), {
+              fatal: true,
+            })
+          }
+        }
+        const ok = await Promise.all(
+          names.map(async (_, i) => {
+            const res = await fetch(`${clientUrl(i)}/health`, { signal: AbortSignal.timeout(1000) })
+            const body = (await res.json()) as { health?: string }
+            return body.health === 'true'
+          }),
+        )
+        return ok.every(Boolean)
+      },
+      { timeoutMs: init.startTimeoutMs ?? 30_000, intervalMs: 50, what: `etcd (${members} member) health` },
+    ).catch((err: Error) => {
+      const dead = procs.findIndex((p) => p.exitCode !== null || p.signalCode !== null)
+      if (dead >= 0) throw new Error(`etcd ${names[dead]} exited early: ${logs[dead]}`)
+      throw err
+    })
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return {
+    endpoints: names.map((_, i) => clientUrl(i)),
+    pids: () => procs.flatMap((p) => (p.pid === undefined ? [] : childrenOf(p.pid))),
+    stop,
+  }
+}
+
+/**
+ * One etcd client as a benchmark peer: its own gRPC connection, a prefix watch over every bench key.
+ *
+ * @param opts - the member endpoints this client talks to
+ */
+export async function createEtcdPeer(opts: { endpoints: string[] }): Promise<BenchPeer> {
+  const client = new Etcd3({ hosts: opts.endpoints })
+  const listeners: Array<(c: PeerChange) => void> = []
+  const watcher = await client.watch().prefix(PREFIX).create()
+  watcher.on('put', (kv) => {
+    const t = nowMs()
+    const key = kv.key.toString().slice(PREFIX.length)
+    let value: unknown
+    try {
+      value = JSON.parse(kv.value.toString())
+    } catch {
+      value = kv.value.toString()
+    }
+    for (const l of listeners) l({ key, value, t })
+  })
+  watcher.on('error', () => {
+    // the client reconnects by itself; a lost event shows up as a miss in the results
+  })
+  return {
+    system: 'etcd',
+    addresses: [],
+    async set(key, value) {
+      await client.put(PREFIX + key).value(JSON.stringify(value))
+    },
+    async getMany(keys) {
+      const all = await client.getAll().prefix(PREFIX).strings()
+      const out = new Map<string, unknown>()
+      for (const k of keys) {
+        const raw = all[PREFIX + k]
+        if (raw !== undefined) out.set(k, JSON.parse(raw))
+      }
+      return out
+    },
+    onChange(listener) {
+      listeners.push(listener)
+    },
+    connections: () => undefined,
+    stats: async () => ({}),
+    async stop() {
+      await watcher.cancel().catch(() => {})
+      client.close()
+    },
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The propagation measurement shared by propagation.ts and scale.ts: closed-loop single writes (rotating writer),
+ * each timed from the writer's call to every other peer's watch callback, on one machine-wide monotonic clock.
+ *
+ * @module
+ */
+import { nowMs } from '../lib/clock.js'
+import { progress } from '../lib/progress.js'
+import type { Cluster } from '../peers/cluster.js'
+
+/** Options of {@link warmUp} and {@link measurePropagation}. */
+export interface PropagationOptions {
+  /** Measured writes. */
+  writes: number
+  /** Minimum time between two write starts, ms (pacing). */
+  intervalMs: number
+  /** How long one write may take to reach everyone before the missing deliveries count as missed, ms. */
+  deliveryTimeoutMs: number
+  /** Progress label. */
+  label: string
+}
+
+/** Result of {@link measurePropagation}. */
+export interface PropagationResult {
+  /** One latency per (write, receiving peer), ms. */
+  latencies: number[]
+  /** Per write: the time until the last peer saw it, ms (only writes that reached everyone). */
+  allSeen: number[]
+  /** Deliveries that did not arrive within the timeout. */
+  missed: number
+  /** Writer-side duration of the set() call, ms. */
+  setCall: number[]
+  /** Wall time of the measured phase, ms. */
+  elapsedMs: number
+}
+
+/**
+ * Per-cluster sequence counter: every write of a run gets a fresh sequence number, so warm-up and measurement never
+ * collide.
+ */
+const sequences = new WeakMap<Cluster, number>()
+function nextSeq(cluster: Cluster): number {
+  const s = (sequences.get(cluster) ?? 0) + 1
+  sequences.set(cluster, s)
+  return s
+}
+
+/**
+ * Warm up: one write from each of the first few peers must reach every peer (confmesh needs its overlay formed).
+ *
+ * @param cluster - running peers
+ * @param timeoutMs - deadline per warm-up write
+ */
+export async function warmUp(cluster: Cluster, timeoutMs = 60_000): Promise<void> {
+  const writers = Math.min(cluster.size, 3)
+  for (let k = 0; k < writers; k++) {
+    const w = (k * Math.max(1, Math.floor(cluster.size / writers))) % cluster.size
+    const s = nextSeq(cluster)
+    const key = `warm-${w}`
+    await cluster.set(w, key, { w, s })
+    await cluster.waitConverged({ targets: { [w]: s }, sentinels: { [w]: key } }, timeoutMs)
+  }
+}
+
+/**
+ * Measure propagation: `writes` writes, writer `i % N`, one at a time; each waits until all other peers saw it (or
+ * the delivery timeout), and write starts are at least `intervalMs` apart.
+ *
+ * @param cluster - running, warmed-up peers
+ * @param opts - sizes and limits
+ */
+export async function measurePropagation(cluster: Cluster, opts: PropagationOptions): Promise<PropagationResult> {
+  const n = cluster.size
+  const received = new Map<number, number[]>()
+  let waiting: { s: number; resolve: () => void } | undefined
+  const off = cluster.onEvent((e) => {
+    let list = received.get(e.s)
+    if (!list) {
+      list = []
+      received.set(e.s, list)
+    }
+    list.push(e.t)
+    if (waiting && waiting.s === e.s && list.length >= n - 1) waiting.resolve()
+  })
+  await cluster.setReport(true)
+  const result: PropagationResult = { latencies: [], allSeen: [], missed: 0, setCall: [], elapsedMs: 0 }
+  const begin = nowMs()
+  let lastStart = 0
+  try {
+    for (let i = 0; i < opts.writes; i++) {
+      const gap = lastStart + opts.intervalMs - nowMs()
+      if (gap > 0) await new Promise((r) => setTimeout(r, gap)) // pacing, not synchronisation
+      lastStart = nowMs()
+      const w = i % n
+      const s = nextSeq(cluster)
+      const all = new Promise<void>((resolve) => {
+        waiting = { s, resolve }
+      })
+      const { t0, t1 } = await cluster.set(w, `p-${s % 16}`, { w, s })
+      result.setCall.push(t1 - t0)
+      if ((received.get(s)?.length ?? 0) < n - 1) {
+        let timer: NodeJS.Timeout | undefined
+        await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, opts.deliveryTimeoutMs)))])
+        clearTimeout(timer)
+      }
+      waiting = undefined
+      const times = (received.get(s) ?? []).slice(0, n - 1)
+      for (const t of times) result.latencies.push(t - t0)
+      if (times.length === n - 1 && times.length > 0) result.allSeen.push(Math.max(...times) - t0)
+      result.missed += n - 1 - times.length
+      received.delete(s)
+      if (i % 10 === 0 || i === opts.writes - 1) progress(`${opts.label}: write ${i + 1}/${opts.writes}`)
+    }
+  } finally {
+    off()
+    await cluster.setReport(false).catch(() => {})
+  }
+  result.elapsedMs = nowMs() - begin
+  return result
+}
