@@ -41,6 +41,7 @@ export {
   type MeshDiagnostics,
   type MeshEvents,
   type MeshOptions,
+  type MeshStats,
   type MeshTiming,
   type PeerInfo,
 } from './mesh.js'

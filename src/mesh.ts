@@ -5,7 +5,9 @@
  * @module
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import * as Y from 'yjs'
 import { createHybridLogicalClock } from './config/hlc.js'
@@ -62,6 +64,11 @@ export interface MeshOptions {
   maxConnections?: number
   /** Timing knobs. */
   timing?: MeshTiming
+  /**
+   * A libp2p connection gater: decide which peers and addresses may connect (e.g. IP allow-lists). Default: allow all.
+   * See `@libp2p/interface`'s `ConnectionGater`.
+   */
+  connectionGater?: ConnectionGater
 }
 
 /** A live peer as seen by this one. */
@@ -79,12 +86,20 @@ export interface MeshDiagnostics {
   stateVector: Record<string, number>
   /** Whether updates are parked waiting for missing ones. */
   pending: boolean
-  /** Encoded document size in bytes. */
-  documentBytes: number
   /** Entries held (live values, tombstones, losers awaiting GC). */
   entries: number
   /** Gossip, catch-up and applier counters. */
   counters: Record<string, number>
+}
+
+/** Sizes reported by `stats()`. */
+export interface MeshStats {
+  /** The encoded document size in bytes (`Y.encodeStateAsUpdate(doc).length`). */
+  documentBytes: number
+  /** Entries held in the document (live values, tombstones, losers awaiting GC). */
+  entries: number
+  /** Live keys over all namespaces. */
+  keys: number
 }
 
 /** One embedded configuration-mesh peer. Create with {@link createMesh}. */
@@ -101,10 +116,18 @@ export interface ConfigMesh extends Namespace {
   namespace(name: string): Namespace
   /** Names of namespaces that hold at least one key. */
   namespaces(): string[]
+  /** Calls `listener` on every change in every namespace; returns the unsubscribe function. */
+  watchAll(listener: WatchListener): () => void
+  /** Dials a peer by multiaddr (ending in `/p2p/<peerId>`); resolves once connected. */
+  connect(address: string): Promise<void>
+  /** Closes every connection to `peerId` (it may reconnect unless a connection gater denies it). */
+  disconnect(peerId: string): Promise<void>
   /** Pulls from every connected peer now; resolves when every exchange finished. */
   syncNow(): Promise<void>
-  /** Counters and state for operators and tests. */
+  /** Counters and state for operators and tests (cheap: no encoding of the document). */
   diagnostics(): MeshDiagnostics
+  /** Sizes: the encoded document and the entries it holds. */
+  stats(): Promise<MeshStats>
   /** Subscribes to mesh events; see {@link MeshEvents}. */
   readonly events: TypedEventEmitter<MeshEvents>
   /** Leaves the mesh and releases every resource. Idempotent. */
@@ -138,6 +161,7 @@ interface ResolvedOptions {
   maxValueBytes: number
   maxConnections: number
   timing: MeshTiming
+  connectionGater: ConnectionGater | undefined
 }
 
 const MESH_NAME = /^[A-Za-z0-9._-]{1,64}$/
@@ -179,6 +203,7 @@ function validateOptions(o: MeshOptions): ResolvedOptions {
     maxValueBytes: o.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES,
     maxConnections: o.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
     timing: { ...o.timing },
+    connectionGater: o.connectionGater,
   }
 }
 
@@ -213,6 +238,7 @@ class Mesh implements ConfigMesh {
       bootstrap: o.bootstrap,
       privateKey,
       maxConnections: o.maxConnections,
+      ...(o.connectionGater === undefined ? {} : { connectionGater: o.connectionGater }),
     })
     const peerId = this.node.peerId.toString()
     this.logger = o.logger ?? createDefaultLogger(`confmesh:${peerId.slice(-8)}`)
@@ -363,7 +389,23 @@ class Mesh implements ConfigMesh {
     return this.store.namespaces()
   }
 
+  watchAll(listener: WatchListener): () => void {
+    this.assertRunning()
+    if (typeof listener !== 'function') throw new TypeError('watchAll(listener): listener must be a function')
+    return this.hub.addGlobal(listener)
+  }
+
   // --- sync and diagnostics ---------------------------------------------------------------------------------------
+
+  async connect(address: string): Promise<void> {
+    this.assertRunning()
+    await this.node.dial(multiaddr(address), { signal: AbortSignal.timeout(10_000) })
+  }
+
+  async disconnect(peerId: string): Promise<void> {
+    this.assertRunning()
+    await this.node.hangUp(peerIdFromString(peerId))
+  }
 
   async syncNow(): Promise<void> {
     this.assertRunning()
@@ -379,7 +421,6 @@ class Mesh implements ConfigMesh {
     return {
       stateVector: sv,
       pending: store.pendingStructs !== null || store.pendingDs !== null,
-      documentBytes: Y.encodeStateAsUpdate(this.doc).length,
       entries: this.store.entryCount(),
       counters: {
         ...prefixed('gossip', this.gossip.counters),
@@ -387,6 +428,13 @@ class Mesh implements ConfigMesh {
         ...prefixed('applier', this.applier.counters),
       },
     }
+  }
+
+  async stats(): Promise<MeshStats> {
+    this.assertRunning()
+    let keys = 0
+    for (const ns of this.store.namespaces()) keys += this.store.entries(ns).length
+    return { documentBytes: Y.encodeStateAsUpdate(this.doc).length, entries: this.store.entryCount(), keys }
   }
 
   // --- lifecycle --------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
-import type { PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2p } from 'libp2p'
@@ -31,6 +31,8 @@ export interface NodeInit {
   networkKey?: Uint8Array
   /** Connection cap. Default {@link DEFAULT_MAX_CONNECTIONS}. */
   maxConnections?: number
+  /** libp2p connection gater (allow/deny peers and addresses). Default: libp2p's. */
+  connectionGater?: ConnectionGater
 }
 
 /** The services confmesh uses. */
@@ -51,6 +53,7 @@ export async function createNode(init: NodeInit): Promise<MeshNode> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     ...(init.networkKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: init.networkKey }) }),
+    ...(init.connectionGater === undefined ? {} : { connectionGater: init.connectionGater }),
     peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap, timeout: 0 })] : [],
     connectionManager: {
       maxConnections: init.maxConnections ?? DEFAULT_MAX_CONNECTIONS,

@@ -35,6 +35,8 @@ export type WatchTarget = string | { prefix: string }
 
 /** Dispatches changes to listeners. */
 export interface WatchHub {
+  /** Adds a listener for every change in every namespace; returns the unsubscribe function. */
+  addGlobal(listener: WatchListener): () => void
   /** Adds a listener for `target` in `namespace` (`undefined`: every key); returns the unsubscribe function. */
   add(namespace: string, target: WatchTarget | undefined, listener: WatchListener): () => void
   /** Delivers a batch of changes. */
@@ -52,6 +54,7 @@ interface Registration {
 export function createWatchHub(logger: MeshLogger): WatchHub {
   const exact = new Map<string, Set<WatchListener>>()
   const wide = new Map<string, Set<Registration>>()
+  const global = new Set<WatchListener>()
   let size = 0
   const call = (listener: WatchListener, event: WatchEvent): void => {
     try {
@@ -63,6 +66,14 @@ export function createWatchHub(logger: MeshLogger): WatchHub {
   return {
     get size() {
       return size
+    },
+    addGlobal(listener) {
+      size++
+      const wrapped: WatchListener = (e) => listener(e)
+      global.add(wrapped)
+      return () => {
+        if (global.delete(wrapped)) size--
+      }
     },
     add(namespace, target, listener) {
       size++
@@ -113,6 +124,7 @@ export function createWatchHub(logger: MeshLogger): WatchHub {
         }
         const keyed = exact.get(`${c.namespace}\u0000${c.key}`)
         if (keyed !== undefined) for (const l of [...keyed]) call(l, event)
+        for (const l of [...global]) call(l, event)
         const regs = wide.get(c.namespace)
         if (regs !== undefined) {
           for (const r of [...regs]) if (r.prefix === undefined || c.key.startsWith(r.prefix)) call(r.listener, event)
