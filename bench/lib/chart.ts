@@ -106,8 +106,9 @@ export function renderLineChart(spec: ChartSpec): string {
   const py = (y: number) => m.top + ph - scale(ya, Math.max(y, ya.log ? ya.min : y), ph)
   const out: string[] = []
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12" role="img" aria-label="${esc(spec.title)}">`,
   )
+  out.push(`<title>${esc(spec.title)}</title>`)
   out.push(`<rect width="${W}" height="${H}" fill="#fff"/>`)
   out.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${esc(spec.title)}</text>`)
   for (const t of ya.ticks) {

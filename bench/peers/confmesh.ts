@@ -22,6 +22,7 @@ export interface MeshLike {
   get(key: string): unknown
   stop(): Promise<void>
   stats?: () => Promise<unknown> | unknown
+  diagnostics?: () => unknown
 }
 
 /** `createMesh` as the benchmarks call it. */
@@ -83,7 +84,13 @@ export async function createConfmeshPeer(
     },
     connections: () => mesh.peers().length,
     async stats() {
-      return typeof mesh.stats === 'function' ? flattenNumbers(await mesh.stats()) : {}
+      const out: Record<string, number> = {}
+      if (typeof mesh.diagnostics === 'function') {
+        const { stateVector: _sv, ...rest } = (mesh.diagnostics() ?? {}) as Record<string, unknown>
+        Object.assign(out, flattenNumbers(rest))
+      }
+      if (typeof mesh.stats === 'function') Object.assign(out, flattenNumbers(await mesh.stats()))
+      return out
     },
     stop: () => mesh.stop(),
   }

@@ -7,6 +7,7 @@
 import { nowMs } from '../lib/clock.js'
 import { progress } from '../lib/progress.js'
 import type { Cluster } from '../peers/cluster.js'
+import { reserveSeq } from './seq.js'
 
 /** Options of {@link warmUp} and {@link measurePropagation}. */
 export interface PropagationOptions {
@@ -34,15 +35,8 @@ export interface PropagationResult {
   elapsedMs: number
 }
 
-/**
- * Per-cluster sequence counter: every write of a run gets a fresh sequence number, so warm-up and measurement never
- * collide.
- */
-const sequences = new WeakMap<Cluster, number>()
 function nextSeq(cluster: Cluster): number {
-  const s = (sequences.get(cluster) ?? 0) + 1
-  sequences.set(cluster, s)
-  return s
+  return reserveSeq(cluster) + 1
 }
 
 /**
