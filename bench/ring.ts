@@ -15,8 +15,8 @@ import { createHashRing, DEFAULT_VNODES, type HashRing } from '../src/ring/hash-
 const MEMBERS = 100
 const KEYS = 100_000
 const EPSILON = 0.1
-const TRIALS = 10
-const VNODES_SWEEP = [50, 100, DEFAULT_VNODES, 200, 400]
+const TRIALS = 20
+const VNODES_SWEEP = [...new Set([50, 100, 160, 200, 400, DEFAULT_VNODES])].sort((a, b) => a - b)
 const LOOKUP_MS = 400
 const SEED = process.env.SEED === undefined ? 0x5eed : Number(process.env.SEED)
 
@@ -109,6 +109,7 @@ interface Row {
   boundedJoinMean: number
   stray: number
   assignMs: number
+  rebuildMs: number
   primaryPerSec: number
   ownerOfPerSec: number
   ownerOf3PerSec: number
@@ -156,6 +157,16 @@ async function measure(vnodes: number): Promise<Row> {
     stray += join.stray + leave.stray
   }
   const ring = lastRing!
+  const members = ring.members()
+  ring.primaryOf('warm-up')
+  const rebuildStart = performance.now()
+  for (const id of members) {
+    ring.remove(id)
+    ring.primaryOf('rebuild') // the point array is rebuilt lazily on the first lookup after a change
+    ring.add(id)
+    ring.primaryOf('rebuild')
+  }
+  const rebuildMs = (performance.now() - rebuildStart) / (2 * members.length)
   return {
     vnodes,
     plainMean: mean(plain),
@@ -169,6 +180,7 @@ async function measure(vnodes: number): Promise<Row> {
     boundedJoinMean: mean(boundedJoins),
     stray,
     assignMs: mean(assignMs),
+    rebuildMs,
     primaryPerSec: lookupsPerSecond((key) => ring.primaryOf(key)),
     ownerOfPerSec: lookupsPerSecond((key) => ring.ownerOf(key)),
     ownerOf3PerSec: lookupsPerSecond((key) => ring.ownerOf(key, 3)),
@@ -187,6 +199,7 @@ const HEADER = [
   'bounded join moved ×1/N',
   'stray moves',
   'assign 100k',
+  'rebuild',
   'primaryOf/s',
   'ownerOf/s',
   'ownerOf(k,3)/s',
@@ -202,6 +215,7 @@ function cells(row: Row): string[] {
     f2(row.boundedJoinMean),
     String(row.stray),
     `${row.assignMs.toFixed(0)} ms`,
+    `${row.rebuildMs.toFixed(1)} ms`,
     millions(row.primaryPerSec),
     millions(row.ownerOfPerSec),
     millions(row.ownerOf3PerSec),
@@ -228,6 +242,22 @@ const table = [
   ...rows.map((row) => `| ${cells(row).join(' | ')} |`),
 ].join('\n')
 
+/** ceil((1 + ε) · mean) in exact arithmetic (the inputs are short decimals). */
+const CAP = Math.ceil(Number(((1 + EPSILON) * (KEYS / MEMBERS)).toFixed(9)))
+const def = rows.find((row) => row.vnodes === DEFAULT_VNODES)!
+const check = (ok: boolean): string => (ok ? 'met' : 'MISSED')
+const summary = [
+  `- max/mean keys per member: ${f2(def.plainMean)} without bounded loads, ${f2(def.boundedMean)} with ε=${EPSILON} ` +
+    `(bound ceil(${1 + EPSILON} × mean) / mean = ${f2(CAP / (KEYS / MEMBERS))}: ${check(def.boundedWorst * (KEYS / MEMBERS) <= CAP + 1e-6)})`,
+  `- keys moved on one join: ${f2(def.joinMean)}/N on average, worst ${f2(def.joinWorst)}/N; on one leave: ` +
+    `${f2(def.leaveMean)}/N, worst ${f2(def.leaveWorst)}/N (target ≤ 1.1/N on average: ` +
+    `${check(def.joinMean <= 1.1 && def.leaveMean <= 1.1)}); stray moves: ${def.stray}`,
+  `- lookups: primaryOf ${millions(def.primaryPerSec)}/s, ownerOf ${millions(def.ownerOfPerSec)}/s, ` +
+    `ownerOf(key, 3) ${millions(def.ownerOf3PerSec)}/s (target ≥ 1M/s: ${check(def.ownerOfPerSec >= 1e6)})`,
+  `- assign(100k keys) with bounded loads: ${def.assignMs.toFixed(0)} ms; rebuild after one join/leave: ` +
+    `${def.rebuildMs.toFixed(1)} ms (lazy, on the next lookup)`,
+].join('\n')
+
 const section = `<!-- ring:start -->
 ## Ring
 
@@ -239,13 +269,18 @@ ${MEMBERS} members of weight 1 (ids shaped like Ed25519 peer ids), ${KEYS.toLoca
 (1.00 = perfect). Moved ×1/N: fraction of keys whose owner changed when one member joined (N → N+1) or one left,
 times N = ${MEMBERS}; ideal ≈ 1.0, target ≤ 1.1 on average. Stray moves: keys that moved between two members that
 did not change (must be 0). Bounded join: same for \`assign\` with ε=${EPSILON} (includes the bounded-load cascade).
+Rebuild: re-sorting the point array after one membership change (first lookup after the change pays it).
 Lookups: single thread, best of 3 × ${LOOKUP_MS} ms over the ${KEYS.toLocaleString('en')} keys, key hashing included.
+
+At the default vnodes (${DEFAULT_VNODES}):
+${summary}
 
 ${table}
 <!-- ring:end -->`
 
 console.log(`\n${machine}\n`)
-console.log(table)
+console.log(summary)
+console.log(`\n${table}`)
 
 const resultsPath = fileURLToPath(new URL('./RESULTS.md', import.meta.url))
 const current = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark results\n'

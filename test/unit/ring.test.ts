@@ -48,6 +48,11 @@ function owners(ring: HashRing, keys: readonly string[]): string[] {
   return keys.map((key) => ring.ownerOf(key)[0]!)
 }
 
+/** ceil() of a value computed in floating point, as exact arithmetic would give (values here are short decimals). */
+function exactCeil(x: number): number {
+  return Math.ceil(Number(x.toFixed(9)))
+}
+
 function counts(values: Iterable<string>): Map<string, number> {
   const out = new Map<string, number>()
   for (const v of values) out.set(v, (out.get(v) ?? 0) + 1)
@@ -97,6 +102,22 @@ describe('hash ring: membership', () => {
     expect(ring.members()).toEqual(['a', 'c'])
   })
 
+  it('setMembers mirrors a membership view atomically', async () => {
+    const ring = await createHashRing({ members: ['a', 'b', ['c', 2]] })
+    const version = ring.version
+    expect(ring.setMembers(['a', 'b', ['c', 2]])).toBe(false)
+    expect(ring.version).toBe(version)
+    expect(ring.setMembers([['b', 3], 'd', 'a'])).toBe(true)
+    expect(ring.members()).toEqual(['a', 'b', 'd'])
+    expect(ring.weightOf('b')).toBe(3)
+    const same = await createHashRing({ members: ['d', 'a', ['b', 3]] })
+    for (const key of makeKeys(500)) expect(ring.ownerOf(key, 2)).toEqual(same.ownerOf(key, 2))
+    // Invalid input changes nothing.
+    expect(() => ring.setMembers(['x', ['y', -1]])).toThrow(InvalidWeightError)
+    expect(() => ring.setMembers(['x', ''])).toThrow(InvalidMemberError)
+    expect(ring.members()).toEqual(['a', 'b', 'd'])
+  })
+
   it('accepts initial members as ids or [id, weight] pairs', async () => {
     const ring = await createHashRing({ members: ['x', ['y', 2]] })
     expect(ring.members()).toEqual(['x', 'y'])
@@ -121,6 +142,7 @@ describe('hash ring: membership', () => {
     await expect(createHashRing({ vnodes: 0 })).rejects.toThrow(InvalidOptionsError)
     await expect(createHashRing({ vnodes: 1.5 })).rejects.toThrow(InvalidOptionsError)
     await expect(createHashRing({ boundedLoad: { epsilon: 0 } })).rejects.toThrow(InvalidOptionsError)
+    await expect(createHashRing({ boundedLoad: { epsilon: 1e-9 } })).rejects.toThrow(InvalidOptionsError)
     await expect(createHashRing({ boundedLoad: { epsilon: Number.NaN } })).rejects.toThrow(InvalidOptionsError)
 
     try {
@@ -286,7 +308,7 @@ describe('hash ring: assign', () => {
       const ring = await createHashRing({ members: ids, boundedLoad: { epsilon } })
       const placed = ring.assign(keys)
       expect(placed.size).toBe(keys.length)
-      const cap = Math.ceil((1 + epsilon) * (keys.length / ids.length))
+      const cap = exactCeil((1 + epsilon) * (keys.length / ids.length))
       const load = counts(placed.values())
       for (const [id, n] of load) {
         expect(ring.has(id)).toBe(true)
@@ -296,7 +318,15 @@ describe('hash ring: assign', () => {
     // Without the bound the same members are visibly less balanced.
     const plain = await createHashRing({ members: ids })
     const plainMax = Math.max(...counts(plain.assign(keys).values()).values())
-    expect(plainMax).toBeGreaterThan(Math.ceil(1.01 * (keys.length / ids.length)))
+    expect(plainMax).toBeGreaterThan(exactCeil(1.01 * (keys.length / ids.length)))
+  })
+
+  it('computes capacities as exact arithmetic would, despite floating point', async () => {
+    // (1.1 * 1400) / 7 is 220.00000000000003 in floating point; the cap must still be 220.
+    const random = rng(SEED + 12)
+    const ring = await createHashRing({ members: peerIds(random, 7), boundedLoad: { epsilon: 0.1 } })
+    const load = counts(ring.assign(makeKeys(1400)).values())
+    expect(Math.max(...load.values())).toBeLessThanOrEqual(220)
   })
 
   it('respects capacities proportional to weight', async () => {
@@ -311,7 +341,7 @@ describe('hash ring: assign', () => {
     const total = ids.reduce((sum, _, i) => sum + weight(i), 0)
     const load = counts(ring.assign(keys).values())
     ids.forEach((id, i) => {
-      expect(load.get(id) ?? 0).toBeLessThanOrEqual(Math.ceil((1.05 * weight(i) * keys.length) / total))
+      expect(load.get(id) ?? 0).toBeLessThanOrEqual(exactCeil((1.05 * weight(i) * keys.length) / total))
     })
   })
 
