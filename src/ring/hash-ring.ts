@@ -181,6 +181,8 @@ export interface HashRing {
  * ```
  *
  * @throws {InvalidOptionsError} `vnodes` or `boundedLoad.epsilon` is invalid
+ * @throws {InvalidMemberError} an id in `init.members` is invalid
+ * @throws {InvalidWeightError} a weight in `init.members` is invalid
  */
 export async function createHashRing(init: HashRingInit = {}): Promise<HashRing> {
   const vnodes = init.vnodes ?? DEFAULT_VNODES
