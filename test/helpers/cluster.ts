@@ -96,6 +96,23 @@ export async function waitForMembers(meshes: ConfigMesh[], timeoutMs = 20_000): 
   )
 }
 
+/** After a heal: dials until every mesh has a connection again (retrying refused dials), then waits for membership. */
+export async function reconnectAll(meshes: ConfigMesh[], timeoutMs = 20_000): Promise<void> {
+  const connected = (m: ConfigMesh) => m.peers().some((p) => p.connected)
+  await waitFor(
+    async () => {
+      for (const [i, m] of meshes.entries()) {
+        if (connected(m)) continue
+        const other = meshes[(i + 1) % meshes.length]!
+        await m.connect(other.addresses[0]!).catch(() => {})
+      }
+      return meshes.every(connected)
+    },
+    { timeoutMs, intervalMs: 100, message: 'every mesh to reconnect' },
+  )
+  await waitForMembers(meshes, timeoutMs)
+}
+
 /** Everything a replica holds that must be identical everywhere after convergence. */
 export function replicaState(mesh: ConfigMesh): { json: string; stateVector: string; pending: boolean } {
   const d = mesh.diagnostics()

@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ConfigMesh, WatchEvent } from '../../src/index.js'
-import { startCluster, startMesh, stopAll, waitForConvergence, waitForMembers } from '../helpers/cluster.js'
+import {
+  NetworkControl,
+  reconnectAll,
+  startCluster,
+  startMesh,
+  stopAll,
+  waitForConvergence,
+} from '../helpers/cluster.js'
 import { waitFor } from '../helpers/wait-for.js'
 
 let meshes: ConfigMesh[] = []
@@ -121,7 +128,6 @@ describe('propagation between real peers on 127.0.0.1', () => {
   })
 
   it('a peer that missed messages while cut off catches up by state-vector exchange', async () => {
-    const { NetworkControl } = await import('../helpers/cluster.js')
     const network = new NetworkControl()
     meshes = await startCluster(3, { network })
     const [a, b, c] = meshes as [ConfigMesh, ConfigMesh, ConfigMesh]
@@ -132,8 +138,7 @@ describe('propagation between real peers on 127.0.0.1', () => {
     await waitFor(() => b.get('missed.19') === 19)
     expect(c.get('missed.0')).toBeUndefined()
     network.heal()
-    await c.connect(a.addresses[0]!)
-    await waitForMembers(meshes)
+    await reconnectAll(meshes)
     await waitForConvergence(meshes)
     expect(c.get('missed.19')).toBe(19)
     expect(a.get('offline-write')).toBe(true)
