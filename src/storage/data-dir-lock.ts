@@ -53,13 +53,13 @@ function ownerHint(dataDir: string): string {
 }
 
 /**
- * Takes the lock of `dataDir` (an existing directory), waiting up to `timeoutMs` for a holder to let go.
+ * Takes the lock of `dataDir` (an existing directory), or refuses at once. Callers that want to wait retry.
  *
  * @throws {StorageLockedError} another process or store holds it
  * @throws {StorageAccessError} the lock file cannot be created or opened
  * @throws {StorageCorruptError} the lock file is not empty and not a SQLite file
  */
-export function acquireDataDirLock(dataDir: string, timeoutMs: number): DataDirLock {
+export function acquireDataDirLock(dataDir: string): DataDirLock {
   let key: string
   try {
     key = realpathSync(dataDir)
@@ -83,7 +83,7 @@ export function acquireDataDirLock(dataDir: string, timeoutMs: number): DataDirL
 
   let db: Database.Database
   try {
-    db = new Database(lockPath, { timeout: timeoutMs })
+    db = new Database(lockPath, { timeout: 0 })
   } catch (err) {
     throw fromSqliteOpenError(err, lockPath, dataDir)
   }
@@ -115,9 +115,11 @@ export function acquireDataDirLock(dataDir: string, timeoutMs: number): DataDirL
   heldHere.add(key)
 
   let held = true
+  let recorded = false
   return {
     dataDir,
     recordOwner(): void {
+      recorded = true
       try {
         writeFileSync(
           join(dataDir, OWNER_FILE),
@@ -132,7 +134,8 @@ export function acquireDataDirLock(dataDir: string, timeoutMs: number): DataDirL
       if (!held) return
       held = false
       try {
-        rmSync(join(dataDir, OWNER_FILE), { force: true })
+        // Only our own record: a refusing process leaves the previous holder's record as evidence.
+        if (recorded) rmSync(join(dataDir, OWNER_FILE), { force: true })
       } catch {
         // informational only
       }

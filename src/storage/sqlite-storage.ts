@@ -39,6 +39,7 @@ import {
   StorageClosedError,
   StorageCorruptError,
   StorageError,
+  StorageLockedError,
   StorageWriteError,
 } from './errors.js'
 import { createGroupCommit, DEFAULT_GROUP_COMMIT, type GroupCommit } from './group-commit.js'
@@ -50,6 +51,9 @@ export const DATABASE_FILE = 'confmesh.db'
 
 /** Default of {@link SqliteStorageInit.lockTimeoutMs}: refuse at once. The lock is freed the moment its holder dies. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 0
+
+/** While waiting for the data-dir lock (see {@link SqliteStorageInit.lockTimeoutMs}), retry this often. */
+export const LOCK_RETRY_MS = 50
 
 /** Size the write-ahead log is truncated to after a checkpoint (`journal_size_limit`). */
 export const WAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024
@@ -73,7 +77,8 @@ export interface SqliteStorageInit {
   dataDir: string
   /**
    * How long `open()` waits for another holder of the data directory to let go before rejecting with
-   * `StorageLockedError`. Default {@link DEFAULT_LOCK_TIMEOUT_MS}.
+   * `StorageLockedError`, retrying every {@link LOCK_RETRY_MS} without blocking the event loop. Default
+   * {@link DEFAULT_LOCK_TIMEOUT_MS}.
    */
   lockTimeoutMs?: number
   /**
@@ -173,9 +178,28 @@ class SqliteStorage implements Storage {
   }
 
   async open(): Promise<void> {
-    if (this.session !== undefined) return
+    const deadline = performance.now() + this.lockTimeoutMs
+    for (;;) {
+      if (this.session !== undefined) return
+      try {
+        this.openNow()
+        return
+      } catch (err) {
+        const remaining = deadline - performance.now()
+        if (!(err instanceof StorageLockedError) || remaining <= 0) throw err
+        // Wait without blocking the event loop (SQLite's own busy timeout would sleep inside the call).
+        await new Promise((resolve) => setTimeout(resolve, Math.min(LOCK_RETRY_MS, remaining)))
+      }
+    }
+  }
+
+  /** One synchronous attempt to open; see the module comment for the steps. */
+  private openNow(): void {
     this.ensureDataDir()
-    const lock = acquireDataDirLock(this.dataDir, this.lockTimeoutMs)
+    // Plain-read checks first, so that refusing a damaged dir does not even create the lock file; then again under
+    // the lock, where nobody else can be changing the files.
+    inspectDatabaseFiles(this.dbPath, this.dataDir, APPLICATION_ID)
+    const lock = acquireDataDirLock(this.dataDir)
     let db: Database.Database | undefined
     try {
       const files = inspectDatabaseFiles(this.dbPath, this.dataDir, APPLICATION_ID)
@@ -184,7 +208,7 @@ class SqliteStorage implements Storage {
       // the database. Without a log, verifying in place leaves the files as they were.
       if (files.walBytes > 0) verifyDatabaseCopy(this.dbPath, this.dataDir)
       try {
-        db = new Database(this.dbPath, { fileMustExist: true, timeout: this.lockTimeoutMs })
+        db = new Database(this.dbPath, { fileMustExist: true, timeout: 0 })
       } catch (err) {
         throw fromSqliteOpenError(err, this.dbPath, this.dataDir)
       }
