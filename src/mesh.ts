@@ -14,6 +14,7 @@ import { createHybridLogicalClock } from './config/hlc.js'
 import { CLEANUP_ORIGIN, createKvStore, type KvStore, LOCAL_ORIGIN, type WriteOp } from './config/kv-store.js'
 import { createNamespace, DEFAULT_NAMESPACE, type Namespace } from './config/namespace.js'
 import { DEFAULT_MAX_VALUE_BYTES, type JsonValue } from './config/value.js'
+import { createWriteBatcher } from './config/write-batcher.js'
 import { createWatchHub, type WatchHub, type WatchListener, type WatchTarget } from './config/watch.js'
 import { InvalidOptionsError, MeshStoppedError } from './errors.js'
 import { createDefaultLogger, type MeshLogger } from './logger.js'
@@ -223,6 +224,8 @@ class Mesh implements ConfigMesh {
   private defaultNs!: Namespace
   private readonly namespaces_ = new Map<string, Namespace>()
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new'
+  /** Coalesces the writes of one synchronous run into one transaction (see src/config/write-batcher.ts). */
+  private readonly batcher = createWriteBatcher((ops) => this.store.write(ops))
   private stopping: Promise<void> | undefined
 
   constructor(opts: ResolvedOptions) {
@@ -464,7 +467,7 @@ class Mesh implements ConfigMesh {
 
   private async write(ops: WriteOp[]): Promise<void> {
     this.assertRunning()
-    this.store.write(ops)
+    await this.batcher(ops)
   }
 }
 

@@ -19,6 +19,9 @@ import type { MeshLogger } from '../logger.js'
 import { decodeMessage, encodeMessage } from './codec.js'
 import type { UpdateApplier } from './update-applier.js'
 
+/** Up to this many updates of one tick are merged; more are replaced by a diff of the document. */
+const MAX_MERGE = 16
+
 /** Options of {@link createGossip}. */
 export interface GossipInit {
   pubsub: GossipSub
@@ -53,6 +56,8 @@ class GossipChannel implements Gossip {
   readonly counters = { published: 0, announced: 0, received: 0, rejected: 0 }
   private readonly init: GossipInit
   private buffer: Uint8Array[] = []
+  /** The document's state vector at the last flush: the base of a burst's diff. */
+  private flushedStateVector: Uint8Array = new Uint8Array([0])
   private scheduled: Promise<void> | undefined
   private running = false
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
@@ -77,6 +82,7 @@ class GossipChannel implements Gossip {
     pubsub.topicValidators.set(topic, (_peer, msg) => this.validate(msg))
     pubsub.addEventListener('message', this.onMessage)
     pubsub.subscribe(topic)
+    this.flushedStateVector = Y.encodeStateVector(this.init.doc)
     this.init.doc.on('update', this.onUpdate)
   }
 
@@ -142,8 +148,17 @@ class GossipChannel implements Gossip {
     this.buffer = []
     this.scheduled = undefined
     if (updates.length === 0 || !this.running) return
-    const update = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
     const { pubsub, topic, doc } = this.init
+    // Few updates: merge them. Many (a burst): Y.mergeUpdates grows superlinearly (10,000 small updates take seconds),
+    // so send the document's diff since the last flush instead: the same structs (already garbage-collected where
+    // deleted) plus the delete set, which is compact.
+    const update =
+      updates.length === 1
+        ? updates[0]!
+        : updates.length <= MAX_MERGE
+          ? Y.mergeUpdates(updates)
+          : Y.encodeStateAsUpdate(doc, this.flushedStateVector)
+    this.flushedStateVector = Y.encodeStateVector(doc)
     try {
       if (update.length + 2 <= this.init.maxMessageBytes) {
         await pubsub.publish(topic, encodeMessage({ kind: 'update', update }))
