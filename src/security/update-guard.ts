@@ -34,6 +34,7 @@ import {
   UpdateTimeoutError,
   UpdateTooLargeError,
 } from './errors.js'
+import { utf16Length } from './utf8.js'
 
 /** Default {@link UpdateLimits.maxBytes}: 8 MiB (gossipsub drops messages above 4 MiB anyway). */
 export const DEFAULT_MAX_UPDATE_BYTES = 8 * 1024 * 1024
@@ -155,7 +156,11 @@ export interface GuardedApplyResult {
   pendingStructs: boolean
   /** The document has deletes waiting for structs it does not have (`doc.store.pendingDs !== null`). */
   pendingDeletes: boolean
-  /** Lowest missing clock per client for pending structs (empty when nothing is pending). */
+  /**
+   * Per client, a clock the document lacks and pending structs need (Yjs `pendingStructs.missing`: the clock of the
+   * struct preceding the earliest parked one); empty when nothing is pending. A catch-up should fetch from the
+   * document's state vector, which covers it.
+   */
   missing: ReadonlyMap<number, number>
   /** Bytes held in the document's pending buffers after the apply (pending structs + pending deletes). */
   pendingBytes: number
@@ -209,6 +214,16 @@ const TYPE_REF_XML_ELEMENT = 3
 const TYPE_REF_XML_HOOK = 5
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/** `__proto__` in UTF-8: lib0's readAny would assign it with `obj[key] = value`, replacing the prototype. */
+const PROTO_KEY = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f]
+
+const isProtoKey = (arr: Uint8Array, start: number, end: number): boolean => {
+  // the key is preceded by its one-byte length (9)
+  if (end - start !== PROTO_KEY.length + 1) return false
+  for (let i = 0; i < PROTO_KEY.length; i++) if (arr[start + 1 + i] !== PROTO_KEY[i]) return false
+  return true
+}
 
 const positiveOr = (value: number | undefined, fallback: number, name: string): number => {
   if (value === undefined) return fallback
@@ -326,17 +341,29 @@ class Parser {
     return clock
   }
 
-  bytes(max: number, what: string): Uint8Array {
-    const len = this.varUint(`${what} length`)
+  /** Read a var-length byte run; return its start offset (the run ends at the new `d.pos`). Never copies. */
+  span(max: number, what: string): number {
+    const len = this.varUint(what)
     if (len > this.remaining) throw this.malformed(`${what} claims ${len} bytes, ${this.remaining} remain`)
     if (len > max) throw this.tooLarge(`${what} of ${len} bytes > ${max}`)
-    return decoding.readUint8Array(this.d, len)
+    const start = this.d.pos
+    this.d.pos += len
+    return start
   }
 
+  /** Read a var string, validate its UTF-8 and return its length in UTF-16 code units, without decoding it. */
+  text(max: number, what: string): number {
+    const start = this.span(max, what)
+    const len = utf16Length(this.d.arr, start, this.d.pos)
+    if (len < 0) throw this.malformed(`${what} is not valid UTF-8`)
+    return len
+  }
+
+  /** Read and decode a var string (strict UTF-8, BOM kept, as lib0's decoder does). */
   string(max: number, what: string): string {
-    const bytes = this.bytes(max, what)
+    const start = this.span(max, what)
     try {
-      return utf8.decode(bytes)
+      return utf8.decode(this.d.arr.subarray(start, this.d.pos))
     } catch {
       throw this.malformed(`${what} is not valid UTF-8`)
     }
@@ -377,23 +404,28 @@ class Parser {
         this.skip(8, 'any float64/bigint')
         return
       case ANY_STRING:
-        this.string(this.limits.maxContentBytes, 'any string')
+        this.text(this.limits.maxContentBytes, 'any string')
         return
       case ANY_BINARY:
-        this.bytes(this.limits.maxContentBytes, 'any binary')
+        this.span(this.limits.maxContentBytes, 'any binary')
         return
       case ANY_OBJECT: {
-        if (depth >= this.limits.maxNesting) throw this.tooLarge(`any value nested deeper than ${this.limits.maxNesting}`)
+        if (depth >= this.limits.maxNesting)
+          throw this.tooLarge(`any value nested deeper than ${this.limits.maxNesting}`)
         const n = this.count(2, 'any object size')
         for (let i = 0; i < n; i++) {
-          const key = this.string(this.limits.maxKeyBytes, 'any object key')
-          if (key === '__proto__') throw new ForbiddenContentError('any object has a "__proto__" key')
+          const start = this.d.pos
+          this.text(this.limits.maxKeyBytes, 'any object key')
+          if (isProtoKey(this.d.arr, start, this.d.pos)) {
+            throw new ForbiddenContentError('any object has a "__proto__" key')
+          }
           this.any(depth + 1)
         }
         return
       }
       case ANY_ARRAY: {
-        if (depth >= this.limits.maxNesting) throw this.tooLarge(`any value nested deeper than ${this.limits.maxNesting}`)
+        if (depth >= this.limits.maxNesting)
+          throw this.tooLarge(`any value nested deeper than ${this.limits.maxNesting}`)
         const n = this.count(1, 'any array length')
         for (let i = 0; i < n; i++) this.any(depth + 1)
         return
@@ -410,12 +442,14 @@ class Parser {
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i)
       if (inString) {
-        if (c === 0x5c) i++ // backslash: skip the escaped character
+        if (c === 0x5c)
+          i++ // backslash: skip the escaped character
         else if (c === 0x22) inString = false
       } else if (c === 0x22) {
         inString = true
       } else if (c === 0x5b || c === 0x7b) {
-        if (++depth > this.limits.maxNesting) throw this.tooLarge(`${what} nested deeper than ${this.limits.maxNesting}`)
+        if (++depth > this.limits.maxNesting)
+          throw this.tooLarge(`${what} nested deeper than ${this.limits.maxNesting}`)
       } else if (c === 0x5d || c === 0x7d) {
         depth--
       }
@@ -441,7 +475,7 @@ class Parser {
       }
       const tag = this.u8('subdoc option value')
       if (key === 'collectionid') {
-        if (tag === ANY_STRING) this.string(this.limits.maxKeyBytes, 'subdoc collectionid')
+        if (tag === ANY_STRING) this.text(this.limits.maxKeyBytes, 'subdoc collectionid')
         else if (tag !== ANY_NULL) throw this.malformed('subdoc collectionid is not a string')
       } else if (tag !== ANY_TRUE && tag !== ANY_FALSE) {
         throw this.malformed(`subdoc option "${key}" is not a boolean`)
@@ -451,8 +485,8 @@ class Parser {
 
   /** Read an ID reference; a reference into the struct's own client must point strictly before the struct. */
   ref(client: number, clock: number, what: string): void {
-    const refClient = this.clientId(`${what} client`)
-    const refClock = this.clock(`${what} clock`)
+    const refClient = this.clientId(what)
+    const refClock = this.clock(what)
     if (refClient === client && refClock >= clock) {
       throw this.malformed(`${what} ${refClient}:${refClock} is not before the struct ${client}:${clock}`)
     }
@@ -478,26 +512,26 @@ class Parser {
       }
       case 3:
         counts.binary++
-        this.bytes(maxContentBytes, 'binary content')
+        this.span(maxContentBytes, 'binary content')
         return 1
       case 4:
         counts.string++
         // Yjs counts clocks in UTF-16 code units of the decoded string.
-        return this.string(maxContentBytes, 'string content').length
+        return this.text(maxContentBytes, 'string content')
       case 5:
         counts.embed++
         this.json(this.string(maxContentBytes, 'embed'), 'embed')
         return 1
       case 6:
         counts.format++
-        this.string(maxKeyBytes, 'format key')
+        this.text(maxKeyBytes, 'format key')
         this.json(this.string(maxContentBytes, 'format value'), 'format value')
         return 1
       case 7: {
         counts.type++
         const ref = this.varUint('type ref')
         if (ref > TYPE_REF_MAX) throw this.malformed(`unknown type ref ${ref}`)
-        if (ref === TYPE_REF_XML_ELEMENT || ref === TYPE_REF_XML_HOOK) this.string(maxKeyBytes, 'xml node name')
+        if (ref === TYPE_REF_XML_ELEMENT || ref === TYPE_REF_XML_HOOK) this.text(maxKeyBytes, 'xml node name')
         return 1
       }
       case 8: {
@@ -509,7 +543,7 @@ class Parser {
       case 9:
         counts.doc++
         if (!this.limits.allowSubdocs) throw new ForbiddenContentError('sub-documents are not allowed')
-        this.string(maxKeyBytes, 'subdoc guid')
+        this.text(maxKeyBytes, 'subdoc guid')
         this.subdocOptions()
         return 1
       default:
@@ -605,7 +639,7 @@ export const inspectUpdate = (update: Uint8Array, limits?: UpdateLimits): Update
           } else {
             throw p.malformed(`parent info ${parentInfo} is neither 0 nor 1`)
           }
-          if ((info & BIT6_PARENT_SUB) !== 0) p.string(l.maxKeyBytes, 'parent sub key')
+          if ((info & BIT6_PARENT_SUB) !== 0) p.text(l.maxKeyBytes, 'parent sub key')
         }
         length = p.content(kind, counts)
       }
@@ -652,15 +686,47 @@ export const inspectUpdate = (update: Uint8Array, limits?: UpdateLimits): Update
   return { byteLength: update.byteLength, structCount, clients, ranges, deleteSet, roots, contents: counts }
 }
 
+type Pending = { missing: Map<number, number>; update: Uint8Array }
+
+/** Rounds of re-applying pending structs after progress before they are parked (each round integrates >= 1 struct). */
+const MAX_APPLY_ROUNDS = 8
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+const mergePending = (parts: Pending[]): Pending | null => {
+  if (parts.length <= 1) return parts[0] ?? null
+  const missing = new Map<number, number>()
+  for (const p of parts) {
+    for (const [client, clock] of p.missing) missing.set(client, Math.min(clock, missing.get(client) ?? clock))
+  }
+  return { missing, update: Y.mergeUpdatesV2(parts.map((p) => p.update)) }
+}
+
 /**
- * Inspect an update with {@link inspectUpdate}, then apply it with `Y.applyUpdate`, and report whether the document
- * now waits for missing structs or deletes (the caller should then run a state-vector catch-up with the sender).
+ * Inspect an update with {@link inspectUpdate}, apply it, and report whether the document now waits for missing
+ * structs or deletes (the caller should then run a state-vector catch-up with the sender).
  *
- * Nothing is applied when inspection throws, so a refused update leaves `doc` unchanged.
+ * Applying is hardened beyond plain `Y.applyUpdate`, because structurally valid updates can still crash Yjs
+ * (`TypeError: Cannot read properties of undefined (reading 'origin')` in `Item.integrate`, cf. yjs #384) when a
+ * struct partly overlaps clocks the document already has and its own predecessor there is a GC struct:
+ * - the update is first trimmed to what the document lacks (`Y.diffUpdate` against the document's state vector), so
+ *   Yjs never integrates a struct at an offset; the trimmed struct's origin becomes its own predecessor, exactly as
+ *   Yjs itself does for honest overlaps;
+ * - Yjs's internal retry of pending structs (which re-applies them untrimmed) is never triggered: pending structs are
+ *   taken out of the document before each apply and re-applied, trimmed, by this function while they make progress.
+ * Every code path that feeds remote or stored bytes into the document must therefore use `guardedApply`; a direct
+ * `Y.applyUpdate` on a document with pending structs re-opens the hole. Local edits are unaffected.
+ *
+ * Nothing is applied when inspection throws, so a refused update leaves `doc` unchanged. One call can emit several
+ * `update` events / transactions (one per round), all with `origin`.
  *
  * @param doc - The document to apply to.
  * @param update - Raw Yjs v1 update bytes.
- * @param origin - Transaction origin passed to `Y.applyUpdate` (visible to `update` / observer handlers).
+ * @param origin - Transaction origin (visible to `update` / observer handlers).
  * @param limits - Limits for {@link inspectUpdate}.
  * @throws The errors of {@link inspectUpdate}; {@link UpdateApplyError} if Yjs (or an observer) throws while applying.
  */
@@ -671,14 +737,35 @@ export const guardedApply = (
   limits?: UpdateLimits,
 ): GuardedApplyResult => {
   const info = inspectUpdate(update, limits)
+  const store = doc.store
+  // `held`: pending structs currently taken out of the document (restored if Yjs throws).
+  let held: Pending | null = store.pendingStructs
+  store.pendingStructs = null
   try {
-    Y.applyUpdate(doc, update, origin)
+    let sv = Y.encodeStateVector(doc)
+    Y.applyUpdate(doc, Y.diffUpdate(update, sv), origin)
+    for (let round = 1; ; round++) {
+      const fresh: Pending | null = store.pendingStructs
+      store.pendingStructs = null
+      const hadStash = held !== null
+      held = mergePending([held, fresh].filter((p): p is Pending => p !== null))
+      const before = sv
+      sv = Y.encodeStateVector(doc)
+      // Only progress can make pending structs applicable; and without an earlier stash, Yjs already resolved every
+      // dependency inside the update in round 1.
+      if (held === null || sameBytes(before, sv) || (round === 1 && !hadStash) || round > MAX_APPLY_ROUNDS) break
+      const retry: Pending = held
+      held = null
+      Y.applyUpdateV2(doc, Y.diffUpdateV2(retry.update, sv), origin)
+    }
+    store.pendingStructs = held
   } catch (err) {
+    if (store.pendingStructs === null) store.pendingStructs = held
     throw new UpdateApplyError('Y.applyUpdate threw on an update that passed inspection (or an observer threw)', {
       cause: err,
     })
   }
-  const { pendingStructs, pendingDs } = doc.store
+  const { pendingStructs, pendingDs } = store
   return {
     info,
     pendingStructs: pendingStructs !== null,
