@@ -52,6 +52,27 @@ function ownerHint(dataDir: string): string {
   }
 }
 
+function canonical(dataDir: string): string {
+  try {
+    return realpathSync(dataDir)
+  } catch (err) {
+    throw fromFsError(err, dataDir, 'resolving')
+  }
+}
+
+/**
+ * Throws {@link StorageLockedError} if a store of this process holds `dataDir` (an existing directory). Call it before
+ * reading any file of the directory with `node:fs`: closing such a descriptor would drop the holder's POSIX locks on
+ * that file.
+ */
+export function assertNotHeldHere(dataDir: string): void {
+  if (heldHere.has(canonical(dataDir))) {
+    throw new StorageLockedError(
+      `data dir ${dataDir} is already open in this process (another storage instance holds it); close that one first`,
+    )
+  }
+}
+
 /**
  * Takes the lock of `dataDir` (an existing directory), or refuses at once. Callers that want to wait retry.
  *
@@ -60,17 +81,8 @@ function ownerHint(dataDir: string): string {
  * @throws {StorageCorruptError} the lock file is not empty and not a SQLite file
  */
 export function acquireDataDirLock(dataDir: string): DataDirLock {
-  let key: string
-  try {
-    key = realpathSync(dataDir)
-  } catch (err) {
-    throw fromFsError(err, dataDir, 'resolving')
-  }
-  if (heldHere.has(key)) {
-    throw new StorageLockedError(
-      `data dir ${dataDir} is already open in this process (another storage instance holds it); close that one first`,
-    )
-  }
+  assertNotHeldHere(dataDir)
+  const key = canonical(dataDir)
 
   const lockPath = join(dataDir, LOCK_FILE)
   try {

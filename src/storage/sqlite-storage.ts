@@ -31,7 +31,7 @@ import Database from 'better-sqlite3'
 import { InvalidOptionsError } from '../errors.js'
 import { assertBytes, assertMetaKey, copyBytes } from './arguments.js'
 import { blobChecksum, metaChecksum } from './checksum.js'
-import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js'
+import { acquireDataDirLock, assertNotHeldHere, type DataDirLock } from './data-dir-lock.js'
 import { inspectDatabaseFiles } from './database-file-check.js'
 import { errorCode, fromFsError, fromSqliteOpenError } from './error-mapping.js'
 import {
@@ -196,6 +196,7 @@ class SqliteStorage implements Storage {
   /** One synchronous attempt to open; see the module comment for the steps. */
   private openNow(): void {
     this.ensureDataDir()
+    assertNotHeldHere(this.dataDir)
     // Plain-read checks first, so that refusing a damaged dir does not even create the lock file; then again under
     // the lock, where nobody else can be changing the files.
     inspectDatabaseFiles(this.dbPath, this.dataDir, APPLICATION_ID)

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { shouldCompact } from '../../src/storage/compaction-policy.js'
 import { createGroupCommit } from '../../src/storage/group-commit.js'
 import { createMemoryStorage } from '../../src/storage/memory-storage.js'
 import { type CommitInfo, createSqliteStorage } from '../../src/storage/sqlite-storage.js'
@@ -84,5 +85,28 @@ describe('sqlite storage: group commit', () => {
     } finally {
       rmSync(root, { recursive: true, force: true })
     }
+  })
+})
+
+describe('shouldCompact', () => {
+  const stats = (updates: number, updateBytes: number, snapshotBytes: number) => ({
+    bytes: 0,
+    updates,
+    updateBytes,
+    snapshotBytes,
+  })
+
+  it('compacts when the log outweighs the snapshot, or holds too many updates', () => {
+    expect(shouldCompact(stats(0, 0, 0))).toBe(false)
+    expect(shouldCompact(stats(10, 1_000, 0))).toBe(false) // small log: not worth a transaction
+    expect(shouldCompact(stats(3_000, 300_000, 1_000_000))).toBe(false) // log < snapshot
+    expect(shouldCompact(stats(3_000, 300_000, 200_000))).toBe(true) // log > snapshot, > 256 KiB
+    expect(shouldCompact(stats(5_000, 100_000, 10_000_000))).toBe(true) // too many updates to replay
+  })
+
+  it('takes its thresholds from the init', () => {
+    expect(shouldCompact(stats(10, 1_000, 0), { minLogBytes: 500 })).toBe(true)
+    expect(shouldCompact(stats(10, 1_000, 600), { minLogBytes: 500, logToSnapshotRatio: 2 })).toBe(false)
+    expect(shouldCompact(stats(10, 1, 1_000), { maxUpdates: 10 })).toBe(true)
   })
 })
