@@ -2,17 +2,18 @@
  * Checks of the database files made with plain reads before SQLite opens them, so the common kinds of damage are
  * refused with a precise message and without SQLite touching anything: a path of the wrong kind, missing permissions,
  * a file that is not SQLite or not a confmesh store, a file truncated (to zero or mid-page), a write-ahead log without
- * its database, or a rollback journal confmesh never writes.
+ * its database or damaged before its last transaction (see `wal-check.ts`), or a rollback journal confmesh never writes.
  *
- * Run only while holding the data-directory lock and before this process opens the database with SQLite (see the
- * note on POSIX locks in `data-dir-lock.ts`).
+ * Authoritative only while holding the data-directory lock; run before this process opens the database with SQLite
+ * (see the note on POSIX locks in `data-dir-lock.ts`).
  *
  * @module
  */
 
-import { accessSync, closeSync, constants, openSync, readSync, type Stats, statSync } from 'node:fs'
+import { accessSync, closeSync, constants, openSync, readFileSync, readSync, type Stats, statSync } from 'node:fs'
 import { errorCode, fromFsError } from './error-mapping.js'
 import { StorageAccessError, StorageCorruptError } from './errors.js'
+import { findWalDamage } from './wal-check.js'
 
 /** What {@link inspectDatabaseFiles} found. */
 export interface DatabaseFiles {
@@ -70,10 +71,16 @@ function readHeader(path: string): Buffer {
  * Inspects the database file `dbPath` and its companions without modifying anything.
  *
  * @param applicationId - the SQLite `application_id` a confmesh store carries
+ * @param options.checkWal - also read and check the write-ahead log; only under the lock (a live writer's log moves)
  * @throws {StorageAccessError} a path of the wrong kind, or permission denied
  * @throws {StorageCorruptError} any of the damage listed in the module comment
  */
-export function inspectDatabaseFiles(dbPath: string, dataDir: string, applicationId: number): DatabaseFiles {
+export function inspectDatabaseFiles(
+  dbPath: string,
+  dataDir: string,
+  applicationId: number,
+  options: { checkWal: boolean },
+): DatabaseFiles {
   const damaged = (what: string): StorageCorruptError =>
     new StorageCorruptError(
       `data dir ${dataDir} is damaged: ${what}. The files were left untouched; restore them from a backup, or move ` +
@@ -130,6 +137,16 @@ export function inspectDatabaseFiles(dbPath: string, dataDir: string, applicatio
       `${dbPath} is a SQLite database but not a confmesh store (application_id 0x${appId.toString(16)}, expected ` +
         `0x${applicationId.toString(16)})`,
     )
+  }
+  if (walBytes > 0 && options.checkWal) {
+    let log: Buffer
+    try {
+      log = readFileSync(walPath)
+    } catch (err) {
+      throw fromFsError(err, walPath, 'reading')
+    }
+    const damage = findWalDamage(log, pageSize)
+    if (damage !== undefined) throw damaged(`the write-ahead log ${walPath} is damaged: ${damage}`)
   }
   return { exists: true, walBytes }
 }

@@ -12,11 +12,12 @@
  * - **No silent damage.** `open()` refuses a damaged store with `StorageCorruptError` (plain-read header checks, then
  *   `PRAGMA quick_check` and a schema check) and leaves its files untouched; every blob carries a CRC-32 checked when
  *   it is read, so `load()` and `getMeta()` never return flipped bits.
+ * - **No silently cut log.** SQLite takes a damaged write-ahead-log frame for the torn tail of a crash and drops
+ *   every transaction from it on; `open()` refuses a log damaged before its last transaction (`wal-check.ts`).
  *
- * What it does not guarantee: detection of damage to the write-ahead log itself. SQLite treats a log frame that fails
- * its checksum as the end of the log, so a bit flip in the log of a crashed process loses the transactions from that
- * frame on without an error. After a clean `close()` the log is checkpointed and deleted, so this window exists only
- * between a crash and the next open. Network file systems may not honour the lock.
+ * What it does not guarantee: damage inside the last transaction of a crashed process's log cannot be told from a torn
+ * write, so that transaction is dropped, as SQLite does. Advisory locks are only as good as the file system: keep data
+ * directories on local disks (NFS and SMB may not honour them).
  *
  * Files in the data directory: `confmesh.db` (+ `confmesh.db-wal` while open or after a crash), `confmesh.lock`
  * (empty, the lock), `confmesh.owner` (who holds the lock, for error messages).
@@ -199,11 +200,11 @@ class SqliteStorage implements Storage {
     assertNotHeldHere(this.dataDir)
     // Plain-read checks first, so that refusing a damaged dir does not even create the lock file; then again under
     // the lock, where nobody else can be changing the files.
-    inspectDatabaseFiles(this.dbPath, this.dataDir, APPLICATION_ID)
+    inspectDatabaseFiles(this.dbPath, this.dataDir, APPLICATION_ID, { checkWal: false })
     const lock = acquireDataDirLock(this.dataDir)
     let db: Database.Database | undefined
     try {
-      const files = inspectDatabaseFiles(this.dbPath, this.dataDir, APPLICATION_ID)
+      const files = inspectDatabaseFiles(this.dbPath, this.dataDir, APPLICATION_ID, { checkWal: true })
       if (!files.exists) createDatabaseFile(this.dbPath, this.dataDir)
       // A non-empty log means its writer crashed: verify a copy, so that refusing cannot checkpoint the log into
       // the database. Without a log, verifying in place leaves the files as they were.

@@ -337,6 +337,45 @@ describe('sqlite storage: damaged or unreadable data dir', () => {
     expect(readFileSync(`${dbPath}-wal`).equals(wal)).toBe(true)
   })
 
+  /** A crashed store: 20 appends, each its own transaction, left in the write-ahead log by a SIGKILLed holder. */
+  async function crashedStore(): Promise<{ wal: Buffer; pageSize: number; frames: number }> {
+    const holder = spawnStorageChild(['hold', dataDir, '20'])
+    await holder.waitForLine((line) => line.startsWith('ready '))
+    holder.process.kill('SIGKILL')
+    await holder.exited
+    const wal = readFileSync(`${dbPath}-wal`)
+    const pageSize = wal.readUInt32BE(8)
+    return { wal, pageSize, frames: Math.floor((wal.byteLength - 32) / (24 + pageSize)) }
+  }
+
+  it('refuses a write-ahead log damaged before its last transaction, which SQLite would silently cut', async () => {
+    const { wal, pageSize, frames } = await crashedStore()
+    expect(frames).toBeGreaterThanOrEqual(20)
+    wal[32 + (24 + pageSize) + 24 + 100]! ^= 0x01 // one bit in the page of frame 2
+    writeFileSync(`${dbPath}-wal`, wal)
+
+    // What SQLite alone makes of it, on a copy: no error, most acknowledged appends gone.
+    const copy = join(root, 'copy')
+    mkdirSync(copy)
+    writeFileSync(join(copy, 'c.db'), readFileSync(dbPath))
+    writeFileSync(join(copy, 'c.db-wal'), wal)
+    const raw = new Database(join(copy, 'c.db'))
+    expect((raw.prepare('SELECT count(*) AS n FROM updates').get() as { n: number }).n).toBeLessThan(20)
+    raw.close()
+
+    await expectRefusal(StorageCorruptError, 'write-ahead log')
+  })
+
+  it('opens a crashed store whose log ends in a torn write, without the torn transaction', async () => {
+    const { wal, pageSize, frames } = await crashedStore()
+    wal[32 + (frames - 1) * (24 + pageSize) + 24 + 100]! ^= 0x01 // the last transaction, as a torn write leaves it
+    writeFileSync(`${dbPath}-wal`, wal)
+    const store = await openStore()
+    const loaded = await store.load()
+    expect(loaded).toHaveLength(19)
+    expect(loaded.at(-1)).toEqual(new Uint8Array([18, 18, 18]))
+  })
+
   it('refuses a directory where the database file should be', async () => {
     mkdirSync(dbPath, { recursive: true })
     await expectRefusal(StorageAccessError, `${dbPath} is a directory`)
