@@ -10,8 +10,12 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-/** Directory of the benchmark harness (`bench/`). */
-export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+/** Directory of the benchmark harness (`bench/`), from `bench/lib/` or from a bundle in `bench/.build/<run>/`. */
+export const BENCH_DIR = ((here: string) => {
+  const marker = `${path.sep}.build${path.sep}`
+  const i = here.lastIndexOf(marker)
+  return i >= 0 ? here.slice(0, i) : path.resolve(here, '..')
+})(path.dirname(fileURLToPath(import.meta.url)))
 
 /** Default results file, `bench/RESULTS.md`; `CONFMESH_BENCH_RESULTS` overrides it (tests point it at a temp file). */
 export function resultsPath(): string {

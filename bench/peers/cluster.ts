@@ -6,12 +6,10 @@
  * @module
  */
 import { type ChildProcess, fork } from 'node:child_process'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { onCleanup, trackChild } from '../lib/cleanup.js'
 import type { SystemName } from '../lib/cli.js'
 import type { IoCounters } from '../lib/procinfo.js'
-import { REPO_ROOT, tsxExecArgv } from '../lib/spawn.js'
+import { type Entry, entrypoints, REPO_ROOT } from '../lib/spawn.js'
 import { withDeadline } from '../lib/wait.js'
 import type {
   BenchValue,
@@ -24,8 +22,6 @@ import type {
   WorkerStats,
 } from './protocol.js'
 import type { PeerOptions } from './types.js'
-
-const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.ts')
 
 /** Distributive Omit, so `Omit<Request, 'id'>` keeps the union's members apart. */
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never
@@ -44,7 +40,7 @@ export interface ClusterInit {
   target: SystemTarget
   peers: number
   layout: Layout
-  /** How many worker processes start at once (default 4). */
+  /** How many confmesh peers are created at once after peer 0 (default 8). */
   startConcurrency?: number
   /** Deadline for starting one batch of peers (default 60 s). */
   startTimeoutMs?: number
@@ -97,9 +93,14 @@ class WorkerHandle {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
   readonly exited: Promise<void>
 
-  constructor(execArgv: string[], onEvent: (msg: Reply) => void) {
+  constructor(entry: Entry, onEvent: (msg: Reply) => void) {
     this.child = trackChild(
-      fork(WORKER, [], { cwd: REPO_ROOT, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+      fork(entry.file, [], {
+        cwd: REPO_ROOT,
+        execArgv: entry.execArgv,
+        env: { ...process.env, ...entry.env },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      }),
     )
     this.child.on('message', (msg: Reply) => {
       if (msg.op === 'reply') {
@@ -147,8 +148,14 @@ export class Cluster {
   readonly system: SystemName
   readonly size: number
   readonly layout: Layout
-  /** Per peer: when its creation began and ended (ms, lib/clock.ts). */
-  readonly startTimes: Array<{ tBegin: number; tReady: number }> = []
+  /** Per peer: when its creation began and ended (ms, lib/clock.ts), and its process's I/O and CPU before. */
+  readonly startTimes: Array<StartResult['peers'][number]> = []
+  /** Per peer: its bootstrap addresses (confmesh). */
+  readonly addresses = new Map<number, string[]>()
+  /** @internal */
+  target: SystemTarget | undefined
+  /** @internal */
+  entry: Entry | undefined
   private readonly workers: WorkerHandle[] = []
   private readonly byPeer = new Map<number, WorkerHandle>()
   private readonly eventListeners = new Set<(e: { p: number; w: number; s: number; t: number }) => void>()
@@ -164,8 +171,8 @@ export class Cluster {
   }
 
   /** @internal */
-  addWorker(execArgv: string[]): WorkerHandle {
-    const w = new WorkerHandle(execArgv, (msg) => {
+  addWorker(entry: Entry): WorkerHandle {
+    const w = new WorkerHandle(entry, (msg) => {
       if (msg.op === 'ev') for (const l of this.eventListeners) l(msg)
       else if (msg.op === 'converged') for (const l of this.convergedListeners) l(msg)
       else if (msg.op === 'log') process.stderr.write(`[worker] ${msg.message}\n`)
@@ -254,6 +261,52 @@ export class Cluster {
     return Promise.all(this.workers.map((w) => w.request<WorkerStats>({ op: 'stats', gc }, 60_000)))
   }
 
+  /**
+   * Start one more peer in a new worker process (confmesh: bootstrapping from peer 0) with convergence tracking on from
+   * its first moment, and wait until it has seen every target.
+   *
+   * @param track - what the new peer must see
+   * @param timeoutMs - deadline for start and catch-up
+   * @returns its start record and its {@link Converged} event
+   */
+  async join(
+    track: TrackSpec,
+    timeoutMs: number,
+  ): Promise<{ start: StartResult['peers'][number]; converged: Converged }> {
+    if (!this.target) throw new Error('cluster has no target')
+    const index = this.size + this.joined++
+    if (!this.entry) throw new Error('cluster has no worker entry')
+    const w = this.addWorker(this.entry)
+    this.assign(index, w)
+    let opts = optionsFor(this.target, index)
+    if (opts.system === 'confmesh') opts = { ...opts, bootstrap: this.addresses.get(0) ?? [] }
+    let resolveConv: (c: Converged) => void = () => {}
+    const conv = new Promise<Converged>((resolve) => {
+      resolveConv = resolve
+    })
+    const listener = (e: Converged) => {
+      if (e.p === index) resolveConv(e)
+    }
+    this.convergedListeners.add(listener)
+    try {
+      const started = await w.request<StartResult>({ op: 'start', peers: [{ index, opts }], track }, timeoutMs)
+      const converged = await withDeadline(conv, timeoutMs, `peer ${index} to catch up`)
+      return { start: started.peers[0]!, converged }
+    } finally {
+      this.convergedListeners.delete(listener)
+    }
+  }
+
+  /** Stop the worker process hosting `peer` (and every peer in it). */
+  async stopPeer(peer: number): Promise<void> {
+    const w = this.worker(peer)
+    await w.stop()
+    for (const p of w.peers) this.byPeer.delete(p)
+    this.workers.splice(this.workers.indexOf(w), 1)
+  }
+
+  private joined = 0
+
   /** Stop every peer and worker process. Idempotent. */
   async stop(): Promise<void> {
     this.unregister()
@@ -279,14 +332,17 @@ function optionsFor(target: SystemTarget, i: number): PeerOptions {
  */
 export async function startCluster(init: ClusterInit): Promise<Cluster> {
   const cluster = new Cluster(init.target.system, init.peers, init.layout)
-  const execArgv = tsxExecArgv('--expose-gc', ...(init.execArgv ?? []))
+  const base = (await entrypoints()).worker
+  const execArgv = { ...base, execArgv: [...base.execArgv, '--expose-gc', ...(init.execArgv ?? [])] }
+  cluster.target = init.target
+  cluster.entry = execArgv
   const rand = seededRandom(init.seed ?? 1)
   const timeout = init.startTimeoutMs ?? 60_000
-  const addresses = new Map<number, string[]>()
+  const addresses = cluster.addresses
   const record = (r: StartResult) => {
     for (const p of r.peers) {
       addresses.set(p.index, p.addresses)
-      cluster.startTimes[p.index] = { tBegin: p.tBegin, tReady: p.tReady }
+      cluster.startTimes[p.index] = p
     }
   }
   try {
@@ -299,21 +355,32 @@ export async function startCluster(init: ClusterInit): Promise<Cluster> {
       }
       record(await w.request<StartResult>({ op: 'start', peers: specs }, timeout * Math.max(1, init.peers / 4)))
     } else {
-      const batch = Math.max(1, init.startConcurrency ?? 4)
-      for (let first = 0; first < init.peers; first = first === 0 ? 1 : first + batch) {
-        const last = first === 0 ? 1 : Math.min(init.peers, first + batch)
-        const starts: Array<Promise<void>> = []
-        for (let i = first; i < last; i++) {
-          const w = cluster.addWorker(execArgv)
-          cluster.assign(i, w)
-          let opts = optionsFor(init.target, i)
-          if (opts.system === 'confmesh') {
-            const from = bootstrapChoice(i, first, rand)
-            opts = { ...opts, bootstrap: from.flatMap((k) => addresses.get(k) ?? []) }
-          }
-          starts.push(w.request<StartResult>({ op: 'start', peers: [{ index: i, opts }] }, timeout).then(record))
+      // fork every worker and load the system's code in all of them at once, then create the peers: confmesh peer 0
+      // first (the others bootstrap from it), then the rest in batches that bootstrap from already running peers
+      const handles: WorkerHandle[] = []
+      for (let i = 0; i < init.peers; i++) {
+        const w = cluster.addWorker(execArgv)
+        cluster.assign(i, w)
+        handles.push(w)
+      }
+      const loadTimeout = timeout + 2000 * init.peers
+      await Promise.all(handles.map((w) => w.request({ op: 'prepare', system: init.target.system }, loadTimeout)))
+      const batch = Math.max(1, init.startConcurrency ?? 8)
+      const startOne = (i: number, limit: number) => {
+        let opts = optionsFor(init.target, i)
+        if (opts.system === 'confmesh') {
+          const from = bootstrapChoice(i, limit, rand)
+          opts = { ...opts, bootstrap: from.flatMap((k) => addresses.get(k) ?? []) }
         }
-        await Promise.all(starts)
+        return handles[i]!.request<StartResult>({ op: 'start', peers: [{ index: i, opts }] }, timeout).then(record)
+      }
+      if (init.target.system === 'confmesh') {
+        for (let first = 0; first < init.peers; first = first === 0 ? 1 : first + batch) {
+          const last = first === 0 ? 1 : Math.min(init.peers, first + batch)
+          await Promise.all(Array.from({ length: last - first }, (_, k) => startOne(first + k, first)))
+        }
+      } else {
+        await Promise.all(handles.map((_, i) => startOne(i, 0)))
       }
     }
     return cluster
@@ -321,4 +388,15 @@ export async function startCluster(init: ClusterInit): Promise<Cluster> {
     await cluster.stop()
     throw err
   }
+}
+
+/**
+ * A cluster of one worker process that hosts no peer: the harness's own footprint (Node, tsx, IPC), to subtract from
+ * per-peer readings.
+ */
+export async function startBaselineWorker(): Promise<Cluster> {
+  const base = (await entrypoints()).worker
+  const cluster = new Cluster('relay', 0, 'procs')
+  cluster.addWorker({ ...base, execArgv: [...base.execArgv, '--expose-gc'] })
+  return cluster
 }

@@ -10,6 +10,7 @@ import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { nowMs } from '../lib/clock.js'
 import { BENCH_DIR } from '../lib/results.js'
+import { CONFMESH_BUNDLE_ENV } from '../lib/spawn.js'
 import { type BenchPeer, flattenNumbers, type PeerChange } from './types.js'
 
 /** The slice of the public confmesh API the benchmarks use (the fixed contract). */
@@ -39,7 +40,8 @@ export const CONFMESH_ENTRY = path.resolve(BENCH_DIR, '..', 'src', 'index.ts')
 export async function loadConfmesh(): Promise<CreateMesh | string> {
   if (!existsSync(CONFMESH_ENTRY)) return 'src/index.ts does not exist yet'
   try {
-    const spec = pathToFileURL(CONFMESH_ENTRY).href
+    // a bundled worker gets the bundled entry (lib/spawn.ts); otherwise the source is loaded through tsx
+    const spec = pathToFileURL(process.env[CONFMESH_BUNDLE_ENV] ?? CONFMESH_ENTRY).href
     const mod = (await import(spec)) as { createMesh?: unknown }
     if (typeof mod.createMesh !== 'function') return 'src/index.ts does not export createMesh'
     return mod.createMesh as CreateMesh

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { SystemName } from '../lib/cli.js'
 import type { IoCounters } from '../lib/procinfo.js'
 import type { PeerOptions } from './types.js'
 
@@ -45,6 +46,7 @@ export interface BurstSpec {
 
 /** Requests, coordinator -> worker. */
 export type Request =
+  | { op: 'prepare'; id: number; system: SystemName }
   | { op: 'start'; id: number; peers: PeerSpec[]; track?: TrackSpec; report?: boolean }
   | { op: 'set'; id: number; peer: number; key: string; value: BenchValue }
   | { op: 'report'; id: number; on: boolean }
@@ -68,6 +70,7 @@ export interface WorkerStats {
   pid: number
   rss: number
   heapUsed: number
+  /** CPU time of the process (user + system) in µs, read before any requested GC. */
   cpuUs: number
   io: IoCounters
   t: number
@@ -76,7 +79,14 @@ export interface WorkerStats {
 
 /** Result of `start`: per peer, its addresses and when its creation began and ended. */
 export interface StartResult {
-  peers: Array<{ index: number; addresses: string[]; tBegin: number; tReady: number }>
+  peers: Array<{
+    index: number
+    addresses: string[]
+    tBegin: number
+    tReady: number
+    ioBefore: IoCounters
+    cpuBefore: number
+  }>
   io: IoCounters
 }
 

@@ -6,19 +6,15 @@
  * @module
  */
 import { spawn } from 'node:child_process'
-import path from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { WebSocket } from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { trackChild } from '../lib/cleanup.js'
 import { nowMs } from '../lib/clock.js'
-import { REPO_ROOT, tsxExecArgv } from '../lib/spawn.js'
+import { entrypoints, REPO_ROOT } from '../lib/spawn.js'
 import { withDeadline } from '../lib/wait.js'
 import type { BenchPeer, PeerChange } from './types.js'
-
-const SERVER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'relay-server.ts')
 
 /** A running relay server. */
 export interface RelayServer {
@@ -35,8 +31,9 @@ export interface RelayServer {
  * @param opts - `maxLifetimeMs`: the relay exits by itself after this long (default 30 min); `startTimeoutMs`
  */
 export async function startRelay(opts: { maxLifetimeMs?: number; startTimeoutMs?: number } = {}): Promise<RelayServer> {
+  const entry = (await entrypoints()).relayServer
   const child = trackChild(
-    spawn(process.execPath, [...tsxExecArgv(), SERVER, '0', String(opts.maxLifetimeMs ?? 30 * 60_000)], {
+    spawn(process.execPath, [...entry.execArgv, entry.file, '0', String(opts.maxLifetimeMs ?? 30 * 60_000)], {
       cwd: REPO_ROOT,
       stdio: ['pipe', 'pipe', 'inherit'],
     }),

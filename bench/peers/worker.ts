@@ -6,10 +6,10 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
+import type { SystemName } from '../lib/cli.js'
 import { nowMs } from '../lib/clock.js'
 import { ioOf } from '../lib/procinfo.js'
-import { type CreateMesh, createConfmeshPeer, loadConfmesh } from './confmesh.js'
-import { createEtcdPeer } from './etcd.js'
+import type { CreateMesh } from './confmesh.js'
 import type {
   BenchValue,
   BurstSpec,
@@ -20,7 +20,6 @@ import type {
   TrackSpec,
   WorkerStats,
 } from './protocol.js'
-import { createRelayPeer } from './relay.js'
 import type { BenchPeer, PeerOptions } from './types.js'
 
 interface Hosted {
@@ -113,24 +112,35 @@ function setTrack(spec: TrackSpec): void {
   if ([...hosted.values()].some((h) => !h.converged) || hosted.size === 0) startPolling()
 }
 
+/** Each system's module is loaded only when used, so a process carries no other system's code (fair RSS). */
+async function prepare(system: SystemName): Promise<void> {
+  if (system === 'confmesh' && !createMesh) {
+    const { loadConfmesh } = await import('./confmesh.js')
+    const loaded = await loadConfmesh()
+    if (typeof loaded === 'string') throw new Error(loaded)
+    createMesh = loaded
+  } else if (system === 'etcd') {
+    await import('./etcd.js')
+  } else if (system === 'relay') {
+    await import('./relay.js')
+  }
+}
+
 async function createPeer(opts: PeerOptions): Promise<BenchPeer> {
+  await prepare(opts.system)
   switch (opts.system) {
-    case 'confmesh': {
-      if (!createMesh) {
-        const loaded = await loadConfmesh()
-        if (typeof loaded === 'string') throw new Error(loaded)
-        createMesh = loaded
-      }
-      return createConfmeshPeer(createMesh, opts)
-    }
+    case 'confmesh':
+      return (await import('./confmesh.js')).createConfmeshPeer(createMesh!, opts)
     case 'etcd':
-      return createEtcdPeer(opts)
+      return (await import('./etcd.js')).createEtcdPeer(opts)
     case 'relay':
-      return createRelayPeer(opts)
+      return (await import('./relay.js')).createRelayPeer(opts)
   }
 }
 
 async function start(specs: PeerSpec[]): Promise<StartResult> {
+  // load the modules before any reading, so their file reads are not counted as a peer's start-up traffic
+  for (const system of new Set(specs.map((x) => x.opts.system))) await prepare(system)
   const io = ioOf()
   const out: StartResult['peers'] = []
   for (const spec of specs) {
@@ -139,6 +149,8 @@ async function start(specs: PeerSpec[]): Promise<StartResult> {
       const local = spec.bootstrapPeers.flatMap((i) => hosted.get(i)?.peer.addresses ?? [])
       opts = { ...opts, bootstrap: [...opts.bootstrap, ...local] }
     }
+    const ioBefore = ioOf()
+    const cpuBefore = cpuUs()
     const tBegin = nowMs()
     const peer = await createPeer(opts)
     const tReady = nowMs()
@@ -154,7 +166,7 @@ async function start(specs: PeerSpec[]): Promise<StartResult> {
     })
     hosted.set(spec.index, h)
     if (track) startPolling()
-    out.push({ index: spec.index, addresses: peer.addresses, tBegin, tReady })
+    out.push({ index: spec.index, addresses: peer.addresses, tBegin, tReady, ioBefore, cpuBefore })
   }
   return { peers: out, io }
 }
@@ -209,6 +221,7 @@ async function verify(bursts: Array<Omit<BurstSpec, 'inflight' | 'padBytes'>>): 
 }
 
 async function stats(gc: boolean): Promise<WorkerStats> {
+  const cpu = cpuUs()
   const g = (globalThis as { gc?: () => void }).gc
   if (gc && g) {
     g()
@@ -225,7 +238,7 @@ async function stats(gc: boolean): Promise<WorkerStats> {
       system: await h.peer.stats().catch(() => ({})),
     })
   }
-  return { pid: process.pid, rss: mem.rss, heapUsed: mem.heapUsed, cpuUs: cpuUs(), io: ioOf(), t: nowMs(), peers }
+  return { pid: process.pid, rss: mem.rss, heapUsed: mem.heapUsed, cpuUs: cpu, io: ioOf(), t: nowMs(), peers }
 }
 
 let stopping: Promise<void> | undefined
@@ -240,6 +253,9 @@ function stopAll(): Promise<void> {
 
 async function handle(req: Request): Promise<unknown> {
   switch (req.op) {
+    case 'prepare':
+      await prepare(req.system)
+      return null
     case 'start':
       if (req.report !== undefined) report = req.report
       if (req.track) setTrack(req.track)

@@ -1,0 +1,169 @@
+/**
+ * Question: what does each system cost per peer in memory and CPU?
+ *
+ * For each system: `--peers` peers (default 3, one process each). RSS of every process idle (after warm-up, after a
+ * forced GC), then peer 0 writes `--keys` distinct keys (default 10,000, ~`--value-bytes` of payload each) and RSS is
+ * read again once every peer has them. CPU per applied update = process CPU (user + system) spent from the start of
+ * the burst until that peer had every key, divided by the number of keys. Servers (etcd members, the relay) are read
+ * from /proc. A worker hosting no peer gives the harness's own share of each peer process.
+ * Writes a `footprint` section to bench/RESULTS.md.
+ *
+ * Run: `npx tsx bench/footprint.ts [--quick] [--systems=...] [--peers=3] [--keys=10000] [--value-bytes=64]`
+ *
+ * @module
+ */
+
+import { isMain, runMain } from './lib/cleanup.js'
+import { parseCli } from './lib/cli.js'
+import { machineLine } from './lib/machine.js'
+import { cpuMsOf, rssOf } from './lib/procinfo.js'
+import { note, progress, progressDone } from './lib/progress.js'
+import { writeResultsSection } from './lib/results.js'
+import { fmt, fmtBytes, summarize } from './lib/stats.js'
+import { printTable, renderMarkdown, type Table } from './lib/table.js'
+import { startBaselineWorker } from './peers/cluster.js'
+import { runBurst } from './runs/burst.js'
+import { warmUp } from './runs/propagate.js'
+import { standardVariants, unavailable, withVariant } from './runs/systems.js'
+
+/** One process role of one system. */
+export interface FootprintRow {
+  label: string
+  role: string
+  rssIdle: number
+  rssLoaded: number
+  cpuUsPerUpdate: number
+  docBytes: number
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
+
+/**
+ * Run the footprint benchmark and print its table.
+ *
+ * @param options - argv to parse (default process.argv) and whether to write RESULTS.md
+ */
+export async function runFootprint(options: { argv?: string[]; write?: boolean } = {}): Promise<FootprintRow[]> {
+  const cli = parseCli(options.argv)
+  const peers = cli.num('peers', 3, 3)
+  const keys = cli.num('keys', 10_000, 500)
+  const valueBytes = cli.num('value-bytes', 64, 64)
+  const timeoutMs = cli.num('timeout', 180_000, 30_000)
+  const rows: FootprintRow[] = []
+
+  progress('harness baseline')
+  const base = await startBaselineWorker()
+  try {
+    const [s] = await base.stats(true)
+    rows.push({
+      label: 'harness only',
+      role: 'worker, no peer',
+      rssIdle: s?.rss ?? Number.NaN,
+      rssLoaded: Number.NaN,
+      cpuUsPerUpdate: Number.NaN,
+      docBytes: Number.NaN,
+    })
+  } finally {
+    await base.stop()
+  }
+
+  for (const v of standardVariants(cli.systems)) {
+    if (await unavailable(v.system)) continue
+    const label = `${v.label} x${peers}`
+    progress(`${label}: starting`)
+    try {
+      await withVariant(v, peers, async (cluster, server) => {
+        await warmUp(cluster)
+        const idle = await cluster.stats(true)
+        const serverPids = server.pids()
+        const serverIdle = sum(serverPids.map((p) => rssOf(p)))
+        const serverCpu0 = sum(serverPids.map((p) => cpuMsOf(p)))
+        progress(`${label}: writing ${keys} keys`)
+        const r = await runBurst(cluster, {
+          writers: [0],
+          total: keys,
+          keyCount: keys,
+          inflight: 64,
+          timeoutMs,
+          padBytes: valueBytes,
+          prefix: 'k',
+        })
+        const serverCpu1 = sum(serverPids.map((p) => cpuMsOf(p)))
+        const loaded = await cluster.stats(true)
+        const serverLoaded = sum(serverPids.map((p) => rssOf(p)))
+        const byPeer = (stats: typeof idle, p: number) => stats.find((s) => s.peers.some((x) => x.index === p))
+        const cpuPer = (p: number) => {
+          const before = byPeer(idle, p)?.cpuUs ?? Number.NaN
+          const conv = r.converged.find((c) => c.p === p)?.cpuUs ?? Number.NaN
+          return (conv - before) / r.total
+        }
+        const receivers = Array.from({ length: peers - 1 }, (_, i) => i + 1)
+        const med = (xs: number[]) => summarize(xs).p50
+        const doc = byPeer(loaded, 1)?.peers[0]?.system.documentBytes ?? Number.NaN
+        rows.push({
+          label: v.label,
+          role: 'writer peer',
+          rssIdle: byPeer(idle, 0)?.rss ?? Number.NaN,
+          rssLoaded: byPeer(loaded, 0)?.rss ?? Number.NaN,
+          cpuUsPerUpdate: cpuPer(0),
+          docBytes: byPeer(loaded, 0)?.peers[0]?.system.documentBytes ?? Number.NaN,
+        })
+        rows.push({
+          label: v.label,
+          role: `receiver peer (median of ${receivers.length})`,
+          rssIdle: med(receivers.map((p) => byPeer(idle, p)?.rss ?? Number.NaN)),
+          rssLoaded: med(receivers.map((p) => byPeer(loaded, p)?.rss ?? Number.NaN)),
+          cpuUsPerUpdate: med(receivers.map(cpuPer)),
+          docBytes: doc,
+        })
+        if (serverPids.length > 0) {
+          rows.push({
+            label: v.label,
+            role: `server (${serverPids.length} process${serverPids.length > 1 ? 'es, summed' : ''})`,
+            rssIdle: serverIdle,
+            rssLoaded: serverLoaded,
+            cpuUsPerUpdate: ((serverCpu1 - serverCpu0) * 1000) / r.total,
+            docBytes: Number.NaN,
+          })
+        }
+      })
+    } catch (err) {
+      note(`${label} failed: ${(err as Error).message.split('\n')[0]}`)
+    }
+  }
+  progressDone()
+  const table: Table = {
+    headers: ['system', 'process', 'RSS idle', `RSS ${keys} keys`, 'CPU µs / update', 'doc size'],
+    rows: rows.map((r) => [
+      r.label,
+      r.role,
+      fmtBytes(r.rssIdle),
+      fmtBytes(r.rssLoaded),
+      fmt(r.cpuUsPerUpdate, 1),
+      fmtBytes(r.docBytes),
+    ]),
+    alignRight: [2, 3, 4, 5],
+  }
+  printTable('Footprint: memory and CPU per peer', table)
+  if (options.write ?? true) {
+    writeResultsSection(
+      'footprint',
+      [
+        '## Footprint: memory and CPU per peer',
+        '',
+        machineLine(),
+        '',
+        `${peers} peers, one OS process each. RSS after warm-up and a forced GC ("idle"), and again once every peer had all ${keys} keys (~${valueBytes} B random payload each, written by one peer with 64 in flight), after a forced GC. "CPU µs / update" = user + system CPU of the process from the start of the burst until it had every key, divided by ${keys} (server: /proc CPU over the same burst, 10 ms resolution). Peer RSS includes the harness (Node + tsx + IPC), shown on the "harness only" row. etcd and relay peers are clients; their servers are listed separately.${cli.quick ? ' **Quick run (tiny sizes).**' : ''}`,
+        '',
+        renderMarkdown(table),
+      ].join('\n'),
+    )
+  }
+  return rows
+}
+
+if (isMain(import.meta.url)) {
+  await runMain(async () => {
+    await runFootprint()
+  })
+}
