@@ -100,14 +100,19 @@ export function createDatabaseFile(dbPath: string, dataDir: string): void {
 }
 
 /**
- * Verifies an open connection: `PRAGMA quick_check`, the application id, the schema version and the tables. Reads
- * only. The connection must be in exclusive locking mode, so this also takes the database's own lock.
+ * Verifies an open connection: `PRAGMA quick_check` (unless `options.quickCheck` is false, e.g. because a copy of the
+ * same files was just checked), the application id, the schema version and the tables. Reads only. The connection must be in exclusive locking mode, so this also takes the database's own lock.
  *
  * @throws {StorageCorruptError} the check fails or the schema is not a confmesh schema
  * @throws {StorageVersionError} the store has a newer schema
  * @throws {StorageLockedError} another program holds the database file
  */
-export function verifyDatabase(db: Database.Database, dbPath: string, dataDir: string): void {
+export function verifyDatabase(
+  db: Database.Database,
+  dbPath: string,
+  dataDir: string,
+  options: { quickCheck: boolean } = { quickCheck: true },
+): void {
   const damaged = (what: string): StorageCorruptError =>
     new StorageCorruptError(
       `data dir ${dataDir} is damaged: ${what}. The files were left untouched; restore them from a backup, or move ` +
@@ -118,7 +123,10 @@ export function verifyDatabase(db: Database.Database, dbPath: string, dataDir: s
   let version: number
   let tables: string[]
   try {
-    problems = (db.pragma('quick_check') as { quick_check: string }[]).map((row) => row.quick_check)
+    // Without quick_check, a cheap read still takes the lock and runs log recovery.
+    problems = options.quickCheck
+      ? (db.pragma('quick_check') as { quick_check: string }[]).map((row) => row.quick_check)
+      : ['ok']
     appId = db.pragma('application_id', { simple: true }) as number
     version = db.pragma('user_version', { simple: true }) as number
     tables = (
@@ -177,7 +185,7 @@ export function verifyDatabaseCopy(dbPath: string, dataDir: string): void {
     }
     try {
       db.pragma('locking_mode = EXCLUSIVE')
-      verifyDatabase(db, dbPath, dataDir)
+      verifyDatabase(db, dbPath, dataDir, { quickCheck: true })
     } finally {
       db.close()
     }

@@ -208,7 +208,8 @@ class SqliteStorage implements Storage {
       if (!files.exists) createDatabaseFile(this.dbPath, this.dataDir)
       // A non-empty log means its writer crashed: verify a copy, so that refusing cannot checkpoint the log into
       // the database. Without a log, verifying in place leaves the files as they were.
-      if (files.walBytes > 0) verifyDatabaseCopy(this.dbPath, this.dataDir)
+      const verifiedCopy = files.walBytes > 0
+      if (verifiedCopy) verifyDatabaseCopy(this.dbPath, this.dataDir)
       try {
         db = new Database(this.dbPath, { fileMustExist: true, timeout: 0 })
       } catch (err) {
@@ -217,7 +218,7 @@ class SqliteStorage implements Storage {
       // Before the first read: in exclusive mode the log index lives in heap memory (no -shm file) and the first
       // read takes the database's lock for as long as the connection is open.
       db.pragma('locking_mode = EXCLUSIVE')
-      verifyDatabase(db, this.dbPath, this.dataDir)
+      verifyDatabase(db, this.dbPath, this.dataDir, { quickCheck: !verifiedCopy })
       this.configure(db)
       const statements = prepare(db)
       const counters = this.readCounters(statements)
