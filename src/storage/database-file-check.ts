@@ -2,7 +2,8 @@
  * Checks of the database files made with plain reads before SQLite opens them, so the common kinds of damage are
  * refused with a precise message and without SQLite touching anything: a path of the wrong kind, missing permissions,
  * a file that is not SQLite or not a confmesh store, a file truncated (to zero or mid-page), a write-ahead log without
- * its database or damaged before its last transaction (see `wal-check.ts`), or a rollback journal confmesh never writes.
+ * its database or damaged before its last transaction (see `wal-check.ts`), or a rollback journal (confmesh never
+ * writes one).
  *
  * Authoritative only while holding the data-directory lock; run before this process opens the database with SQLite
  * (see the note on POSIX locks in `data-dir-lock.ts`).

@@ -3,7 +3,8 @@
  *
  * Tables (all `STRICT`):
  * - `updates(seq, data, crc)`: the log of Yjs updates since the last compaction, in `seq` order.
- * - `snapshot(id = 1, through_seq, data, crc)`: at most one row, the compacted state covering every `seq <= through_seq`.
+ * - `snapshot(id = 1, through_seq, data, crc)`: at most one row, the compacted state covering every
+ *   `seq <= through_seq`.
  * - `meta(key, value, crc)`: small metadata values.
  *
  * `crc` is the CRC-32 of the blob (see `checksum.ts`). The file carries `application_id` {@link APPLICATION_ID} and
@@ -101,7 +102,8 @@ export function createDatabaseFile(dbPath: string, dataDir: string): void {
 
 /**
  * Verifies an open connection: `PRAGMA quick_check` (unless `options.quickCheck` is false, e.g. because a copy of the
- * same files was just checked), the application id, the schema version and the tables. Reads only. The connection must be in exclusive locking mode, so this also takes the database's own lock.
+ * same files was just checked), the application id, the schema version and the tables. Reads only. The connection
+ * must be in exclusive locking mode, so this also takes the database's own lock.
  *
  * @throws {StorageCorruptError} the check fails or the schema is not a confmesh schema
  * @throws {StorageVersionError} the store has a newer schema

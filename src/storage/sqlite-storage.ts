@@ -421,7 +421,7 @@ class SqliteStorage implements Storage {
     })
   }
 
-  /** Commits a batch in one transaction (the group-commit callback). Throws a storage error; counters move on success. */
+  /** The group-commit callback: one transaction for the batch. Throws a storage error; counters move on success. */
   private commit(session: Session, writes: readonly Write[]): void {
     const { db, statements } = session
     const next = { ...session.counters }

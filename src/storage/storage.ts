@@ -39,7 +39,8 @@ export interface StorageStats {
 
 /**
  * Local durable state of one mesh node. Long-lived: `open()` it once, `close()` it on shutdown. Engines:
- * `createSqliteStorage` (durable, one process per data directory) and `createMemoryStorage` (nothing survives `close()`).
+ * `createSqliteStorage` (durable, one process per data directory) and `createMemoryStorage` (nothing survives
+ * `close()`).
  */
 export interface Storage {
   /**

@@ -138,6 +138,7 @@ describe('sqlite storage: files', () => {
     expect(readdirSync(dataDir).sort()).toEqual(['confmesh.db', 'confmesh.lock'])
     const store = await openStore()
     expect(readdirSync(dataDir).sort()).toEqual(['confmesh.db', 'confmesh.db-wal', 'confmesh.lock', 'confmesh.owner'])
+    expect(statSync(`${dbPath}-wal`).mode & 0o777).toBe(0o600) // SQLite gives the log the database's mode
     expect((await store.stats()).bytes).toBeGreaterThan(0)
   })
 
