@@ -9,6 +9,9 @@
  * - `writer <dataDir> <seed>`: loads the store into a Y.Doc, prints `ready <next>`, then forever appends numbered
  *   updates (`doc.getMap('n').set(String(i), i)`) in seeded bursts, compacting now and then, and prints `ack <i>` once
  *   the append of `i` resolved (i.e. it is durable).
+ * - `fill <dataDir>`: appends 64 KiB blobs until an append fails (run it under a file-size limit), then appends one
+ *   small blob, and prints one JSON line: how many appends were acknowledged, the error, and whether the store still
+ *   worked after it.
  *
  * Imported, it exports {@link spawnStorageChild} to drive it.
  *
@@ -37,13 +40,26 @@ export interface StorageChild {
   stderr(): string
 }
 
-/** Spawns `storage-child.ts` with `args` (through tsx), optionally as another user. */
-export function spawnStorageChild(args: string[], options: { uid?: number; gid?: number } = {}): StorageChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'storage-child.ts'), ...args], {
-    cwd: repoRoot,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    ...options,
-  })
+/** How to run the child. */
+export interface StorageChildOptions {
+  /** Run as this user (needs root). */
+  uid?: number
+  /** Run as this group (needs root). */
+  gid?: number
+  /** Limit the size of every file the child writes (`ulimit -f`, in KiB), so that writes fail as on a full disk. */
+  fileSizeLimitKiB?: number
+}
+
+/** Spawns `storage-child.ts` with `args` (through tsx). */
+export function spawnStorageChild(args: string[], options: StorageChildOptions = {}): StorageChild {
+  const { fileSizeLimitKiB, ...ids } = options
+  const command = [process.execPath, '--import', 'tsx', join(here, 'storage-child.ts'), ...args]
+  // Node ignores SIGXFSZ, so a write past the limit fails with EFBIG instead of killing the process.
+  const [file, ...argv] =
+    fileSizeLimitKiB === undefined
+      ? command
+      : ['bash', '-c', `ulimit -f ${Math.floor(fileSizeLimitKiB)} && exec "$@"`, 'bash', ...command]
+  const child = spawn(file!, argv, { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'], ...ids })
   const lines: string[] = []
   const waiters = new Set<() => void>()
   let partial = ''
@@ -178,12 +194,38 @@ async function writer(dataDir: string, seed: number): Promise<void> {
   burst()
 }
 
+async function fill(dataDir: string): Promise<void> {
+  const storage = createSqliteStorage({ dataDir })
+  await storage.open()
+  let acknowledged = 0
+  let error: { name?: string; code?: string; message?: string } | undefined
+  while (error === undefined) {
+    try {
+      await storage.append(new Uint8Array(64 * 1024).fill(acknowledged & 0xff))
+      acknowledged++
+    } catch (err) {
+      error = err as typeof error
+    }
+  }
+  let afterwards = 'ok'
+  try {
+    await storage.append(new Uint8Array([1, 2, 3]))
+  } catch (err) {
+    afterwards = String(err)
+  }
+  const loaded = (await storage.load()).length
+  const { name, code, message } = error!
+  process.stdout.write(`${JSON.stringify({ acknowledged, name, code, message, afterwards, loaded })}\n`)
+  await storage.close()
+}
+
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href
 if (isMain) {
   const [mode, dataDir, extra] = process.argv.slice(2)
-  if (dataDir === undefined) throw new Error('usage: storage-child.ts hold|open|writer <dataDir> [n]')
+  if (dataDir === undefined) throw new Error('usage: storage-child.ts hold|open|writer|fill <dataDir> [n]')
   if (mode === 'hold') await hold(dataDir, Number(extra ?? 3))
   else if (mode === 'open') await tryOpen(dataDir)
   else if (mode === 'writer') await writer(dataDir, Number(extra ?? 1))
+  else if (mode === 'fill') await fill(dataDir)
   else throw new Error(`unknown mode ${mode}`)
 }

@@ -159,6 +159,25 @@ describe('sqlite storage: files', () => {
   })
 })
 
+describe('sqlite storage: failed writes', () => {
+  it('rejects a batch the disk refuses with StorageWriteError, keeps earlier writes, and keeps working', async () => {
+    // A 2 MiB file-size limit makes the log's writes fail as they would on a full disk.
+    const child = spawnStorageChild(['fill', dataDir], { fileSizeLimitKiB: 2048 })
+    const result = JSON.parse(await child.waitForLine((line) => line.startsWith('{')))
+    expect(await child.exited, child.stderr()).toBe(0)
+    expect(result).toMatchObject({ name: 'StorageWriteError', code: 'ERR_STORAGE_WRITE', afterwards: 'ok' })
+    expect(result.message).toContain('none of them was stored')
+    expect(result.acknowledged).toBeGreaterThan(5)
+    expect(result.loaded).toBe(result.acknowledged + 1)
+
+    const store = await openStore()
+    const loaded = await store.load()
+    expect(loaded).toHaveLength(result.acknowledged + 1)
+    for (let i = 0; i < result.acknowledged; i++) expect(loaded[i]![0]).toBe(i & 0xff)
+    expect(loaded.at(-1)).toEqual(new Uint8Array([1, 2, 3]))
+  })
+})
+
 describe('sqlite storage: one process per data dir', () => {
   it('refuses a second store in the same process, naming the dir', async () => {
     await openStore()
