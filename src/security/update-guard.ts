@@ -34,6 +34,14 @@ import {
   UpdateTimeoutError,
   UpdateTooLargeError,
 } from './errors.js'
+import {
+  type ConflictGroup,
+  conflictGroups,
+  createStructRefs,
+  estimateDocCost,
+  estimateUpdateCost,
+  type StructRefs,
+} from './integration-cost.js'
 import { utf16Length } from './utf8.js'
 
 /** Default {@link UpdateLimits.maxBytes}: 8 MiB (gossipsub drops messages above 4 MiB anyway). */
@@ -52,6 +60,11 @@ export const DEFAULT_MAX_KEY_BYTES = 4096
 export const DEFAULT_MAX_NESTING = 64
 /** Default {@link UpdateLimits.maxClock}: 2^32. Every clock and every `clock + length` must be at most this. */
 export const DEFAULT_MAX_CLOCK = 2 ** 32
+/**
+ * Default {@link UpdateLimits.maxIntegrationCost}: 1,000,000 estimated conflict-resolution steps (Yjs walks roughly
+ * 2-5 million per second), so an accepted update costs well under a second of `Item.integrate` work.
+ */
+export const DEFAULT_MAX_INTEGRATION_COST = 1_000_000
 /** Default {@link UpdateLimits.maxMillis}: 1000 ms wall-clock budget for one inspection. */
 export const DEFAULT_MAX_MILLIS = 1000
 
@@ -75,6 +88,12 @@ export interface UpdateLimits {
   maxClock?: number
   /** Wall-clock budget for one inspection in milliseconds. Default {@link DEFAULT_MAX_MILLIS}. */
   maxMillis?: number
+  /**
+   * Bound on the estimated YATA conflict-resolution work (see `integration-cost.ts`): stateless in
+   * {@link inspectUpdate}, plus the document's existing siblings in {@link guardedApply}.
+   * Default {@link DEFAULT_MAX_INTEGRATION_COST}.
+   */
+  maxIntegrationCost?: number
   /**
    * If set, structs may only name these root types explicitly; any other root name is refused with
    * {@link ForbiddenContentError}. Default: any root name is accepted (and reported in {@link UpdateInfo.roots}).
@@ -146,6 +165,8 @@ export interface UpdateInfo {
   roots: ReadonlySet<string>
   /** Struct counts by kind. */
   contents: ContentCounts
+  /** Stateless estimate of conflict-resolution steps among the update's own items (0 without concurrent siblings). */
+  conflictCost: number
 }
 
 /** Result of {@link guardedApply}. */
@@ -164,6 +185,8 @@ export interface GuardedApplyResult {
   missing: ReadonlyMap<number, number>
   /** Bytes held in the document's pending buffers after the apply (pending structs + pending deletes). */
   pendingBytes: number
+  /** Estimated conflict-resolution steps against this document (stateless part + the document's siblings). */
+  integrationCost: number
 }
 
 interface ResolvedLimits {
@@ -176,6 +199,7 @@ interface ResolvedLimits {
   maxNesting: number
   maxClock: number
   maxMillis: number
+  maxIntegrationCost: number
   allowedRoots: ReadonlySet<string> | null
   allowSubdocs: boolean
 }
@@ -243,6 +267,7 @@ const resolveLimits = (limits: UpdateLimits | undefined): ResolvedLimits => ({
   maxNesting: positiveOr(limits?.maxNesting, DEFAULT_MAX_NESTING, 'maxNesting'),
   maxClock: Math.min(positiveOr(limits?.maxClock, DEFAULT_MAX_CLOCK, 'maxClock'), Number.MAX_SAFE_INTEGER),
   maxMillis: positiveOr(limits?.maxMillis, DEFAULT_MAX_MILLIS, 'maxMillis'),
+  maxIntegrationCost: positiveOr(limits?.maxIntegrationCost, DEFAULT_MAX_INTEGRATION_COST, 'maxIntegrationCost'),
   allowedRoots: limits?.allowedRoots === undefined ? null : new Set(limits.allowedRoots),
   allowSubdocs: limits?.allowSubdocs === true,
 })
@@ -483,13 +508,23 @@ class Parser {
     }
   }
 
-  /** Read an ID reference; a reference into the struct's own client must point strictly before the struct. */
+  /** Client of the last reference read by {@link Parser.ref}. */
+  refClient = -1
+  /** Clock of the last reference read by {@link Parser.ref}. */
+  refClock = -1
+
+  /**
+   * Read an ID reference into `refClient`/`refClock`; a reference into the struct's own client must point strictly
+   * before the struct.
+   */
   ref(client: number, clock: number, what: string): void {
     const refClient = this.clientId(what)
     const refClock = this.clock(what)
     if (refClient === client && refClock >= clock) {
       throw this.malformed(`${what} ${refClient}:${refClock} is not before the struct ${client}:${clock}`)
     }
+    this.refClient = refClient
+    this.refClock = refClock
   }
 
   /** Read the content of an item and return its length in clocks (>= 1). */
@@ -584,7 +619,16 @@ const emptyCounts = (): ContentCounts => ({
  * Y.applyUpdate(doc, bytes)
  * ```
  */
-export const inspectUpdate = (update: Uint8Array, limits?: UpdateLimits): UpdateInfo => {
+export const inspectUpdate = (update: Uint8Array, limits?: UpdateLimits): UpdateInfo => inspect(update, limits).info
+
+interface Inspection {
+  info: UpdateInfo
+  limits: ResolvedLimits
+  refs: StructRefs
+  groups: ConflictGroup[]
+}
+
+const inspect = (update: Uint8Array, limits: UpdateLimits | undefined): Inspection => {
   const l = resolveLimits(limits)
   if (!(update instanceof Uint8Array)) throw new MalformedUpdateError('update is not a Uint8Array')
   if (update.byteLength > l.maxBytes) {
@@ -598,6 +642,7 @@ export const inspectUpdate = (update: Uint8Array, limits?: UpdateLimits): Update
   const ranges: ClockRange[] = []
   const roots = new Set<string>()
   const blockClients = new Set<number>()
+  const refs = createStructRefs()
   let structCount = 0
 
   // Struct section: #blocks, then per block: #structs, client, first clock, structs.
@@ -624,24 +669,54 @@ export const inspectUpdate = (update: Uint8Array, limits?: UpdateLimits): Update
         if (kind === REF_GC) counts.gc++
         else counts.skip++
       } else {
-        if ((info & BIT8_ORIGIN) !== 0) p.ref(client, clock, 'origin')
-        if ((info & BIT7_RIGHT_ORIGIN) !== 0) p.ref(client, clock, 'right origin')
+        let oc = -1
+        let ok = -1
+        let rc = -1
+        let rk = -1
+        let pc = -1
+        let pk = -1
+        let parentRoot: string | null = null
+        let parentSub: string | null = null
+        if ((info & BIT8_ORIGIN) !== 0) {
+          p.ref(client, clock, 'origin')
+          oc = p.refClient
+          ok = p.refClock
+        }
+        if ((info & BIT7_RIGHT_ORIGIN) !== 0) {
+          p.ref(client, clock, 'right origin')
+          rc = p.refClient
+          rk = p.refClock
+        }
         if ((info & (BIT7_RIGHT_ORIGIN | BIT8_ORIGIN)) === 0) {
           const parentInfo = p.varUint('parent info')
           if (parentInfo === 1) {
-            const root = p.string(l.maxKeyBytes, 'root type name')
-            if (l.allowedRoots !== null && !l.allowedRoots.has(root)) {
-              throw new ForbiddenContentError(`root type "${root}" is not allowed`)
+            parentRoot = p.string(l.maxKeyBytes, 'root type name')
+            if (l.allowedRoots !== null && !l.allowedRoots.has(parentRoot)) {
+              throw new ForbiddenContentError(`root type "${parentRoot}" is not allowed`)
             }
-            roots.add(root)
+            roots.add(parentRoot)
           } else if (parentInfo === 0) {
             p.ref(client, clock, 'parent')
+            pc = p.refClient
+            pk = p.refClock
           } else {
             throw p.malformed(`parent info ${parentInfo} is neither 0 nor 1`)
           }
-          if ((info & BIT6_PARENT_SUB) !== 0) p.text(l.maxKeyBytes, 'parent sub key')
+          if ((info & BIT6_PARENT_SUB) !== 0) parentSub = p.string(l.maxKeyBytes, 'parent sub key')
         }
         length = p.content(kind, counts)
+        const r = refs.count++
+        refs.client[r] = client
+        refs.clock[r] = clock
+        refs.length[r] = length
+        refs.originClient[r] = oc
+        refs.originClock[r] = ok
+        refs.rightClient[r] = rc
+        refs.rightClock[r] = rk
+        refs.parentRoot[r] = parentRoot
+        refs.parentClient[r] = pc
+        refs.parentClock[r] = pk
+        refs.parentSub[r] = parentSub
       }
       if (length < 1) throw p.malformed(`zero-length struct at ${client}:${clock}`)
       if (clock + length > l.maxClock) throw p.tooLarge(`struct ${client}:${clock}+${length} > maxClock ${l.maxClock}`)
@@ -683,7 +758,22 @@ export const inspectUpdate = (update: Uint8Array, limits?: UpdateLimits): Update
   }
   if (p.remaining !== 0) throw p.malformed(`${p.remaining} trailing bytes`)
 
-  return { byteLength: update.byteLength, structCount, clients, ranges, deleteSet, roots, contents: counts }
+  const groups = conflictGroups(refs)
+  const conflictCost = estimateUpdateCost(groups)
+  if (conflictCost > l.maxIntegrationCost) {
+    throw p.tooLarge(`estimated conflict-resolution cost ${conflictCost} > maxIntegrationCost ${l.maxIntegrationCost}`)
+  }
+  const info = {
+    byteLength: update.byteLength,
+    structCount,
+    clients,
+    ranges,
+    deleteSet,
+    roots,
+    contents: counts,
+    conflictCost,
+  }
+  return { info, limits: l, refs, groups }
 }
 
 type Pending = { missing: Map<number, number>; update: Uint8Array }
@@ -736,7 +826,15 @@ export const guardedApply = (
   origin?: unknown,
   limits?: UpdateLimits,
 ): GuardedApplyResult => {
-  const info = inspectUpdate(update, limits)
+  const { info, limits: l, refs, groups } = inspect(update, limits)
+  const docCost = estimateDocCost(doc, refs, groups, l.maxIntegrationCost - info.conflictCost)
+  const integrationCost = info.conflictCost + docCost
+  if (integrationCost > l.maxIntegrationCost) {
+    throw new UpdateTooLargeError(
+      `Yjs update exceeds a limit: estimated conflict-resolution cost against this document ${integrationCost} > ` +
+        `maxIntegrationCost ${l.maxIntegrationCost}`,
+    )
+  }
   const store = doc.store
   // `held`: pending structs currently taken out of the document (restored if Yjs throws).
   let held: Pending | null = store.pendingStructs
@@ -772,5 +870,6 @@ export const guardedApply = (
     pendingDeletes: pendingDs !== null,
     missing: new Map(pendingStructs?.missing ?? []),
     pendingBytes: (pendingStructs?.update.byteLength ?? 0) + (pendingDs?.byteLength ?? 0),
+    integrationCost,
   }
 }

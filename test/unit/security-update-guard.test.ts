@@ -1,3 +1,4 @@
+import * as encoding from 'lib0/encoding'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { ConfmeshError, UpdateRejectedError } from '../../src/errors.js'
@@ -295,6 +296,96 @@ describe('inspectUpdate limits', () => {
   })
 })
 
+describe('integration cost (YATA conflict resolution)', () => {
+  const base = docWith(1, (d) => {
+    d.getArray('list').insert(0, ['X'])
+    const other = d.getArray('other')
+    for (let i = 0; i < 3000; i++) other.insert(0, [i]) // 3000 separate items to point right origins at
+  })
+  const baseState = Y.encodeStateAsUpdate(base)
+  const fresh = (): Y.Doc => {
+    const d = new Y.Doc()
+    Y.applyUpdate(d, baseState)
+    return d
+  }
+
+  /** n items of client 7 all inserted after X (1:0), each with a different right origin in another list. */
+  const sameOriginDistinctRights = (n: number, client = 7, clock = 0): Uint8Array => {
+    const e = encoding.createEncoder()
+    encoding.writeVarUint(e, 1)
+    encoding.writeVarUint(e, n)
+    encoding.writeVarUint(e, client)
+    encoding.writeVarUint(e, clock)
+    for (let i = 0; i < n; i++) {
+      encoding.writeUint8(e, 8 | 0x80 | 0x40)
+      encoding.writeVarUint(e, 1)
+      encoding.writeVarUint(e, 0)
+      encoding.writeVarUint(e, 1)
+      encoding.writeVarUint(e, 1 + ((clock + i) % 3000))
+      encoding.writeVarUint(e, 1)
+      encoding.writeAny(e, i)
+    }
+    encoding.writeVarUint(e, 0)
+    return encoding.toUint8Array(e)
+  }
+
+  it('refuses a small update that would make Yjs walk millions of siblings (single writer)', () => {
+    const u = sameOriginDistinctRights(4000)
+    expect(u.byteLength).toBeLessThan(50_000)
+    expectReject(u, UpdateTooLargeError)
+    // the same shape at a size Yjs integrates quickly is accepted, and its cost is reported
+    const small = sameOriginDistinctRights(200)
+    expect(inspectUpdate(small).conflictCost).toBeGreaterThan(0)
+    const doc = fresh()
+    const t0 = performance.now()
+    const r = guardedApply(doc, small)
+    expect(performance.now() - t0).toBeLessThan(1000)
+    expect(r.integrationCost).toBeGreaterThanOrEqual(r.info.conflictCost)
+  })
+
+  it('refuses the same attack spread over many small updates once the document region grows', () => {
+    const doc = fresh()
+    let refusedAt = -1
+    for (let k = 0; k < 40; k++) {
+      const u = sameOriginDistinctRights(300, 7, k * 300)
+      const before = Y.encodeStateVector(doc)
+      try {
+        guardedApply(doc, u)
+      } catch (err) {
+        expect(err).toBeInstanceOf(UpdateTooLargeError)
+        expect(Y.encodeStateVector(doc)).toEqual(before)
+        refusedAt = k
+        break
+      }
+    }
+    expect(refusedAt).toBeGreaterThan(0)
+  })
+
+  it('accounts for honest concurrency but not for sequential inserts at one spot', () => {
+    // sequential inserts before the first item and right after X chain their right origins: no conflicts
+    const seq = docWith(31, (d) => {
+      const list = d.getArray<number>('list')
+      list.insert(0, [0])
+      for (let i = 1; i < 3000; i++) list.insert(0, [i])
+      for (let i = 0; i < 3000; i++) list.insert(1, [i])
+    })
+    expect(inspectUpdate(Y.encodeStateAsUpdate(seq)).conflictCost).toBe(0)
+    // 10 peers set the same new key concurrently: a group of 10 with a small cost
+    const peers = Array.from({ length: 10 }, (_, i) => docWith(100 + i, (d) => d.getMap('config').set('k', i)))
+    const merged = Y.mergeUpdates(peers.map((d) => Y.encodeStateAsUpdate(d)))
+    const cost = inspectUpdate(merged).conflictCost
+    expect(cost).toBeGreaterThan(0)
+    expect(cost).toBeLessThan(1000)
+  })
+
+  it('refuses many writers inserting concurrently at one spot beyond the budget, and honours a raised budget', () => {
+    const peers = Array.from({ length: 1500 }, (_, i) => docWith(100 + i, (d) => d.getMap('config').set('k', i)))
+    const merged = Y.mergeUpdates(peers.map((d) => Y.encodeStateAsUpdate(d)))
+    expectReject(merged, UpdateTooLargeError)
+    expect(inspectUpdate(merged, { maxIntegrationCost: 10_000_000 }).structCount).toBe(1500)
+  })
+})
+
 describe('guardedApply', () => {
   it('applies a valid update and reports no pending state', () => {
     const src = docWith(21, (d) => d.getMap('config').set('a', 1))
@@ -379,6 +470,27 @@ describe('guardedApply', () => {
     expect(last.pendingStructs).toBe(false)
     expect(doc.getArray('list').toArray()).toEqual([0, 1, 2, 3, 4])
     expect(doc.getMap('config').get('x')).toBe(1)
+  })
+
+  it('matches plain Y.applyUpdate on honest updates delivered shuffled, duplicated and overlapping', () => {
+    const gen = rng(SEED + 7)
+    const { updates } = makeCorpus(SEED + 7, { edits: 200 })
+    for (let replica = 0; replica < 3; replica++) {
+      const order = updates.map((u) => ({ u, k: gen.next() })).sort((a, b) => a.k - b.k)
+      const plain = new Y.Doc()
+      const guarded = new Y.Doc()
+      for (const { u } of order) {
+        Y.applyUpdate(plain, u)
+        guardedApply(guarded, u)
+      }
+      expect(guarded.toJSON()).toEqual(plain.toJSON())
+      expect(Y.encodeStateVector(guarded)).toEqual(Y.encodeStateVector(plain))
+      expect(guarded.store.pendingStructs === null).toBe(plain.store.pendingStructs === null)
+      // and both hold the same content: each one's full state adds nothing to the other
+      expect(Y.encodeStateAsUpdate(plain, Y.encodeStateVector(guarded))).toEqual(
+        Y.encodeStateAsUpdate(guarded, Y.encodeStateVector(plain)),
+      )
+    }
   })
 
   it('replays a shuffled corpus into replicas that converge', () => {
