@@ -11,11 +11,18 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import * as Y from 'yjs'
 import { createHybridLogicalClock } from './config/hlc.js'
-import { CLEANUP_ORIGIN, createKvStore, type KvStore, LOCAL_ORIGIN, type WriteOp } from './config/kv-store.js'
+import {
+  CLEANUP_ORIGIN,
+  createKvStore,
+  type KvStore,
+  LOCAL_ORIGIN,
+  type WriteMeta,
+  type WriteOp,
+} from './config/kv-store.js'
 import { createNamespace, DEFAULT_NAMESPACE, type Namespace } from './config/namespace.js'
 import { DEFAULT_MAX_VALUE_BYTES, type JsonValue } from './config/value.js'
-import { createWriteBatcher } from './config/write-batcher.js'
 import { createWatchHub, type WatchHub, type WatchListener, type WatchTarget } from './config/watch.js'
+import { createWriteBatcher } from './config/write-batcher.js'
 import { InvalidOptionsError, MeshStoppedError } from './errors.js'
 import { createDefaultLogger, type MeshLogger } from './logger.js'
 import { createNode, DEFAULT_MAX_CONNECTIONS, MAX_GOSSIP_MESSAGE_BYTES, type MeshNode } from './node.js'
@@ -23,6 +30,15 @@ import { createMembership, type Member, type Membership, type MembershipChange }
 import { type CatchUp, createCatchUp } from './sync/catch-up.js'
 import { createGossip, type Gossip } from './sync/gossip.js'
 import { createUpdateApplier, sizeValidator, type UpdateApplier } from './sync/update-applier.js'
+// versions (src/versions)
+import type { MeshVersions } from './versions/api.js'
+import type { HistoryChange } from './versions/diff.js'
+import type { HistoryEntry, HistoryOptions } from './versions/history.js'
+import { type ResolvedRetention, type RetentionOptions, resolveRetention } from './versions/retention.js'
+import type { RollbackOptions, RollbackResult } from './versions/rollback.js'
+import type { Version, VersionOrder, VersionRef } from './versions/vector-clock.js'
+import { createVersions, type Versions } from './versions/versions.js'
+import type { VersionView } from './versions/view.js'
 
 /** Default listen address: loopback, any free port. */
 export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
@@ -70,6 +86,11 @@ export interface MeshOptions {
    * See `@libp2p/interface`'s `ConnectionGater`.
    */
   connectionGater?: ConnectionGater
+  /**
+   * How much history to keep (versions, see `docs/versions.md`). Default `{ versions: 1000, maxAgeMs: 30 days }`;
+   * `{ versions: 0 }` records no history.
+   */
+  retention?: RetentionOptions
 }
 
 /** A live peer as seen by this one. */
@@ -101,10 +122,12 @@ export interface MeshStats {
   entries: number
   /** Live keys over all namespaces. */
   keys: number
+  /** Retained versions (history entries). */
+  versions: number
 }
 
 /** One embedded configuration-mesh peer. Create with {@link createMesh}. */
-export interface ConfigMesh extends Namespace {
+export interface ConfigMesh extends Namespace, MeshVersions {
   /** This peer's libp2p peer id. */
   readonly peerId: string
   /** This peer's dialable multiaddrs, each ending in `/p2p/<peerId>`. */
@@ -163,6 +186,7 @@ interface ResolvedOptions {
   maxConnections: number
   timing: MeshTiming
   connectionGater: ConnectionGater | undefined
+  retention: ResolvedRetention
 }
 
 const MESH_NAME = /^[A-Za-z0-9._-]{1,64}$/
@@ -205,6 +229,7 @@ function validateOptions(o: MeshOptions): ResolvedOptions {
     maxConnections: o.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
     timing: { ...o.timing },
     connectionGater: o.connectionGater,
+    retention: resolveRetention(o.retention),
   }
 }
 
@@ -215,6 +240,7 @@ class Mesh implements ConfigMesh {
   private node!: MeshNode
   private doc!: Y.Doc
   private store!: KvStore
+  private versions!: Versions
   private hub!: WatchHub
   private applier!: UpdateApplier
   private gossip!: Gossip
@@ -246,11 +272,20 @@ class Mesh implements ConfigMesh {
     const peerId = this.node.peerId.toString()
     this.logger = o.logger ?? createDefaultLogger(`confmesh:${peerId.slice(-8)}`)
     this.doc = new Y.Doc({ gc: true })
+    const clock = createHybridLogicalClock()
+    this.versions = createVersions({
+      doc: this.doc,
+      author: peerId,
+      clock,
+      retention: o.retention,
+      onError: (err) => this.logger.error(`history pruning failed: ${String(err)}`),
+    })
     this.store = createKvStore({
       doc: this.doc,
       author: peerId,
-      clock: createHybridLogicalClock(),
+      clock,
       onListenerError: (err) => this.logger.error(`change listener threw: ${String(err)}`),
+      onLocalWrite: this.versions.onLocalWrite,
     })
     this.hub = createWatchHub(this.logger)
     this.store.onChanges((changes) => this.hub.dispatch(changes))
@@ -308,6 +343,7 @@ class Mesh implements ConfigMesh {
     this.gossip.start()
     await this.catchUp.start()
     await this.membership.start()
+    this.versions.start()
     this.state = 'running'
     this.logger.info(`started ${peerId} on ${this.addresses.join(', ')}`)
   }
@@ -437,7 +473,56 @@ class Mesh implements ConfigMesh {
     this.assertRunning()
     let keys = 0
     for (const ns of this.store.namespaces()) keys += this.store.entries(ns).length
-    return { documentBytes: Y.encodeStateAsUpdate(this.doc).length, entries: this.store.entryCount(), keys }
+    return {
+      documentBytes: Y.encodeStateAsUpdate(this.doc).length,
+      entries: this.store.entryCount(),
+      keys,
+      versions: this.versions.retained(),
+    }
+  }
+
+  // --- versions (src/versions) ------------------------------------------------------------------------------------
+
+  version(): Version {
+    this.assertRunning()
+    return this.versions.version()
+  }
+
+  compare(a: VersionRef, b: VersionRef): VersionOrder {
+    return this.versions.compare(a, b)
+  }
+
+  history(options?: HistoryOptions): HistoryEntry[] {
+    this.assertRunning()
+    return this.versions.history(options)
+  }
+
+  async snapshot(message?: string): Promise<Version> {
+    this.assertRunning()
+    await this.batcher([]) // writes issued before come first
+    return this.versions.snapshot((ops, meta) => this.writeWithMeta(ops, meta), message)
+  }
+
+  at(version: VersionRef): VersionView {
+    this.assertRunning()
+    return this.versions.at(version)
+  }
+
+  diff(from: VersionRef, to?: VersionRef): HistoryChange[] {
+    this.assertRunning()
+    return this.versions.diff(from, to)
+  }
+
+  async rollback(version: VersionRef, options?: RollbackOptions): Promise<RollbackResult> {
+    this.assertRunning()
+    await this.batcher([]) // writes issued before are part of what is rolled back
+    return this.versions.rollback(version, options, this.store, (ops, meta) => this.writeWithMeta(ops, meta))
+  }
+
+  /** A write batch with history metadata: applied at once, in its own transaction (not coalesced with others). */
+  private async writeWithMeta(ops: WriteOp[], meta: WriteMeta): Promise<void> {
+    this.assertRunning()
+    this.store.write(ops, meta)
   }
 
   // --- lifecycle --------------------------------------------------------------------------------------------------
@@ -455,6 +540,7 @@ class Mesh implements ConfigMesh {
     this.gossip.stop()
     await this.catchUp.stop()
     await this.node.stop()
+    this.versions.stop()
     this.store.destroy()
     this.doc.destroy()
     this.state = 'stopped'

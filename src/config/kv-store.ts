@@ -77,6 +77,20 @@ interface KeyState {
 /** Listener for the changes of one transaction. */
 export type ChangesListener = (changes: Change[], transaction: Y.Transaction) => void
 
+/** Metadata of one local write batch, passed through to {@link LocalWriteHook}. */
+export interface WriteMeta {
+  /** Free-form description of the batch (e.g. `rollback to <id>`), recorded in history. Default none. */
+  readonly message?: string
+  /** Run the transaction and the hook even when there is nothing to write (a labelled snapshot). Default false. */
+  readonly snapshot?: boolean
+}
+
+/**
+ * Called inside the transaction of every local write batch, after its entries were pushed, so that whatever the hook
+ * writes (e.g. a history record) travels in the same update. `entries` is empty when every op was a no-op.
+ */
+export type LocalWriteHook = (entries: readonly StoredEntry[], transaction: Y.Transaction, meta: WriteMeta) => void
+
 /** Options of {@link createKvStore}. */
 export interface KvStoreInit {
   /** The document; the store uses its root array {@link ENTRIES_ROOT}. */
@@ -87,6 +101,8 @@ export interface KvStoreInit {
   clock: HybridLogicalClock
   /** Called with errors thrown by listeners (they never break a transaction). */
   onListenerError?: (err: unknown) => void
+  /** Runs inside every local write transaction (see {@link LocalWriteHook}). Default none. */
+  onLocalWrite?: LocalWriteHook
 }
 
 /** The replicated last-writer-wins key-value store. */
@@ -102,10 +118,10 @@ export interface KvStore {
   /** Metadata of a key's winning entry (also for a deleted key, while its tombstone is known). */
   meta(namespace: string, key: string): { author: string; time: number; deleted: boolean } | undefined
   /** Applies local writes in ONE transaction (one update on the wire). Values must be validated already. */
-  write(ops: readonly WriteOp[]): void
+  write(ops: readonly WriteOp[], meta?: WriteMeta): void
   /** Subscribes to the changes of every transaction; returns the unsubscribe function. */
   onChanges(listener: ChangesListener): () => void
-  /** Number of entries held in the array (live + losers awaiting GC + tombstones). */
+  /** Number of entries held in the array (live + losers awaiting GC + tombstones; other elements not counted). */
   entryCount(): number
   /** Detaches from the document. */
   destroy(): void
@@ -160,8 +176,10 @@ class LwwKvStore implements KvStore {
   private readonly listeners = new Set<ChangesListener>()
   private readonly onListenerError: (err: unknown) => void
   private readonly handler: (tr: Y.Transaction) => void
+  private readonly onLocalWrite: LocalWriteHook | undefined
 
   constructor(init: KvStoreInit) {
+    this.onLocalWrite = init.onLocalWrite
     this.doc = init.doc
     this.array = init.doc.getArray(ENTRIES_ROOT)
     this.author = init.author
@@ -206,8 +224,8 @@ class LwwKvStore implements KvStore {
     return st === undefined ? undefined : { author: st.entry.a, time: st.entry.t, deleted: st.entry.x === 1 }
   }
 
-  write(ops: readonly WriteOp[]): void {
-    if (ops.length === 0) return
+  write(ops: readonly WriteOp[], meta: WriteMeta = {}): void {
+    if (ops.length === 0 && meta.snapshot !== true) return
     this.doc.transact((tr) => {
       const entries: StoredEntry[] = []
       for (const op of ops) {
@@ -222,6 +240,7 @@ class LwwKvStore implements KvStore {
         )
       }
       if (entries.length > 0) this.array.push(entries)
+      this.onLocalWrite?.(entries, tr, meta)
     }, LOCAL_ORIGIN)
   }
 
@@ -231,7 +250,13 @@ class LwwKvStore implements KvStore {
   }
 
   entryCount(): number {
-    return this.array.length
+    // the array may hold other elements too (history records, see src/versions): count entries only
+    let n = 0
+    for (let item = this.array._start; item !== null; item = item.right) {
+      if (item.deleted || !(item.content instanceof Y.ContentAny)) continue
+      for (const e of item.content.arr) if (isStoredEntry(e)) n++
+    }
+    return n
   }
 
   destroy(): void {

@@ -1,0 +1,46 @@
+/**
+ * The last-writer-wins order of writes, shared by the live store, history records and the compacted base: greatest
+ * hybrid timestamp `(t, c)` wins, then the greater author; the Yjs id of the carrier breaks any remaining tie so every
+ * peer picks the same winner.
+ *
+ * @module
+ */
+import { compareHlc } from '../config/hlc.js'
+import type { JsonValue } from '../config/value.js'
+
+/** The LWW stamp of a write: hybrid timestamp and author. */
+export interface WriteStamp {
+  /** Hybrid timestamp, milliseconds. */
+  readonly t: number
+  /** Hybrid timestamp, counter. */
+  readonly c: number
+  /** Author (peer id). */
+  readonly a: string
+}
+
+/** One write of one key as the versions module sees it (from a history record or the compacted base). */
+export interface KeyWrite extends WriteStamp {
+  readonly namespace: string
+  readonly key: string
+  /** The value written; `undefined` for a delete (tombstone). */
+  readonly value: JsonValue | undefined
+  /** Yjs client id of the struct that carries the write (tie breaker). */
+  readonly client: number
+  /** Yjs clock of the struct that carries the write (tie breaker). */
+  readonly clock: number
+}
+
+/** Negative if `x` loses to `y`, positive if it wins, 0 only for the same write. */
+export function compareWrites(x: KeyWrite, y: KeyWrite): number {
+  const byStamp = compareStamps(x, y)
+  if (byStamp !== 0) return byStamp
+  if (x.client !== y.client) return x.client - y.client
+  return x.clock - y.clock
+}
+
+/** Compares the LWW stamps only (hybrid time, then author). */
+export function compareStamps(x: WriteStamp, y: WriteStamp): number {
+  const byTime = compareHlc({ ms: x.t, c: x.c }, { ms: y.t, c: y.c })
+  if (byTime !== 0) return byTime
+  return x.a === y.a ? 0 : x.a > y.a ? 1 : -1
+}

@@ -1,0 +1,152 @@
+/**
+ * History records: one per local change set, pushed right after the entries it describes, in the SAME Yjs transaction
+ * and the SAME root array (the key-value store's `entries`, which ignores elements that are not entries), so a record
+ * and its writes travel (and are included in versions) together.
+ *
+ * Why the same array: Yjs can only merge deleted structs that are adjacent both in clock order and in the list. With
+ * records in an array of their own, every write's entry and record would interleave in clock order across two lists,
+ * so no deleted entry could ever merge with the next one and the document would grow by a struct per write forever.
+ * In one array, an overwritten entry, its pruned record and the next write's entry are neighbours and collapse into one
+ * deleted run.
+ *
+ * A record carries, per change, the key, the new value (or a tombstone) and the change's hybrid timestamp; the author
+ * and a message; and the writer's state vector at the time (other clients only: the writer's own counter is implied by
+ * the record's Yjs id). So a record fully describes its writes, and its version (the writer's state right after the
+ * change) is known on every peer. A version includes a record iff `version[record.client] > record.clock`.
+ *
+ * @module
+ */
+import * as Y from 'yjs'
+import type { HlcTimestamp } from '../config/hlc.js'
+import type { StoredEntry } from '../config/kv-store.js'
+import { deepFreeze, type JsonValue } from '../config/value.js'
+import type { KeyWrite } from './lww.js'
+import { forEachAlive } from './yjs-util.js'
+
+/** One change as stored: `[namespace, key, t, c]` for a delete, `[namespace, key, t, c, value]` for a set. */
+export type StoredChange =
+  | readonly [n: string, k: string, t: number, c: number]
+  | readonly [n: string, k: string, t: number, c: number, v: JsonValue]
+
+/** A history record as stored in the document. Short field names: one record per change set. */
+export interface StoredRecord {
+  /** author: peer id of the writer */
+  readonly a: string
+  /** hybrid timestamp of the record: milliseconds */
+  readonly t: number
+  /** hybrid timestamp of the record: counter */
+  readonly c: number
+  /** `Y.encodeStateVector` of the writer's document before the record, without the writer's own client */
+  readonly s: Uint8Array
+  /** the changes */
+  readonly w: readonly StoredChange[]
+  /** message (absent when none) */
+  readonly m?: string
+}
+
+/** A parsed history record. */
+export interface HistoryRecord {
+  /** Yjs client id of the record's struct. */
+  readonly client: number
+  /** Yjs clock of the record's struct. */
+  readonly clock: number
+  /** Peer id of the writer. */
+  readonly author: string
+  /** Hybrid timestamp, milliseconds (the time of the change set). */
+  readonly t: number
+  /** Hybrid timestamp, counter. */
+  readonly c: number
+  /** The message, if any. */
+  readonly message: string | undefined
+  /** The version right after this record on its writer: includes the record and everything its writer had seen. */
+  readonly version: ReadonlyMap<number, number>
+  /** The writes, in the order made. */
+  readonly changes: readonly KeyWrite[]
+}
+
+/**
+ * Builds the record of a local change set. `others` is the writer's state vector without its own client; `ts` is the
+ * record's timestamp (the last change's, or a fresh one for a change-less snapshot).
+ */
+export function buildRecord(
+  entries: readonly StoredEntry[],
+  author: string,
+  ts: HlcTimestamp,
+  others: ReadonlyMap<number, number>,
+  message: string | undefined,
+): StoredRecord {
+  const w: StoredChange[] = entries.map((e) => (e.x === 1 ? [e.n, e.k, e.t, e.c] : [e.n, e.k, e.t, e.c, e.v!]))
+  const s = Y.encodeStateVector(others as Map<number, number>)
+  return message === undefined
+    ? { a: author, t: ts.ms, c: ts.c, s, w }
+    : { a: author, t: ts.ms, c: ts.c, s, w, m: message }
+}
+
+const parsed = new WeakMap<object, HistoryRecord | null>()
+
+/**
+ * Parses the element at Yjs id `(client, clock)` of the history array; `undefined` for anything that is not a
+ * well-formed record (foreign content is ignored, never crashes the replica). Parsed records are cached per element.
+ */
+export function parseRecord(element: unknown, client: number, clock: number): HistoryRecord | undefined {
+  if (element === null || typeof element !== 'object') return undefined
+  const cached = parsed.get(element)
+  if (cached !== undefined && (cached === null || (cached.client === client && cached.clock === clock)))
+    return cached ?? undefined
+  const record = parseUncached(element as Record<string, unknown>, client, clock)
+  parsed.set(element, record ?? null)
+  return record
+}
+
+function parseUncached(r: Record<string, unknown>, client: number, clock: number): HistoryRecord | undefined {
+  if (typeof r.a !== 'string' || !isTime(r.t) || !isTime(r.c) || !(r.s instanceof Uint8Array) || !Array.isArray(r.w))
+    return undefined
+  if (r.m !== undefined && typeof r.m !== 'string') return undefined
+  let version: Map<number, number>
+  try {
+    version = Y.decodeStateVector(r.s)
+  } catch {
+    return undefined
+  }
+  version.set(client, clock + 1)
+  const changes: KeyWrite[] = []
+  for (const w of r.w as unknown[]) {
+    if (!Array.isArray(w) || (w.length !== 4 && w.length !== 5)) return undefined
+    const [n, k, t, c, v] = w as [unknown, unknown, unknown, unknown, unknown]
+    if (typeof n !== 'string' || typeof k !== 'string' || !isTime(t) || !isTime(c)) return undefined
+    changes.push({
+      namespace: n,
+      key: k,
+      value: w.length === 4 ? undefined : deepFreeze(v as JsonValue),
+      t,
+      c,
+      a: r.a,
+      client,
+      clock,
+    })
+  }
+  return { client, clock, author: r.a, t: r.t, c: r.c, message: r.m as string | undefined, version, changes }
+}
+
+function isTime(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+}
+
+/** Every well-formed record held (not deleted) in `array`, in array order; other elements are skipped. */
+export function readRecords(array: Y.Array<unknown>): HistoryRecord[] {
+  const out: HistoryRecord[] = []
+  forEachAlive(array, (element, client, clock) => {
+    const record = parseRecord(element, client, clock)
+    if (record !== undefined) out.push(record)
+  })
+  return out
+}
+
+/** Record order: oldest first by hybrid time, then author, then Yjs id. Identical on every peer. */
+export function compareRecords(x: HistoryRecord, y: HistoryRecord): number {
+  if (x.t !== y.t) return x.t - y.t
+  if (x.c !== y.c) return x.c - y.c
+  if (x.author !== y.author) return x.author < y.author ? -1 : 1
+  if (x.client !== y.client) return x.client - y.client
+  return x.clock - y.clock
+}

@@ -1,0 +1,356 @@
+/**
+ * Versions of the replicated configuration: vector clocks, history, point-in-time views, diffs, rollback and
+ * retention, over the document the key-value store lives in. See `docs/versions.md` for the model.
+ *
+ * Wiring: pass {@link Versions.onLocalWrite} as the key-value store's `onLocalWrite` hook, so every local write batch
+ * pushes its history record in its own transaction; the mesh routes `snapshot`/`rollback` writes through its normal
+ * write path (validation, durability) via a {@link WriteBatch} function.
+ *
+ * @module
+ */
+import type * as Y from 'yjs'
+import type { HybridLogicalClock } from '../config/hlc.js'
+import {
+  CLEANUP_ORIGIN,
+  ENTRIES_ROOT,
+  LOCAL_ORIGIN,
+  type LocalWriteHook,
+  type WriteMeta,
+  type WriteOp,
+} from '../config/kv-store.js'
+import { type BaseState, isBaseElement, readBase } from './base.js'
+import { diffStates, type HistoryChange } from './diff.js'
+import { UnknownVersionError, VersionPrunedError } from './errors.js'
+import { type HistoryEntry, type HistoryOptions, listHistory } from './history.js'
+import { pruneRecords } from './prune.js'
+import { buildRecord, compareRecords, type HistoryRecord, parseRecord, readRecords } from './record.js'
+import {
+  overCount,
+  prunableCount,
+  type ResolvedRetention,
+  type RetentionOptions,
+  resolveRetention,
+} from './retention.js'
+import {
+  type LiveConfig,
+  planRollback,
+  type RollbackOptions,
+  type RollbackResult,
+  resolveRollbackScope,
+  rollbackMessage,
+} from './rollback.js'
+import { type ConfigState, stateAt } from './state.js'
+import {
+  clockOf,
+  compareClocks,
+  dominates,
+  stateVectorOf,
+  toVersion,
+  type Version,
+  type VersionOrder,
+  type VersionRef,
+} from './vector-clock.js'
+import { createVersionView, type VersionView } from './view.js'
+import { deleteElement, forEachDeleted, forEachInserted } from './yjs-util.js'
+
+/** Options of {@link createVersions}. */
+export interface VersionsInit {
+  /** The document shared with the key-value store. */
+  doc: Y.Doc
+  /** Peer id recorded as the author of local change sets. */
+  author: string
+  /** The replica's hybrid logical clock (the key-value store's). */
+  clock: HybridLogicalClock
+  /** Retention; defaults in {@link resolveRetention}. */
+  retention?: RetentionOptions
+  /** Wall clock for age-based retention. Default `Date.now`. */
+  now?: () => number
+  /** Called with errors of background pruning (they never break a transaction). Default: ignored. */
+  onError?: (err: unknown) => void
+}
+
+/** Applies a local write batch through the mesh's write path; resolves when it is applied. */
+export type WriteBatch = (ops: WriteOp[], meta: WriteMeta) => Promise<void>
+
+/** Write metadata understood by {@link Versions.onLocalWrite} (the store passes `meta` through untouched). */
+export interface RecordingMeta extends WriteMeta {
+  /** Called inside the transaction with the version of the record just pushed. */
+  readonly onRecorded?: (version: Version) => void
+}
+
+/** The versions of one replica. */
+export interface Versions {
+  /** Retention in force. */
+  readonly retention: ResolvedRetention
+  /** Key-value store hook: pushes the history record of every local write batch in its transaction. */
+  readonly onLocalWrite: LocalWriteHook
+  /** The current version (the document's state vector). */
+  version(): Version
+  /** Vector-clock order of `a` relative to `b`. Throws `UnknownVersionError` for garbage. */
+  compare(a: VersionRef, b: VersionRef): VersionOrder
+  /** Retained history, newest first. */
+  history(options?: HistoryOptions): HistoryEntry[]
+  /** The whole configuration as it was at `ref`. */
+  at(ref: VersionRef): VersionView
+  /** Keys that differ between `from` and `to` (default: the current version). */
+  diff(from: VersionRef, to?: VersionRef): HistoryChange[]
+  /** Records a labelled version through `write`; resolves with it. */
+  snapshot(write: WriteBatch, message?: string): Promise<Version>
+  /** Rolls `live` back to `ref` (all, one namespace or some keys) with one forward write batch through `write`. */
+  rollback(
+    ref: VersionRef,
+    options: RollbackOptions | undefined,
+    live: LiveConfig,
+    write: WriteBatch,
+  ): Promise<RollbackResult>
+  /** Number of retained versions (history records). */
+  retained(): number
+  /** Prunes what retention allows now (also runs by itself); returns the number of records pruned. */
+  prune(): number
+  /** Starts the age-based pruning timer (when `maxAgeMs` is finite). */
+  start(): void
+  /** Stops the timer and detaches from the document. Idempotent. */
+  stop(): void
+}
+
+/** Creates the versions of `init.doc`. */
+export function createVersions(init: VersionsInit): Versions {
+  return new DocVersions(init)
+}
+
+class DocVersions implements Versions {
+  readonly retention: ResolvedRetention
+  readonly onLocalWrite: LocalWriteHook
+  private readonly doc: Y.Doc
+  private readonly author: string
+  private readonly clock: HybridLogicalClock
+  /** The root array shared with the key-value store: entries, history records and the compacted base. */
+  private readonly array: Y.Array<unknown>
+  private readonly now: () => number
+  private readonly onError: (err: unknown) => void
+  private readonly handler: (tr: Y.Transaction) => void
+  /** Retained records by Yjs id (`client:clock`), maintained incrementally from every transaction. */
+  private readonly records_ = new Map<string, HistoryRecord>()
+  private sorted: HistoryRecord[] | undefined
+  private baseState: BaseState | undefined
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private stopped = false
+
+  constructor(init: VersionsInit) {
+    this.doc = init.doc
+    this.author = init.author
+    this.clock = init.clock
+    this.retention = resolveRetention(init.retention)
+    this.now = init.now ?? Date.now
+    this.onError = init.onError ?? (() => {})
+    this.array = init.doc.getArray(ENTRIES_ROOT)
+    for (const r of readRecords(this.array)) this.records_.set(recordKey(r.client, r.clock), r)
+    this.onLocalWrite = (entries, _tr, meta) => this.record(entries, meta as RecordingMeta)
+    this.handler = (tr) => this.afterTransaction(tr)
+    this.doc.on('afterTransaction', this.handler)
+    this.collectBaseLosers()
+  }
+
+  // --- reading ----------------------------------------------------------------------------------------------------
+
+  version(): Version {
+    return toVersion(stateVectorOf(this.doc))
+  }
+
+  compare(a: VersionRef, b: VersionRef): VersionOrder {
+    return compareClocks(clockOf(a), clockOf(b))
+  }
+
+  history(options: HistoryOptions = {}): HistoryEntry[] {
+    if (options === null || typeof options !== 'object') throw new TypeError('history options must be an object')
+    return listHistory(this.records(), this.base(), options)
+  }
+
+  at(ref: VersionRef): VersionView {
+    const clock = clockOf(ref)
+    return createVersionView(toVersion(clock), this.stateOf(clock))
+  }
+
+  diff(from: VersionRef, to?: VersionRef): HistoryChange[] {
+    const a = this.stateOf(clockOf(from))
+    const b = this.stateOf(to === undefined ? stateVectorOf(this.doc) : clockOf(to))
+    return diffStates(a, b)
+  }
+
+  retained(): number {
+    return this.records_.size
+  }
+
+  // --- writing ----------------------------------------------------------------------------------------------------
+
+  async snapshot(write: WriteBatch, message?: string): Promise<Version> {
+    if (message !== undefined && typeof message !== 'string') throw new TypeError('snapshot message must be a string')
+    if (this.retention.versions === 0) return this.version()
+    let recorded: Version | undefined
+    const meta: RecordingMeta = {
+      snapshot: true,
+      ...(message === undefined ? {} : { message }),
+      onRecorded: (v) => {
+        recorded = v
+      },
+    }
+    await write([], meta)
+    return recorded ?? this.version()
+  }
+
+  async rollback(
+    ref: VersionRef,
+    options: RollbackOptions | undefined,
+    live: LiveConfig,
+    write: WriteBatch,
+  ): Promise<RollbackResult> {
+    const clock = clockOf(ref)
+    const scope = resolveRollbackScope(options)
+    if (options?.message !== undefined && typeof options.message !== 'string') {
+      throw new TypeError('rollback message must be a string')
+    }
+    const target = this.stateOf(clock)
+    const { ops, changes } = planRollback(target, live, scope)
+    let recorded: Version | undefined
+    const meta: RecordingMeta = {
+      snapshot: true,
+      message: options?.message ?? rollbackMessage(toVersion(clock).id, scope),
+      onRecorded: (v) => {
+        recorded = v
+      },
+    }
+    await write(ops, meta)
+    return { version: recorded ?? this.version(), changes }
+  }
+
+  prune(): number {
+    if (this.stopped || this.retention.versions === 0) return 0
+    const sorted = this.records()
+    const base = this.base()
+    const count = prunableCount(sorted, this.retention, this.now(), base.horizon)
+    if (count === 0) return 0
+    this.doc.transact((tr) => pruneRecords(tr, this.array, base, sorted.slice(0, count)), CLEANUP_ORIGIN)
+    return count
+  }
+
+  // --- lifecycle --------------------------------------------------------------------------------------------------
+
+  start(): void {
+    if (this.stopped || this.timer !== undefined) return
+    if (this.retention.versions === 0 || this.retention.maxAgeMs === Infinity) return
+    const period = Math.min(60_000, Math.max(1_000, this.retention.maxAgeMs / 10))
+    const schedule = () => {
+      // jitter, so that peers rarely prune the same aged records at the same moment
+      this.timer = setTimeout(
+        () => {
+          try {
+            this.prune()
+          } catch (err) {
+            this.onError(err)
+          }
+          if (!this.stopped) schedule()
+        },
+        period * (0.5 + Math.random()),
+      )
+      this.timer.unref?.()
+    }
+    schedule()
+  }
+
+  stop(): void {
+    if (this.stopped) return
+    this.stopped = true
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+    this.doc.off('afterTransaction', this.handler)
+  }
+
+  // --- internals --------------------------------------------------------------------------------------------------
+
+  private record(entries: Parameters<LocalWriteHook>[0], meta: RecordingMeta): void {
+    if (this.retention.versions === 0 || this.stopped) return
+    if (entries.length === 0 && meta.snapshot !== true) return
+    const own = this.doc.clientID
+    const others = stateVectorOf(this.doc)
+    const ownClock = others.get(own) ?? 0
+    others.delete(own)
+    const last = entries[entries.length - 1]
+    const ts = last === undefined ? this.clock.now() : { ms: last.t, c: last.c }
+    this.array.push([buildRecord(entries, this.author, ts, others, meta.message)])
+    if (meta.onRecorded !== undefined) {
+      others.set(own, ownClock + 1)
+      meta.onRecorded(toVersion(others))
+    }
+  }
+
+  /** Keeps the record index and the base cache current; prunes after local writes that exceed the retention. */
+  private afterTransaction(tr: Y.Transaction): void {
+    if (!(tr.changed as Map<unknown, unknown>).has(this.array)) return
+    let recordsChanged = false
+    let baseTouched = false
+    let baseInserted = false
+    forEachDeleted(tr, this.array, (element, client, clock) => {
+      if (this.records_.delete(recordKey(client, clock))) recordsChanged = true
+      else if (isBaseElement(element)) baseTouched = true
+    })
+    forEachInserted(tr, this.array, (element, client, clock) => {
+      const record = parseRecord(element, client, clock)
+      if (record !== undefined) {
+        this.records_.set(recordKey(client, clock), record)
+        recordsChanged = true
+      } else if (isBaseElement(element)) {
+        baseInserted = true
+      }
+    })
+    if (recordsChanged) this.sorted = undefined
+    if (baseTouched || baseInserted) this.baseState = undefined
+    if (baseInserted) this.collectBaseLosers()
+    if (recordsChanged && tr.origin === LOCAL_ORIGIN && overCount(this.records_.size, this.retention)) {
+      try {
+        this.prune()
+      } catch (err) {
+        this.onError(err)
+      }
+    }
+  }
+
+  /** Deletes base elements that lost (duplicate writes of one key, lower horizon marks), in a transaction of its own. */
+  private collectBaseLosers(): void {
+    const losers = this.base().losers
+    if (losers.length === 0) return
+    this.doc.transact((tr) => {
+      for (const id of losers) deleteElement(tr, id)
+    }, CLEANUP_ORIGIN)
+  }
+
+  /** Retained records, oldest first. */
+  private records(): HistoryRecord[] {
+    this.sorted ??= [...this.records_.values()].sort(compareRecords)
+    return this.sorted
+  }
+
+  private base(): BaseState {
+    this.baseState ??= readBase(this.array)
+    return this.baseState
+  }
+
+  /** The state at `clock`, after checking that this peer can reconstruct it. */
+  private stateOf(clock: ReadonlyMap<number, number>): ConfigState {
+    const id = toVersion(clock).id
+    if (this.retention.versions === 0) {
+      throw new VersionPrunedError(`history is disabled on this peer (retention.versions = 0): cannot show ${id}`)
+    }
+    if (!dominates(stateVectorOf(this.doc), clock)) {
+      throw new UnknownVersionError(`version ${id} includes writes this peer has not received (yet)`)
+    }
+    const base = this.base()
+    if (!dominates(clock, base.horizon)) {
+      throw new VersionPrunedError(`version ${id} is older than the retained history (pruned)`)
+    }
+    return stateAt(base, this.records(), clock)
+  }
+}
+
+function recordKey(client: number, clock: number): string {
+  return `${client}:${clock}`
+}

@@ -1,0 +1,88 @@
+/**
+ * Small helpers over Yjs internals used by the versions module: walking the live elements of a root array with their
+ * ids, and deleting one element by id (splitting the item that holds it).
+ *
+ * @module
+ */
+import * as Y from 'yjs'
+
+/** Calls `fn` for every element of `array` that is not deleted, with the Yjs id of the element. */
+export function forEachAlive(
+  array: Y.Array<unknown>,
+  fn: (element: unknown, client: number, clock: number) => void,
+): void {
+  let item = array._start
+  while (item !== null) {
+    if (!item.deleted && item.content instanceof Y.ContentAny) {
+      const arr = item.content.arr
+      for (let j = 0; j < arr.length; j++) fn(arr[j], item.id.client, item.id.clock + j)
+    }
+    item = item.right
+  }
+}
+
+/** Deletes the element with id `id` in transaction `tr`; a no-op if unknown or already deleted. */
+export function deleteElement(tr: Y.Transaction, id: Y.ID): void {
+  const doc = tr.doc
+  const structs = doc.store.clients.get(id.client)
+  if (structs === undefined) return
+  const last = structs[structs.length - 1]
+  if (last === undefined || last.id.clock + last.length <= id.clock) return
+  const item = Y.getItemCleanStart(tr, id)
+  if (!(item instanceof Y.Item) || item.deleted) return
+  if (item.length > 1) Y.getItemCleanEnd(tr, doc.store, id)
+  item.delete(tr)
+}
+
+/**
+ * Calls `fn` for every element of `array` inserted by transaction `tr` and still alive (the structs between the
+ * transaction's before and after state of every client).
+ */
+export function forEachInserted(
+  tr: Y.Transaction,
+  array: Y.Array<unknown>,
+  fn: (element: unknown, client: number, clock: number) => void,
+): void {
+  tr.afterState.forEach((after, client) => {
+    const before = tr.beforeState.get(client) ?? 0
+    if (after <= before) return
+    const structs = tr.doc.store.clients.get(client)
+    if (structs === undefined) return
+    for (let i = findStructIndex(structs, before); i < structs.length; i++) {
+      const s = structs[i]!
+      if (s.id.clock >= after) break
+      if (!(s instanceof Y.Item) || s.parent !== array || s.deleted || !(s.content instanceof Y.ContentAny)) continue
+      const arr = s.content.arr
+      const from = Math.max(0, before - s.id.clock)
+      const to = Math.min(s.length, after - s.id.clock)
+      for (let j = from; j < to; j++) fn(arr[j], client, s.id.clock + j)
+    }
+  })
+}
+
+/** Calls `fn` for every element of `array` deleted by transaction `tr` whose content is still known. */
+export function forEachDeleted(
+  tr: Y.Transaction,
+  array: Y.Array<unknown>,
+  fn: (element: unknown, client: number, clock: number) => void,
+): void {
+  Y.iterateDeletedStructs(tr, tr.deleteSet, (struct) => {
+    if (!(struct instanceof Y.Item) || struct.parent !== array || !(struct.content instanceof Y.ContentAny)) return
+    const arr = struct.content.arr
+    for (let j = 0; j < arr.length; j++) fn(arr[j], struct.id.client, struct.id.clock + j)
+  })
+}
+
+/** Index of the first struct whose range contains or follows `clock` (structs sorted by clock). */
+function findStructIndex(structs: ReadonlyArray<Y.AbstractStruct>, clock: number): number {
+  let lo = 0
+  let hi = structs.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    const s = structs[mid]!
+    if (s.id.clock + s.length <= clock) lo = mid + 1
+    else if (s.id.clock > clock) hi = mid - 1
+    else return mid
+  }
+  return lo
+}

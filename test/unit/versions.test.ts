@@ -1,0 +1,398 @@
+import { describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { createHybridLogicalClock } from '../../src/config/hlc.js'
+import { createKvStore, ENTRIES_ROOT, type KvStore, type WriteOp } from '../../src/config/kv-store.js'
+import type { JsonValue } from '../../src/config/value.js'
+import { UnknownVersionError, VersionPrunedError } from '../../src/versions/errors.js'
+import type { RetentionOptions } from '../../src/versions/retention.js'
+import { createVersions, type Versions, type WriteBatch } from '../../src/versions/versions.js'
+import { seededRandom, testSeed } from '../helpers/cluster.js'
+
+interface Replica {
+  name: string
+  doc: Y.Doc
+  store: KvStore
+  versions: Versions
+  write: WriteBatch
+}
+
+function replica(name: string, retention?: RetentionOptions, wall?: () => number): Replica {
+  const doc = new Y.Doc({ gc: true })
+  const clock = createHybridLogicalClock(wall)
+  const versions = createVersions({
+    doc,
+    author: name,
+    clock,
+    ...(retention === undefined ? {} : { retention }),
+    ...(wall === undefined ? {} : { now: wall }),
+  })
+  const store = createKvStore({ doc, author: name, clock, onLocalWrite: versions.onLocalWrite })
+  const write: WriteBatch = async (ops, meta) => store.write(ops, meta)
+  return { name, doc, store, versions, write }
+}
+
+const set = (r: Replica, key: string, value: JsonValue | undefined, namespace = 'default') =>
+  r.store.write([{ namespace, key, value }])
+const batch = (r: Replica, changes: Record<string, JsonValue | undefined>, namespace = 'default') =>
+  r.store.write(Object.entries(changes).map(([key, value]): WriteOp => ({ namespace, key, value })))
+
+/** Full state-vector exchange (what the catch-up protocol does). */
+function exchange(a: Replica, b: Replica): void {
+  Y.applyUpdate(b.doc, Y.encodeStateAsUpdate(a.doc, Y.encodeStateVector(b.doc)), 'remote')
+  Y.applyUpdate(a.doc, Y.encodeStateAsUpdate(b.doc, Y.encodeStateVector(a.doc)), 'remote')
+}
+
+function syncAll(rs: Replica[]): void {
+  for (let round = 0; round < 2; round++) for (const x of rs) for (const y of rs) if (x !== y) exchange(x, y)
+}
+
+/** The live configuration, every namespace. */
+function live(r: Replica): Record<string, Record<string, JsonValue>> {
+  return Object.fromEntries(r.store.namespaces().map((n) => [n, Object.fromEntries(r.store.entries(n))]))
+}
+
+function expectConverged(rs: Replica[]): void {
+  const sv = (r: Replica) => JSON.stringify([...Y.decodeStateVector(Y.encodeStateVector(r.doc))].sort())
+  for (const r of rs) {
+    expect(r.doc.store.pendingStructs).toBeNull()
+    expect(r.doc.store.pendingDs).toBeNull()
+    expect(live(r)).toEqual(live(rs[0]!))
+    expect(sv(r)).toBe(sv(rs[0]!))
+    expect(r.versions.history()).toEqual(rs[0]!.versions.history())
+    expect(r.doc.getArray(ENTRIES_ROOT).toJSON()).toEqual(rs[0]!.doc.getArray(ENTRIES_ROOT).toJSON())
+    // the current version shows exactly the live configuration
+    expect(r.versions.at(r.versions.version()).toJSONAll()).toEqual(live(r))
+  }
+}
+
+describe('versions on plain Y.Docs', () => {
+  it('records every write batch as a history entry, newest first, with before/after, author, time and id', () => {
+    let wall = 1_000
+    const a = replica('peer-a', undefined, () => wall)
+    set(a, 'x', 1)
+    const v1 = a.versions.version()
+    wall = 2_000
+    batch(a, { x: 2, y: { deep: [1] } })
+    const v2 = a.versions.version()
+    wall = 3_000
+    set(a, 'x', undefined)
+    set(a, 'limit', 5, 'payments')
+    const h = a.versions.history()
+    expect(h.map((e) => e.changes)).toEqual([
+      [{ namespace: 'payments', key: 'limit', before: undefined, after: 5 }],
+      [{ namespace: 'default', key: 'x', before: 2, after: undefined }],
+      [
+        { namespace: 'default', key: 'x', before: 1, after: 2 },
+        { namespace: 'default', key: 'y', before: undefined, after: { deep: [1] } },
+      ],
+      [{ namespace: 'default', key: 'x', before: undefined, after: 1 }],
+    ])
+    expect(h.every((e) => e.author === 'peer-a' && e.available)).toBe(true)
+    expect(h.map((e) => e.time)).toEqual([3_000, 3_000, 2_000, 1_000])
+    // an entry's id is the writer's version right after the change set
+    expect(h[3]!.id).toBe(v1.id)
+    expect(h[2]!.id).toBe(v2.id)
+    expect(h[0]!.id).toBe(a.versions.version().id)
+    expect(a.versions.compare(h[3]!, h[2]!.id)).toBe('before')
+    expect(a.versions.history({ limit: 2 }).length).toBe(2)
+    expect(a.versions.history({ namespace: 'payments' }).map((e) => e.changes.length)).toEqual([1])
+    expect(a.versions.history({ key: 'x' }).length).toBe(3)
+    expect(a.versions.history({ author: 'someone-else' })).toEqual([])
+    // deleting an absent key records nothing
+    set(a, 'never-there', undefined)
+    expect(a.versions.history().length).toBe(4)
+  })
+
+  it('at(version) shows the whole config as it was; diff lists the changes between two versions', async () => {
+    const a = replica('a')
+    batch(a, { x: 1, y: 'old' })
+    set(a, 'n1', true, 'flags')
+    const v1 = a.versions.version()
+    batch(a, { x: 2, y: undefined, z: [1, 2] })
+    set(a, 'n1', false, 'flags')
+    const v2 = await a.versions.snapshot(a.write, 'release 2')
+    set(a, 'x', 3)
+    const at1 = a.versions.at(v1.id)
+    expect(at1.version.id).toBe(v1.id)
+    expect(at1.toJSON()).toEqual({ x: 1, y: 'old' })
+    expect(at1.get('y')).toBe('old')
+    expect(at1.has('z')).toBe(false)
+    expect(at1.keys()).toEqual(['x', 'y'])
+    expect(at1.namespace('flags').toJSON()).toEqual({ n1: true })
+    expect(at1.namespaces()).toEqual(['default', 'flags'])
+    expect(a.versions.at(v2).toJSONAll()).toEqual({ default: { x: 2, z: [1, 2] }, flags: { n1: false } })
+    expect(Object.isFrozen(a.versions.at(v2).get('z'))).toBe(true)
+    expect(a.versions.history()[1]).toMatchObject({ id: v2.id, message: 'release 2', changes: [] })
+    expect(a.versions.diff(v1, v2)).toEqual([
+      { namespace: 'default', key: 'x', before: 1, after: 2 },
+      { namespace: 'default', key: 'y', before: 'old', after: undefined },
+      { namespace: 'default', key: 'z', before: undefined, after: [1, 2] },
+      { namespace: 'flags', key: 'n1', before: true, after: false },
+    ])
+    expect(a.versions.diff(v2.id)).toEqual([{ namespace: 'default', key: 'x', before: 2, after: 3 }])
+    expect(a.versions.diff(v2, v2)).toEqual([])
+    expect(a.versions.at('AA').toJSONAll()).toEqual({}) // the empty document
+    expect(() => a.versions.at('not a version')).toThrow(UnknownVersionError)
+    // a version this replica has not seen
+    const b = replica('b')
+    set(b, 'q', 1)
+    expect(() => a.versions.at(b.versions.version())).toThrow(UnknownVersionError)
+  })
+
+  it('history replicates: every replica lists the same entries, and rolls back to versions recorded elsewhere', async () => {
+    const a = replica('a')
+    const b = replica('b')
+    batch(a, { x: 1, y: 2 })
+    set(a, 'limit', 10, 'payments')
+    const good = await a.versions.snapshot(a.write, 'known good')
+    exchange(a, b)
+    set(b, 'x', 100)
+    set(b, 'limit', 0, 'payments')
+    set(b, 'extra', true)
+    exchange(a, b)
+    expect(b.versions.history()).toEqual(a.versions.history())
+    expect(b.versions.history().map((e) => e.author)).toEqual(['b', 'b', 'b', 'a', 'a', 'a'])
+    // b never recorded `good`; it rolls back to it anyway
+    const r = await b.versions.rollback(good.id, undefined, b.store, b.write)
+    expect(live(b)).toEqual({ default: { x: 1, y: 2 }, payments: { limit: 10 } })
+    expect(r.changes).toEqual([
+      { namespace: 'default', key: 'extra', before: true, after: undefined },
+      { namespace: 'default', key: 'x', before: 100, after: 1 },
+      { namespace: 'payments', key: 'limit', before: 0, after: 10 },
+    ])
+    const top = b.versions.history()[0]!
+    expect(top.id).toBe(r.version.id)
+    expect(top.message).toBe(`rollback to ${good.id}`)
+    expect(top.author).toBe('b')
+    expect(b.versions.compare(good, r.version)).toBe('before')
+    exchange(a, b)
+    expect(live(a)).toEqual(live(b))
+    expectConverged([a, b])
+  })
+
+  it('rolls back one namespace, or some keys, leaving the rest alone; a no-op rollback is still recorded', async () => {
+    const a = replica('a')
+    batch(a, { x: 1, y: 1 })
+    batch(a, { limit: 1, cap: 1 }, 'payments')
+    const v = a.versions.version()
+    batch(a, { x: 2, y: 2, z: 2 })
+    batch(a, { limit: 2, cap: 2 }, 'payments')
+    await a.versions.rollback(v, { namespace: 'payments' }, a.store, a.write)
+    expect(live(a)).toEqual({ default: { x: 2, y: 2, z: 2 }, payments: { limit: 1, cap: 1 } })
+    await a.versions.rollback(v.id, { keys: ['x', 'z'] }, a.store, a.write)
+    expect(live(a)).toEqual({ default: { x: 1, y: 2 }, payments: { limit: 1, cap: 1 } })
+    expect(a.versions.history()[0]!.message).toBe(`rollback to ${v.id} (default: x, z)`)
+    const before = a.versions.history().length
+    const r = await a.versions.rollback(v.id, { keys: ['x'], message: 'again' }, a.store, a.write)
+    expect(r.changes).toEqual([])
+    expect(a.versions.history().length).toBe(before + 1)
+    expect(a.versions.history()[0]).toMatchObject({ message: 'again', changes: [] })
+    await expect(a.versions.rollback(v, { keys: [''] }, a.store, a.write)).rejects.toThrow(/key/)
+  })
+
+  it('concurrent rollback and write converge by last-writer-wins', async () => {
+    let wall = 1_000
+    const a = replica('a', undefined, () => wall)
+    const b = replica('b', undefined, () => wall)
+    batch(a, { x: 'v1', y: 'v1' })
+    const v1 = a.versions.version()
+    wall = 2_000
+    batch(a, { x: 'v2', y: 'v2' })
+    exchange(a, b)
+    wall = 3_000
+    set(b, 'x', 'b-earlier') // concurrent, earlier than the rollback
+    wall = 4_000
+    await a.versions.rollback(v1, undefined, a.store, a.write)
+    wall = 5_000
+    set(b, 'y', 'b-later') // concurrent, later than the rollback
+    exchange(a, b)
+    expect(live(a)).toEqual({ default: { x: 'v1', y: 'b-later' } })
+    // two concurrent rollbacks to different versions: the later one wins every key it wrote
+    const v2 = a.versions.history().find((e) => e.changes.some((c) => c.after === 'v2'))!
+    wall = 6_000
+    await a.versions.rollback(v2, undefined, a.store, a.write)
+    wall = 6_000
+    await b.versions.rollback(v1, undefined, b.store, b.write)
+    exchange(a, b)
+    expect(live(a)).toEqual(live(b))
+    expectConverged([a, b])
+  })
+
+  it('prunes to the retained count, keeps old keys through the base, and refuses pruned versions', async () => {
+    const a = replica('a', { versions: 5 })
+    const b = replica('b', { versions: 5 })
+    set(a, 'old', 'written once')
+    set(a, 'gone', 1)
+    const first = a.versions.version()
+    set(a, 'gone', undefined)
+    const seen: Array<{ id: string; json: unknown }> = []
+    for (let i = 0; i < 50; i++) {
+      set(a, `k${i % 3}`, i)
+      seen.push({ id: a.versions.history({ limit: 1 })[0]!.id, json: live(a) })
+    }
+    expect(a.versions.retained()).toBe(5)
+    expect(a.versions.history().length).toBe(5)
+    expect(() => a.versions.at(first)).toThrow(VersionPrunedError)
+    await expect(a.versions.rollback(first, undefined, a.store, a.write)).rejects.toThrow(VersionPrunedError)
+    expect(a.versions.at(a.versions.version()).toJSON()).toEqual({ old: 'written once', k0: 48, k1: 49, k2: 47 })
+    // every retained version is reconstructible, and equals what the replica showed then
+    for (const e of a.versions.history()) {
+      expect(e.available).toBe(true)
+      expect(a.versions.at(e.id).toJSONAll()).toEqual(seen.find((s) => s.id === e.id)?.json)
+    }
+    exchange(a, b)
+    expect(b.versions.history()).toEqual(a.versions.history())
+    expect(() => b.versions.at(first)).toThrow(VersionPrunedError)
+    expect(b.versions.at(b.versions.version()).toJSONAll()).toEqual(live(a))
+    // 5 live entries (old, gone's tombstone, k0-k2) + 5 records + 5 base writes (the same keys) + 1 horizon mark
+    expect(a.doc.getArray(ENTRIES_ROOT).length).toBe(16)
+    expect(a.store.entryCount()).toBe(5)
+    expectConverged([a, b])
+  })
+
+  it('age-based retention prunes old versions; versions: 0 disables history', async () => {
+    let wall = 1_000_000
+    const a = replica('a', { maxAgeMs: 1_000 }, () => wall)
+    for (let i = 0; i < 5; i++) set(a, 'k', i)
+    wall += 10_000
+    set(a, 'k', 'new')
+    expect(a.versions.prune()).toBe(5)
+    expect(a.versions.history().map((e) => e.changes[0]!.after)).toEqual(['new'])
+    expect(a.versions.at(a.versions.version()).get('k')).toBe('new')
+    const off = replica('off', { versions: 0 })
+    set(off, 'k', 1)
+    expect(off.versions.history()).toEqual([])
+    expect(off.doc.getArray(ENTRIES_ROOT).length).toBe(1)
+    expect(() => off.versions.at(off.versions.version())).toThrow(VersionPrunedError)
+    expect(() => replica('bad', { versions: -1 })).toThrow(/retention.versions/)
+    expect(() => replica('bad', { maxAgeMs: 0 })).toThrow(/retention.maxAgeMs/)
+  })
+
+  it('replicas pruning different overlapping sets concurrently converge to the same base and horizon', () => {
+    let wall = 10_000
+    const clock = () => wall
+    const rs = ['a', 'b', 'c'].map((n) => replica(n, { versions: 4 }, clock))
+    for (let i = 0; i < 6; i++) {
+      wall += 10
+      set(rs[i % 3]!, `k${i % 4}`, i)
+    }
+    syncAll(rs)
+    // now partitioned: each keeps writing (and pruning) on its own
+    for (let i = 0; i < 30; i++) {
+      wall += 10
+      const r = rs[i % 3]!
+      set(r, `k${(i * 7) % 5}`, `${r.name}${i}`)
+    }
+    syncAll(rs)
+    expectConverged(rs)
+    // more writes after the heal prune the history that was concurrent at the edge
+    for (let i = 0; i < 10; i++) {
+      wall += 10
+      set(rs[0]!, 'after', i)
+    }
+    syncAll(rs)
+    expectConverged(rs)
+    expect(rs[0]!.versions.retained()).toBeLessThanOrEqual(4)
+    for (const e of rs[0]!.versions.history()) expect(e.available).toBe(true)
+  })
+
+  it('stays bounded under churn: 100 keys overwritten 20,000 times with history', () => {
+    const a = replica('a', { versions: 200 })
+    for (let i = 0; i < 20_000; i++) set(a, `key-${i % 100}`, { i, pad: 'x'.repeat(20) })
+    const bytes = Y.encodeStateAsUpdate(a.doc).length
+    const liveBytes = JSON.stringify(live(a)).length
+    const historyBytes = JSON.stringify(a.versions.history().map((e) => e.changes.map((c) => [c.key, c.after]))).length
+    expect(a.versions.retained()).toBeLessThanOrEqual(220)
+    expect(bytes).toBeLessThan(4 * (liveBytes + historyBytes))
+  })
+
+  it('a seeded random network with writes, rollbacks and pruning: every available version shows what its replica saw', async () => {
+    const seed = testSeed('versions random network')
+    const rand = seededRandom(seed)
+    const n = 4
+    const rs = Array.from({ length: n }, (_, i) => replica(`peer-${i}`, { versions: 12 }))
+    const inbox: Uint8Array[][] = rs.map(() => [])
+    rs.forEach((r, i) => {
+      r.doc.on('update', (u: Uint8Array, origin: unknown) => {
+        if (origin === 'remote') return
+        for (let j = 0; j < n; j++) if (j !== i) inbox[j]!.push(u)
+      })
+    })
+    const seen = new Map<string, unknown>()
+    const keys = ['a', 'b', 'c', 'd']
+    let rollbacks = 0
+    let refused = 0
+    let checked = 0
+    /** Every version seen anywhere that `r` knows and still retains shows exactly what its replica showed. */
+    const checkSeen = (r: Replica): number => {
+      let ok = 0
+      for (const [id, json] of seen) {
+        try {
+          expect(r.versions.at(id).toJSONAll(), id).toEqual(json)
+          ok++
+        } catch (err) {
+          if (!(err instanceof VersionPrunedError || err instanceof UnknownVersionError)) throw err
+        }
+      }
+      return ok
+    }
+    for (let step = 0; step < 1200; step++) {
+      const i = Math.floor(rand() * n)
+      const r = rs[i]!
+      const p = rand()
+      if (p < 0.4) {
+        set(r, keys[Math.floor(rand() * keys.length)]!, step, rand() < 0.7 ? 'n' : 'm')
+      } else if (p < 0.5) {
+        set(r, keys[Math.floor(rand() * keys.length)]!, undefined, 'n')
+      } else if (p < 0.58) {
+        // an available version from this replica's history (must work), or one seen lately on any replica (may be
+        // unknown here, or pruned)
+        const own = rand() < 0.5
+        const ids = own
+          ? r.versions
+              .history()
+              .filter((e) => e.available)
+              .map((e) => e.id)
+          : [...seen.keys()].slice(-30)
+        const id = ids[Math.floor(rand() * ids.length)]
+        if (id !== undefined) {
+          const scope = rand() < 0.5 ? undefined : rand() < 0.5 ? { namespace: 'm' } : { namespace: 'n', keys: ['a'] }
+          try {
+            await r.versions.rollback(id, scope, r.store, r.write)
+            rollbacks++
+          } catch (err) {
+            if (own || !(err instanceof VersionPrunedError || err instanceof UnknownVersionError)) throw err
+            refused++
+          }
+        }
+      } else if (p < 0.9) {
+        const box = inbox[i]!
+        if (box.length > 0) {
+          const [u] = box.splice(Math.floor(rand() * box.length), 1)
+          if (rand() > 0.1) Y.applyUpdate(r.doc, u!, 'remote')
+        }
+      } else {
+        exchange(r, rs[Math.floor(rand() * n)]!)
+      }
+      if (r.doc.store.pendingStructs === null && r.doc.store.pendingDs === null) {
+        seen.set(r.versions.version().id, live(r))
+        if (step % 50 === 0) checked += checkSeen(r)
+      }
+    }
+    syncAll(rs)
+    expectConverged(rs)
+    checked += checkSeen(rs[0]!)
+    // after convergence, a few more writes let pruning catch up: then every listed version is available
+    for (let i = 0; i < 15; i++) {
+      set(rs[i % n]!, 'final', i)
+      syncAll(rs)
+    }
+    expectConverged(rs)
+    expect(rs[0]!.versions.history().filter((e) => !e.available)).toEqual([])
+    console.log(
+      `[versions random network] seed=${seed}: ${rollbacks} rollbacks (${refused} refused), ${checked} versions checked`,
+    )
+    expect(rollbacks).toBeGreaterThan(10)
+    expect(checked).toBeGreaterThan(5)
+  })
+})
