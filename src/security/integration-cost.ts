@@ -157,6 +157,10 @@ export const conflictGroups = (refs: StructRefs): ConflictGroup[] => {
     g.region += size[i]!
   }
   for (const g of byKey.values()) {
+    if (g.members.length === 1) {
+      g.anchors = g.members
+      continue
+    }
     const chainedTo = new Map<number, number>()
     for (const i of g.members) {
       const r = refs.rightClient[i]! >= 0 ? find(refs.rightClient[i]!, refs.rightClock[i]!) : -1

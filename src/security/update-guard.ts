@@ -841,7 +841,9 @@ export const guardedApply = (
   store.pendingStructs = null
   try {
     let sv = Y.encodeStateVector(doc)
-    Y.applyUpdate(doc, Y.diffUpdate(update, sv), origin)
+    // trimming costs a re-encode; skip it when no struct starts below the document's state (the gossip case)
+    const overlaps = info.ranges.some((r) => r.clock < Y.getState(store, r.client))
+    Y.applyUpdate(doc, overlaps ? Y.diffUpdate(update, sv) : update, origin)
     for (let round = 1; ; round++) {
       const fresh: Pending | null = store.pendingStructs
       store.pendingStructs = null
