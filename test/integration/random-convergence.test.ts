@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { ConfigMesh } from '../../src/index.js'
+import { type ConfigMesh, UnknownVersionError, VersionPrunedError } from '../../src/index.js'
 import {
   NetworkControl,
   reconnectAll,
@@ -23,17 +23,20 @@ describe('seeded randomized convergence with real peers', () => {
     const rand = seededRandom(seed)
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!
     const network = new NetworkControl()
-    meshes = await startCluster(5, { network })
+    meshes = await startCluster(5, { network, retention: { versions: 25 } }) // small: pruning happens too
     const isolated = new Set<ConfigMesh>()
     const keys = ['a', 'b', 'c', 'd', 'e', 'f']
     const namespaces = ['default', 'payments', 'flags']
     let ops = 0
+    const versions: string[] = [] // versions seen on random peers: rollback targets (maybe unknown elsewhere, or pruned)
+    let rollbacks = 0
     for (let step = 0; step < 150; step++) {
       const p = rand()
       const m = pick(meshes)
       if (p < 0.55) {
         await m.namespace(pick(namespaces)).set(pick(keys), { step, by: m.peerId.slice(-4), n: rand() })
         ops++
+        versions.push(m.version().id)
       } else if (p < 0.7) {
         await m.namespace(pick(namespaces)).delete(pick(keys))
         ops++
@@ -44,6 +47,16 @@ describe('seeded randomized convergence with real peers', () => {
         isolated.clear()
         network.heal()
         await reconnectAll(meshes)
+      } else if (p >= 0.83 && p < 0.9 && versions.length > 0) {
+        const ns = pick(namespaces)
+        const scope = pick([undefined, { namespace: ns }, { namespace: ns, keys: [pick(keys), pick(keys)] }])
+        try {
+          await m.rollback(pick(versions.slice(-20)), scope)
+          rollbacks++
+          ops++
+        } catch (err) {
+          if (!(err instanceof UnknownVersionError || err instanceof VersionPrunedError)) throw err
+        }
       }
       // think time between operations (workload pacing, not synchronisation)
       if (rand() < 0.3) await new Promise((r) => setTimeout(r, Math.floor(rand() * 15)))
@@ -58,6 +71,13 @@ describe('seeded randomized convergence with real peers', () => {
       expect(s.json).toBe(states[0]!.json)
       expect(s.stateVector).toBe(states[0]!.stateVector)
     }
-    console.log(`[random convergence] seed=${seed}: ${ops} writes, final ${states[0]!.json.length} bytes of JSON`)
+    const histories = meshes.map((m) => JSON.stringify(m.history()))
+    for (const [i, m] of meshes.entries()) {
+      expect(histories[i]).toBe(histories[0])
+      expect(JSON.stringify(m.at(m.version()).toJSONAll())).toBe(states[i]!.json)
+    }
+    console.log(
+      `[random convergence] seed=${seed}: ${ops} writes (${rollbacks} rollbacks), final ${states[0]!.json.length} bytes of JSON`,
+    )
   })
 })
