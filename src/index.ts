@@ -45,7 +45,22 @@ export {
   type MeshTiming,
   type PeerInfo,
 } from './mesh.js'
+export { DataDirMismatchError } from './persistence/errors.js'
 export type { MembershipChange } from './ring/membership.js'
+export {
+  createMemoryStorage,
+  createSqliteStorage,
+  type SqliteStorageInit,
+  type Storage,
+  StorageAccessError,
+  StorageClosedError,
+  StorageCorruptError,
+  StorageError,
+  StorageLockedError,
+  type StorageStats,
+  StorageVersionError,
+  StorageWriteError,
+} from './storage/index.js'
 export type { MeshVersions } from './versions/api.js'
 export type { HistoryChange } from './versions/diff.js'
 export { UnknownVersionError, VersionPrunedError } from './versions/errors.js'

@@ -26,7 +26,10 @@ import { createWriteBatcher } from './config/write-batcher.js'
 import { InvalidOptionsError, MeshStoppedError } from './errors.js'
 import { createDefaultLogger, type MeshLogger } from './logger.js'
 import { createNode, DEFAULT_MAX_CONNECTIONS, MAX_GOSSIP_MESSAGE_BYTES, type MeshNode } from './node.js'
+import { openPersistence, type Persistence } from './persistence/persistence.js'
 import { createMembership, type Member, type Membership, type MembershipChange } from './ring/membership.js'
+import { createSqliteStorage } from './storage/sqlite-storage.js'
+import type { Storage } from './storage/storage.js'
 import { type CatchUp, createCatchUp } from './sync/catch-up.js'
 import { createGossip, type Gossip } from './sync/gossip.js'
 import { createUpdateApplier, sizeValidator, type UpdateApplier } from './sync/update-applier.js'
@@ -91,6 +94,18 @@ export interface MeshOptions {
    * `{ versions: 0 }` records no history.
    */
   retention?: RetentionOptions
+  /**
+   * Directory of this peer's durable state (see `docs/durability.md`): the document with its history, the peer
+   * identity, the writer id and the peers met. With it the peer restarts from its own disk with no peer in reach, and
+   * `set()` resolves once the change is on disk. Created if missing (mode 0700); one process at a time
+   * (`StorageLockedError`). Default: none, everything stays in memory.
+   */
+  dataDir?: string
+  /**
+   * A storage engine to use instead of the one `dataDir` creates, e.g. `createSqliteStorage({ dataDir,
+   * lockTimeoutMs })` or `createMemoryStorage()`; not together with `dataDir`. Default: none.
+   */
+  storage?: Storage
 }
 
 /** A live peer as seen by this one. */
@@ -170,7 +185,12 @@ export interface ConfigMesh extends Namespace, MeshVersions {
  */
 export async function createMesh(options: MeshOptions = {}): Promise<ConfigMesh> {
   const mesh = new Mesh(validateOptions(options))
-  await mesh.start()
+  try {
+    await mesh.start()
+  } catch (err) {
+    await mesh.abortStart()
+    throw err
+  }
   return mesh
 }
 
@@ -187,6 +207,7 @@ interface ResolvedOptions {
   timing: MeshTiming
   connectionGater: ConnectionGater | undefined
   retention: ResolvedRetention
+  storage: Storage | undefined
 }
 
 const MESH_NAME = /^[A-Za-z0-9._-]{1,64}$/
@@ -230,7 +251,21 @@ function validateOptions(o: MeshOptions): ResolvedOptions {
     timing: { ...o.timing },
     connectionGater: o.connectionGater,
     retention: resolveRetention(o.retention),
+    storage: resolveStorage(o),
   }
+}
+
+/** The storage engine of `dataDir` / `storage` (durability, src/persistence). */
+function resolveStorage(o: MeshOptions): Storage | undefined {
+  if (o.dataDir !== undefined && o.storage !== undefined) {
+    throw new InvalidOptionsError('pass dataDir or storage, not both')
+  }
+  if (o.dataDir !== undefined) {
+    if (typeof o.dataDir !== 'string' || o.dataDir.length === 0)
+      throw new InvalidOptionsError('dataDir must be a non-empty string')
+    return createSqliteStorage({ dataDir: o.dataDir })
+  }
+  return o.storage
 }
 
 class Mesh implements ConfigMesh {
@@ -251,8 +286,13 @@ class Mesh implements ConfigMesh {
   private readonly namespaces_ = new Map<string, Namespace>()
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new'
   /** Coalesces the writes of one synchronous run into one transaction (see src/config/write-batcher.ts). */
-  private readonly batcher = createWriteBatcher((ops) => this.store.write(ops))
+  private readonly batcher = createWriteBatcher((ops) => {
+    this.store.write(ops)
+    return this.persistence?.durable() // with a data dir, a write resolves once it is on disk
+  })
   private stopping: Promise<void> | undefined
+  /** Durable state in the data dir (src/persistence); undefined without `dataDir`/`storage`. */
+  private persistence: Persistence | undefined
 
   constructor(opts: ResolvedOptions) {
     this.opts = opts
@@ -261,7 +301,15 @@ class Mesh implements ConfigMesh {
 
   async start(): Promise<void> {
     const o = this.opts
-    const privateKey = o.privateKey ?? (await generateKeyPair('Ed25519'))
+    // Durability: open the data dir first; the identity comes from it (src/persistence).
+    if (o.storage !== undefined) {
+      this.persistence = await openPersistence({
+        storage: o.storage,
+        meshName: o.name,
+        ...(o.privateKey === undefined ? {} : { privateKey: o.privateKey }),
+      })
+    }
+    const privateKey = this.persistence?.privateKey ?? o.privateKey ?? (await generateKeyPair('Ed25519'))
     this.node = await createNode({
       listen: o.listen,
       bootstrap: o.bootstrap,
@@ -272,6 +320,7 @@ class Mesh implements ConfigMesh {
     const peerId = this.node.peerId.toString()
     this.logger = o.logger ?? createDefaultLogger(`confmesh:${peerId.slice(-8)}`)
     this.doc = new Y.Doc({ gc: true })
+    await this.persistence?.attach(this.doc, this.logger) // restore before anything reads or shares the document
     const clock = createHybridLogicalClock()
     this.versions = createVersions({
       doc: this.doc,
@@ -306,7 +355,11 @@ class Mesh implements ConfigMesh {
       logger: this.logger,
       weight: o.weight,
       tags: o.tags,
-      seedAddresses: () => [...o.bootstrap, ...this.membership.knownAddresses()],
+      seedAddresses: () => [
+        ...o.bootstrap,
+        ...this.membership.knownAddresses(),
+        ...(this.persistence?.rememberedAddresses() ?? []),
+      ],
       maxConnections: o.maxConnections,
       ...(o.timing.heartbeatMs === undefined ? {} : { heartbeatMs: o.timing.heartbeatMs }),
       ...(o.timing.memberTimeoutMs === undefined ? {} : { timeoutMs: o.timing.memberTimeoutMs }),
@@ -314,6 +367,7 @@ class Mesh implements ConfigMesh {
     this.membership.addEventListener('change', (evt) => {
       this.events.safeDispatchEvent('peers:change', { detail: evt.detail })
     })
+    this.persistence?.trackPeers(() => this.membership.peers())
     catchUp = createCatchUp({
       node: this.node,
       protocol: `${base}/sync/1.0.0`,
@@ -327,6 +381,7 @@ class Mesh implements ConfigMesh {
           .map((p) => p.peerId),
       ...(o.timing.antiEntropyMs === undefined ? {} : { antiEntropyMs: o.timing.antiEntropyMs }),
       ...(o.timing.catchUpTimeoutMs === undefined ? {} : { timeoutMs: o.timing.catchUpTimeoutMs }),
+      ...this.durabilityGate(),
     })
     this.catchUp = catchUp
     this.gossip = createGossip({
@@ -338,6 +393,7 @@ class Mesh implements ConfigMesh {
       isLocalOrigin: (origin) => origin === LOCAL_ORIGIN || origin === CLEANUP_ORIGIN,
       maxMessageBytes: MAX_GOSSIP_MESSAGE_BYTES,
       requestPull: (from) => void catchUp.requestPull(from),
+      ...this.durabilityGate(),
     })
     this.defaultNs = this.namespace(DEFAULT_NAMESPACE)
     this.gossip.start()
@@ -465,6 +521,7 @@ class Mesh implements ConfigMesh {
         ...prefixed('gossip', this.gossip.counters),
         ...prefixed('catchUp', this.catchUp.counters),
         ...prefixed('applier', this.applier.counters),
+        ...prefixed('storage', this.persistence?.counters ?? {}),
       },
     }
   }
@@ -523,6 +580,7 @@ class Mesh implements ConfigMesh {
   private async writeWithMeta(ops: WriteOp[], meta: WriteMeta): Promise<void> {
     this.assertRunning()
     this.store.write(ops, meta)
+    await this.persistence?.durable()
   }
 
   // --- lifecycle --------------------------------------------------------------------------------------------------
@@ -541,10 +599,30 @@ class Mesh implements ConfigMesh {
     await this.catchUp.stop()
     await this.node.stop()
     this.versions.stop()
+    await this.persistence?.close() // last appends, compaction if due, address book, clean-stop flag
     this.store.destroy()
     this.doc.destroy()
     this.state = 'stopped'
     this.logger.info('stopped')
+  }
+
+  // --- durability (src/persistence) --------------------------------------------------------------------------------
+
+  /** Gossip and catch-up wait for this before sending: nothing of ours leaves the process before it is on disk. */
+  private durabilityGate(): { whenDurable?: () => Promise<void> } {
+    const persistence = this.persistence
+    return persistence === undefined ? {} : { whenDurable: () => persistence.durable() }
+  }
+
+  /** Releases what a failed `start()` acquired: the libp2p node and the data dir (its lock). */
+  async abortStart(): Promise<void> {
+    this.state = 'stopped'
+    try {
+      await (this.node as MeshNode | undefined)?.stop()
+    } catch {
+      // the start failure is what the caller needs to see
+    }
+    await this.persistence?.close()
   }
 
   private assertRunning(): void {

@@ -65,6 +65,11 @@ export interface CatchUpInit {
   mayServe?: (from: string) => boolean
   /** Whether a reply from `from` may be applied; default: everyone. */
   mayAccept?: (from: string) => boolean
+  /**
+   * Awaited after a reply is encoded and before it is sent: resolves once everything in it is durable, so nothing of
+   * ours leaves the process before it is on disk (see `src/persistence`). A rejection aborts the reply. Default: none.
+   */
+  whenDurable?: () => Promise<void>
 }
 
 /** Counters of the catch-up protocol. */
@@ -231,6 +236,7 @@ class CatchUpProtocol implements CatchUp {
       // Always the full diff: it carries the whole delete set, which state vectors do not describe, so lost
       // deletion-only updates heal too (the delete set is compact: ranges of ids).
       const payload = Y.encodeStateAsUpdate(this.init.doc, req.stateVector)
+      await this.init.whenDurable?.()
       for (let off = 0; off < payload.length; off += this.chunkBytes) {
         await lp.write(encodeMessage({ kind: 'sync-chunk', chunk: payload.subarray(off, off + this.chunkBytes) }), {
           signal,

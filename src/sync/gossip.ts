@@ -35,6 +35,12 @@ export interface GossipInit {
   maxMessageBytes: number
   /** Asked to pull from a peer (after an `announce`). */
   requestPull: (peerId: string) => void
+  /**
+   * Awaited before local updates are published: resolves once they are durable, so nothing of ours leaves the process
+   * before it is on disk (what makes reusing the writer id after a crash safe; see `src/persistence`). A rejection
+   * skips the publish (peers catch up later). Default: publish at once.
+   */
+  whenDurable?: () => Promise<void>
 }
 
 /** The gossip channel of one mesh. */
@@ -160,6 +166,7 @@ class GossipChannel implements Gossip {
           : Y.encodeStateAsUpdate(doc, this.flushedStateVector)
     this.flushedStateVector = Y.encodeStateVector(doc)
     try {
+      await this.init.whenDurable?.()
       if (update.length + 2 <= this.init.maxMessageBytes) {
         await pubsub.publish(topic, encodeMessage({ kind: 'update', update }))
         this.counters.published++

@@ -1,0 +1,369 @@
+/**
+ * Offline-first persistence of one mesh peer: what `createMesh({ dataDir })` keeps on disk, and in which order it
+ * is restored. See `docs/durability.md` for the guarantees in prose.
+ *
+ * Kept in the store: the document (its log and snapshot; history lives inside the document), and metadata (see
+ * `meta.ts`): the mesh name, the peer identity (same peer id after a restart), the writer epoch (same Yjs client id
+ * after a restart), the address book of peers met, and a clean-shutdown flag.
+ *
+ * Start order (nothing of the network can touch the document before it is restored):
+ * 1. {@link openPersistence}: open the store (`StorageLockedError`, `StorageCorruptError`, ... surface unchanged),
+ *    read the metadata, load the stored updates, mark the run as not cleanly stopped. The peer identity is known
+ *    now, so the libp2p node can be built with it.
+ * 2. {@link Persistence.attach}: apply every stored update to the (empty) document in ONE transaction with
+ *    {@link STORAGE_ORIGIN} (not published, not appended again), choose the writer id (`writer-id.ts`) and set it,
+ *    then append every later update. The mesh calls it before the document is shared by any protocol.
+ * 3. The mesh gates publishing and catch-up serving on {@link Persistence.durable}.
+ * 4. {@link Persistence.close} at stop: last appends, compaction if due, address book, clean flag, close the store.
+ *
+ * @module
+ */
+import { performance } from 'node:perf_hooks'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import * as Y from 'yjs'
+import { InvalidOptionsError } from '../errors.js'
+import type { MeshLogger } from '../logger.js'
+import { identityFromBytes, identityToBytes } from '../security/identity.js'
+import type { CompactionPolicyInit } from '../storage/compaction-policy.js'
+import { StorageCorruptError } from '../storage/errors.js'
+import type { Storage } from '../storage/storage.js'
+import {
+  type AddressBookLimits,
+  addressesOf,
+  decodeAddressBook,
+  encodeAddressBook,
+  mergeAddressBook,
+  type RememberedPeer,
+} from './address-book.js'
+import {
+  bindDocToStorage,
+  type DocPersistence,
+  type DocPersistenceCounters,
+  STORAGE_ORIGIN,
+} from './doc-persistence.js'
+import { DataDirMismatchError } from './errors.js'
+import { decodeFlag, decodeText, decodeUint32, encodeFlag, encodeText, encodeUint32, META } from './meta.js'
+import { chooseWriter, freshWriter, type WriterChoice } from './writer-id.js'
+
+export { STORAGE_ORIGIN } from './doc-persistence.js'
+
+/** Default of {@link PersistenceInit.addressSaveMs}. */
+export const DEFAULT_ADDRESS_SAVE_MS = 5_000
+
+/** Options of {@link openPersistence}. */
+export interface PersistenceInit {
+  /** The store (not yet open); it is opened here and closed by {@link Persistence.close}. */
+  storage: Storage
+  /** The mesh name; a store that holds another mesh is refused with {@link DataDirMismatchError}. */
+  meshName: string
+  /**
+   * An identity chosen by the caller. Stored on first use; a store holding another identity is refused with
+   * {@link DataDirMismatchError}. Default: the stored identity, or a new Ed25519 key on first use.
+   */
+  privateKey?: PrivateKey
+  /** How often the address book is saved when it changed, in ms. Default {@link DEFAULT_ADDRESS_SAVE_MS}. */
+  addressSaveMs?: number
+  /** Bounds of the address book. Default: `address-book.ts` defaults (32 peers, 8 addresses each). */
+  addressBook?: AddressBookLimits
+  /** Appends between compaction checks. Default: `doc-persistence.ts` default (256). */
+  compactCheckEvery?: number
+  /** Compaction thresholds. Default: `shouldCompact` defaults. */
+  compaction?: CompactionPolicyInit
+}
+
+/** Counters of a {@link Persistence}, for diagnostics. */
+export interface PersistenceCounters extends DocPersistenceCounters {
+  /** Updates (snapshot included) restored at start. */
+  restoredUpdates: number
+  /** Their total size in bytes. */
+  restoredBytes: number
+  /** Time to apply them, in ms. */
+  restoreMs: number
+  /** 1 when the previous run did not stop cleanly (crash, kill, power loss), else 0. */
+  uncleanStart: number
+  /** 1 when the stored writer id (Yjs client id) was reused, 0 when a fresh one was drawn. */
+  writerReused: number
+  /** Times the writer id had to be replaced while running (peers held writes of ours the store lacked). */
+  writerReplaced: number
+  /** Address-book saves. */
+  addressSaves: number
+}
+
+/** A live peer as the address book needs it. */
+export interface LivePeer {
+  readonly peerId: string
+  readonly addresses: readonly string[]
+}
+
+/** The persistence of one running mesh peer. */
+export interface Persistence {
+  /** The peer identity (stored, given, or new). */
+  readonly privateKey: PrivateKey
+  /** The peer id of {@link privateKey}. */
+  readonly peerId: string
+  /** The writer id of this run; `undefined` before {@link attach}. */
+  readonly writer: WriterChoice | undefined
+  /** Addresses of peers met in earlier runs (and this one), most recently seen first. */
+  rememberedAddresses(): string[]
+  /** Restores the stored state into `doc` (empty, not shared yet), sets its client id, and appends its updates. */
+  attach(doc: Y.Doc, logger: MeshLogger): Promise<void>
+  /** Resolves once every update applied to the document so far is durable (see `doc-persistence.ts`). */
+  durable(): Promise<void>
+  /** Saves the address book from `live` every `addressSaveMs` while it changes, and at close. */
+  trackPeers(live: () => readonly LivePeer[]): void
+  /** Counters. */
+  readonly counters: PersistenceCounters
+  /** Flushes, compacts if due, saves the address book and the clean flag, closes the store. Idempotent; never rejects. */
+  close(): Promise<void>
+}
+
+/** Opens the store and reads what is needed before the libp2p node starts (step 1 of the module comment). */
+export async function openPersistence(init: PersistenceInit): Promise<Persistence> {
+  const { storage } = init
+  await storage.open()
+  try {
+    const storedName = await storage.getMeta(META.meshName)
+    if (storedName !== undefined) {
+      const name = decodeText(storedName, META.meshName)
+      if (name !== init.meshName) {
+        throw new DataDirMismatchError(
+          `the data dir holds mesh "${name}", not "${init.meshName}": use the data dir of mesh "${init.meshName}", ` +
+            'or a new one',
+        )
+      }
+    }
+    const storedIdentity = await storage.getMeta(META.identity)
+    let privateKey: PrivateKey
+    if (storedIdentity !== undefined) {
+      let restored: ReturnType<typeof identityFromBytes>
+      try {
+        restored = identityFromBytes(storedIdentity)
+      } catch (err) {
+        throw new StorageCorruptError(`metadata "${META.identity}" is not a valid peer identity`, { cause: err })
+      }
+      if (init.privateKey !== undefined) {
+        const given = peerIdFromPrivateKey(init.privateKey).toString()
+        if (given !== restored.peerId) {
+          throw new DataDirMismatchError(
+            `the data dir belongs to peer ${restored.peerId}, but privateKey is that of ${given}: omit privateKey ` +
+              'to use the stored identity, or use another data dir',
+          )
+        }
+      }
+      privateKey = restored.privateKey
+    } else {
+      privateKey = init.privateKey ?? (await generateKeyPair('Ed25519'))
+      if (privateKey.type !== 'Ed25519') {
+        throw new InvalidOptionsError(`with a data dir, privateKey must be an Ed25519 key, not ${privateKey.type}`)
+      }
+    }
+    const epochBytes = await storage.getMeta(META.epoch)
+    const storedEpoch = epochBytes === undefined ? undefined : decodeUint32(epochBytes, META.epoch)
+    const cleanBytes = await storage.getMeta(META.clean)
+    const wasClean = cleanBytes === undefined ? true : decodeFlag(cleanBytes, META.clean)
+    const warnings: string[] = []
+    let book: RememberedPeer[] = []
+    const bookBytes = await storage.getMeta(META.addresses)
+    if (bookBytes !== undefined) {
+      try {
+        book = decodeAddressBook(bookBytes)
+      } catch (err) {
+        warnings.push(`ignoring an unreadable address book (${(err as Error).message})`)
+      }
+    }
+    const stored = await storage.load()
+    const writes: Array<Promise<void>> = [storage.setMeta(META.clean, encodeFlag(false))]
+    if (storedName === undefined) writes.push(storage.setMeta(META.meshName, encodeText(init.meshName)))
+    if (storedIdentity === undefined) writes.push(storage.setMeta(META.identity, identityToBytes({ privateKey })))
+    await Promise.all(writes)
+    return new StoredPeer(init, privateKey, { storedEpoch, wasClean, book, stored, warnings })
+  } catch (err) {
+    await storage.close().catch(() => {})
+    throw err
+  }
+}
+
+interface Restored {
+  storedEpoch: number | undefined
+  wasClean: boolean
+  book: RememberedPeer[]
+  stored: Uint8Array[]
+  warnings: string[]
+}
+
+class StoredPeer implements Persistence {
+  readonly privateKey: PrivateKey
+  readonly peerId: string
+  writer: WriterChoice | undefined
+  private readonly init: PersistenceInit
+  private restored: Restored | undefined
+  private book: RememberedPeer[]
+  private savedBook: string
+  private bound: DocPersistence | undefined
+  private doc: Y.Doc | undefined
+  private logger: MeshLogger | undefined
+  private live: (() => readonly LivePeer[]) | undefined
+  private timer: NodeJS.Timeout | undefined
+  private closing: Promise<void> | undefined
+  private readonly own = {
+    restoredUpdates: 0,
+    restoredBytes: 0,
+    restoreMs: 0,
+    uncleanStart: 0,
+    writerReused: 0,
+    writerReplaced: 0,
+    addressSaves: 0,
+  }
+
+  constructor(init: PersistenceInit, privateKey: PrivateKey, restored: Restored) {
+    this.init = init
+    this.privateKey = privateKey
+    this.peerId = peerIdFromPrivateKey(privateKey).toString()
+    this.restored = restored
+    this.book = restored.book
+    this.savedBook = bookKey(restored.book)
+    this.own.uncleanStart = restored.wasClean ? 0 : 1
+  }
+
+  get counters(): PersistenceCounters {
+    const bound = this.bound?.counters ?? { appends: 0, failedAppends: 0, compactions: 0 }
+    return { ...bound, ...this.own }
+  }
+
+  rememberedAddresses(): string[] {
+    return addressesOf(this.book)
+  }
+
+  async attach(doc: Y.Doc, logger: MeshLogger): Promise<void> {
+    const restored = this.restored
+    if (restored === undefined) throw new Error('attach() called twice')
+    this.restored = undefined
+    this.doc = doc
+    this.logger = logger
+    for (const w of restored.warnings) logger.warn(w)
+    const started = performance.now()
+    const { stored } = restored
+    Y.transact(
+      doc,
+      () => {
+        for (const [i, update] of stored.entries()) {
+          try {
+            Y.applyUpdate(doc, update, STORAGE_ORIGIN)
+          } catch (err) {
+            throw new StorageCorruptError(
+              `stored update ${i + 1} of ${stored.length} (${update.byteLength} bytes) cannot be applied: ` +
+                `${(err as Error).message}; restore the data dir from a backup, or move it aside to start empty ` +
+                'and resynchronise from peers',
+              { cause: err },
+            )
+          }
+        }
+      },
+      STORAGE_ORIGIN,
+    )
+    this.own.restoredUpdates = stored.length
+    this.own.restoredBytes = stored.reduce((sum, u) => sum + u.byteLength, 0)
+    this.own.restoreMs = performance.now() - started
+    const hasGap = doc.store.pendingStructs !== null || doc.store.pendingDs !== null
+    if (hasGap) logger.warn('the stored log has a gap (pending updates): the missing parts will come from peers')
+    const stateVector = Y.decodeStateVector(Y.encodeStateVector(doc))
+    const writer = chooseWriter({ peerId: this.peerId, storedEpoch: restored.storedEpoch, stateVector, hasGap })
+    doc.clientID = writer.clientId
+    this.writer = writer
+    this.own.writerReused = writer.reused ? 1 : 0
+    if (!writer.reused) await this.init.storage.setMeta(META.epoch, encodeUint32(writer.epoch))
+    logger.info(
+      `restored ${stored.length} stored update(s), ${this.own.restoredBytes} bytes, in ${this.own.restoreMs.toFixed(1)} ms` +
+        `${restored.wasClean ? '' : ' after an unclean stop'}; writer id ${writer.clientId} (${writer.reason})`,
+    )
+    this.bound = bindDocToStorage({
+      doc,
+      storage: this.init.storage,
+      logger,
+      afterAppend: () => this.checkWriter(),
+      ...(this.init.compactCheckEvery === undefined ? {} : { compactCheckEvery: this.init.compactCheckEvery }),
+      ...(this.init.compaction === undefined ? {} : { compaction: this.init.compaction }),
+    })
+  }
+
+  durable(): Promise<void> {
+    return this.bound?.durable() ?? Promise.resolve()
+  }
+
+  trackPeers(live: () => readonly LivePeer[]): void {
+    this.live = live
+    if (this.timer !== undefined || this.closing !== undefined) return
+    this.timer = setInterval(() => void this.saveAddresses(), this.init.addressSaveMs ?? DEFAULT_ADDRESS_SAVE_MS)
+    this.timer.unref()
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.doClose()
+    return this.closing
+  }
+
+  private async doClose(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer)
+    try {
+      await this.bound?.detach()
+      await this.saveAddresses()
+      // Only a run that restored and stored everything it was given counts as a clean stop.
+      if (this.bound !== undefined) await this.init.storage.setMeta(META.clean, encodeFlag(true))
+    } catch (err) {
+      this.logger?.error(`closing the store: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`)
+    } finally {
+      await this.init.storage.close().catch((err: unknown) => this.logger?.error(`closing the store: ${String(err)}`))
+    }
+  }
+
+  private async saveAddresses(): Promise<void> {
+    if (this.live === undefined) return
+    let live: readonly LivePeer[]
+    try {
+      live = this.live()
+    } catch {
+      return // the mesh is tearing down
+    }
+    const next = mergeAddressBook(this.book, live, Date.now(), this.peerId, this.init.addressBook)
+    this.book = next
+    const key = bookKey(next)
+    if (key === this.savedBook) return
+    try {
+      await this.init.storage.setMeta(META.addresses, encodeAddressBook(next))
+      this.savedBook = key
+      this.own.addressSaves++
+    } catch (err) {
+      this.logger?.warn(`saving the address book failed: ${(err as Error).message}`)
+    }
+  }
+
+  /**
+   * Yjs replaces a document's client id when a remote update brings structs under it that this replica lacks (peers
+   * hold writes of ours the store does not: a data dir restored from an older backup, or copied). Follow with a fresh
+   * epoch, bound to our peer id, and persist it.
+   */
+  private checkWriter(): void {
+    const doc = this.doc
+    const writer = this.writer
+    if (doc === undefined || writer === undefined || doc.clientID === writer.clientId) return
+    const stateVector = Y.decodeStateVector(Y.encodeStateVector(doc))
+    const next = freshWriter({ peerId: this.peerId, stateVector }, 'replaced')
+    this.logger?.warn(
+      `peers hold writes under this peer's writer id ${writer.clientId} that its store lacks (restored from an older ` +
+        `backup, or a copied data dir?): switching to writer id ${next.clientId}`,
+    )
+    doc.clientID = next.clientId
+    this.writer = next
+    this.own.writerReplaced++
+    void this.init.storage
+      .setMeta(META.epoch, encodeUint32(next.epoch))
+      .catch((err: unknown) => this.logger?.error(`saving the writer epoch failed: ${String(err)}`))
+  }
+}
+
+/** What decides whether the address book needs saving: peers and addresses, in order (not the timestamps). */
+function bookKey(book: readonly RememberedPeer[]): string {
+  return JSON.stringify(book.map((p) => [p.peerId, p.addresses]))
+}
