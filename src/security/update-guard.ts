@@ -27,6 +27,7 @@
  */
 import * as decoding from 'lib0/decoding'
 import * as Y from 'yjs'
+import { UpdateRejectedError } from '../errors.js'
 import {
   ForbiddenContentError,
   MalformedUpdateError,
@@ -187,6 +188,11 @@ export interface GuardedApplyResult {
   pendingBytes: number
   /** Estimated conflict-resolution steps against this document (stateless part + the document's siblings). */
   integrationCost: number
+  /**
+   * Pending structs became applicable but, merged, exceeded the limits (size or conflict cost), so they were dropped
+   * instead of applied. The caller should run a catch-up; `missing` is then empty.
+   */
+  pendingDropped: boolean
 }
 
 interface ResolvedLimits {
@@ -796,6 +802,22 @@ const mergePending = (parts: Pending[]): Pending | null => {
   return { missing, update: Y.mergeUpdatesV2(parts.map((p) => p.update)) }
 }
 
+/** Whether parked structs, released together, stay within the limits (as one update, against `doc`). */
+const pendingWithinLimits = (
+  doc: Y.Doc,
+  pending: Pending,
+  limits: UpdateLimits | undefined,
+  maxCost: number,
+): boolean => {
+  try {
+    const { info, refs, groups } = inspect(Y.convertUpdateFormatV2ToV1(pending.update), limits)
+    return info.conflictCost + estimateDocCost(doc, refs, groups, maxCost - info.conflictCost) <= maxCost
+  } catch (err) {
+    if (err instanceof UpdateRejectedError) return false
+    throw err
+  }
+}
+
 /**
  * Inspect an update with {@link inspectUpdate}, apply it, and report whether the document now waits for missing
  * structs or deletes (the caller should then run a state-vector catch-up with the sender).
@@ -836,6 +858,7 @@ export const guardedApply = (
     )
   }
   const store = doc.store
+  let pendingDropped = false
   // `held`: pending structs currently taken out of the document (restored if Yjs throws).
   let held: Pending | null = store.pendingStructs
   store.pendingStructs = null
@@ -856,6 +879,12 @@ export const guardedApply = (
       if (held === null || sameBytes(before, sv) || (round === 1 && !hadStash) || round > MAX_APPLY_ROUNDS) break
       const retry: Pending = held
       held = null
+      // Parked structs from many updates are released together: check them as one update, or drop them (a catch-up
+      // fetches what is legitimate again, as offset-free diffs that pass the per-update checks).
+      if (!pendingWithinLimits(doc, retry, limits, l.maxIntegrationCost)) {
+        pendingDropped = true
+        break
+      }
       Y.applyUpdateV2(doc, Y.diffUpdateV2(retry.update, sv), origin)
     }
     store.pendingStructs = held
@@ -873,5 +902,6 @@ export const guardedApply = (
     missing: new Map(pendingStructs?.missing ?? []),
     pendingBytes: (pendingStructs?.update.byteLength ?? 0) + (pendingDs?.byteLength ?? 0),
     integrationCost,
+    pendingDropped,
   }
 }

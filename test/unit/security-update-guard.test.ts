@@ -361,6 +361,37 @@ describe('integration cost (YATA conflict resolution)', () => {
     expect(refusedAt).toBeGreaterThan(0)
   })
 
+  it('drops parked structs that would be released into one over-budget integration', () => {
+    // X (client 9) is unknown at first: 20 updates of 300 anchors after X each pass and are parked; released together
+    // by X they would make Yjs walk ~18 million siblings
+    const xDoc = docWith(9, (d) => d.getArray('list').insert(0, ['X']))
+    const doc = fresh()
+    for (let k = 0; k < 20; k++) {
+      const e = encoding.createEncoder()
+      encoding.writeVarUint(e, 1)
+      encoding.writeVarUint(e, 300)
+      encoding.writeVarUint(e, 50 + k)
+      encoding.writeVarUint(e, 0)
+      for (let i = 0; i < 300; i++) {
+        encoding.writeUint8(e, 8 | 0x80 | 0x40)
+        encoding.writeVarUint(e, 9)
+        encoding.writeVarUint(e, 0)
+        encoding.writeVarUint(e, 1)
+        encoding.writeVarUint(e, 1 + i)
+        encoding.writeVarUint(e, 1)
+        encoding.writeAny(e, i)
+      }
+      encoding.writeVarUint(e, 0)
+      expect(guardedApply(doc, encoding.toUint8Array(e)).pendingStructs).toBe(true)
+    }
+    const t0 = performance.now()
+    const r = guardedApply(doc, Y.encodeStateAsUpdate(xDoc))
+    expect(performance.now() - t0).toBeLessThan(2000)
+    expect(r.pendingDropped).toBe(true)
+    expect(r.pendingStructs).toBe(false)
+    expect(doc.getArray('list').toArray()).toEqual(['X', 'X']) // the base's X and client 9's X, none of the 6000
+  })
+
   it('accounts for honest concurrency but not for sequential inserts at one spot', () => {
     // sequential inserts before the first item and right after X chain their right origins: no conflicts
     const seq = docWith(31, (d) => {
