@@ -27,19 +27,25 @@ import * as Y from 'yjs'
 export interface StructRefs {
   /** Number of recorded items. */
   count: number
+  /** Client id of each item. */
   client: number[]
+  /** First clock of each item. */
   clock: number[]
+  /** Length of each item in clocks. */
   length: number[]
-  /** Origin id, or -1/-1 when the item has no origin. */
+  /** Origin client, or -1 when the item has no origin. */
   originClient: number[]
+  /** Origin clock, or -1. */
   originClock: number[]
-  /** Right-origin id, or -1/-1. */
+  /** Right-origin client, or -1. */
   rightClient: number[]
+  /** Right-origin clock, or -1. */
   rightClock: number[]
   /** Explicit root parent name, or null. */
   parentRoot: (string | null)[]
-  /** Explicit parent item id, or -1/-1. */
+  /** Explicit parent item client, or -1. */
   parentClient: number[]
+  /** Explicit parent item clock, or -1. */
   parentClock: number[]
   /** Map key of an item with an explicit parent, or null. */
   parentSub: (string | null)[]
