@@ -6,6 +6,11 @@
  * arriving; one silent for `timeoutMs` is dropped (a crashed peer disappears everywhere within `timeoutMs` plus one
  * check interval). The gossipsub signature must match the heartbeat's peer id, so nobody can speak for another peer.
  *
+ * A heartbeat also says whether the member is `ready` (has its first full state; see `ring/join-sync.ts`), so joiners
+ * take their first state from ready members only. Heartbeats without the field count as ready. A change of weight,
+ * tags or readiness of a known member is an `update` event (the ring re-weights on it); a new member makes every
+ * peer send its own heartbeat early (at most once per quarter period), so a joiner learns the membership quickly.
+ *
  * Discovery: a heartbeat from a member this peer is not connected to makes it dial that member (up to
  * `maxDialsPerRound` a round, bounded by the connection cap), so peers that only knew one bootstrap node meet each
  * other and the mesh survives the loss of that node. While this peer has no connection at all, it re-dials its
@@ -45,6 +50,14 @@ export interface Member {
   readonly lastSeen: number
   /** Whether this peer holds an open connection to it. */
   readonly connected: boolean
+  /** Whether it holds its first full state and serves joiners (heartbeats without the field: `true`). */
+  readonly ready: boolean
+}
+
+/** Detail of a membership `update` event: a known member announced a new weight, tags or readiness. */
+export interface MemberUpdate {
+  readonly peerId: string
+  readonly changed: ReadonlyArray<'weight' | 'tags' | 'ready'>
 }
 
 /** Detail of a membership `change` event. */
@@ -58,6 +71,7 @@ export interface MembershipChange {
 /** Events of {@link Membership}. */
 export interface MembershipEvents {
   change: CustomEvent<MembershipChange>
+  update: CustomEvent<MemberUpdate>
 }
 
 /** Options of {@link createMembership}. */
@@ -68,6 +82,8 @@ export interface MembershipInit {
   logger: MeshLogger
   weight: number
   tags: Record<string, string>
+  /** Whether this peer is ready (holds its first full state), announced in heartbeats. Default: always. */
+  ready?: () => boolean
   /** Addresses to re-dial while no connection is open (bootstrap + remembered). */
   seedAddresses: () => string[]
   /** Default {@link DEFAULT_HEARTBEAT_MS}. */
@@ -92,6 +108,10 @@ export interface Membership extends TypedEventEmitter<MembershipEvents> {
   get(peerId: string): Member | undefined
   /** Addresses of every member ever seen (for persistence). */
   knownAddresses(): string[]
+  /** Changes this peer's announced weight (validated by the caller) and announces it at once. */
+  setWeight(weight: number): void
+  /** Sends this peer's heartbeat now (e.g. after it became ready), at most once per quarter heartbeat. */
+  announce(): void
 }
 
 /** Creates the membership service. */
@@ -105,6 +125,7 @@ interface MemberRecord {
   weight: number
   tags: Record<string, string>
   startedAt: number
+  ready: boolean
   lastSeen: number
 }
 
@@ -122,7 +143,8 @@ function parseMember(body: unknown): Omit<MemberRecord, 'lastSeen'> | undefined 
     }
   }
   const startedAt = typeof b.startedAt === 'number' ? b.startedAt : 0
-  return { peerId: b.peerId, addresses: b.addresses as string[], weight, tags, startedAt }
+  const ready = b.ready !== false
+  return { peerId: b.peerId, addresses: b.addresses as string[], weight, tags, startedAt, ready }
 }
 
 class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements Membership {
@@ -138,6 +160,8 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
   private running = false
   private lonelyRounds = 0
   private nextSeedDial = 0
+  private weight: number
+  private lastAnnounce = 0
   private readonly dialing = new Set<string>()
   private readonly onMessage = (evt: CustomEvent<PubsubMessage>): void => {
     const msg = evt.detail
@@ -152,6 +176,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     this.heartbeatMs = init.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
     this.timeoutMs = init.timeoutMs ?? DEFAULT_MEMBER_TIMEOUT_MS
     this.maxDials = init.maxDialsPerRound ?? DEFAULT_MAX_DIALS_PER_ROUND
+    this.weight = init.weight
   }
 
   async start(): Promise<void> {
@@ -204,13 +229,36 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     return [...this.everSeen.values()].flat()
   }
 
+  setWeight(weight: number): void {
+    if (weight === this.weight) return
+    this.weight = weight
+    this.safeDispatchEvent('update', { detail: { peerId: this.self, changed: ['weight'] } })
+    this.lastAnnounce = 0
+    this.announce()
+  }
+
+  announce(): void {
+    if (!this.running) return
+    const now = Date.now()
+    if (now - this.lastAnnounce < this.heartbeatMs / 4) return
+    this.publishHeartbeat(now)
+  }
+
+  private publishHeartbeat(now: number): void {
+    this.lastAnnounce = now
+    void this.init.pubsub
+      .publish(this.init.topic, encodeMessage({ kind: 'member', body: this.selfRecord() }))
+      .catch((err: Error) => this.init.logger.debug(`heartbeat publish failed: ${err.message}`))
+  }
+
   private selfRecord(): Omit<MemberRecord, 'lastSeen'> {
     return {
       peerId: this.self,
       addresses: this.init.node.getMultiaddrs().map((a) => a.toString()),
-      weight: this.init.weight,
+      weight: this.weight,
       tags: this.init.tags,
       startedAt: this.startedAt,
+      ready: this.init.ready?.() ?? true,
     }
   }
 
@@ -244,21 +292,27 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     if (decoded.kind !== 'member') return
     const parsed = parseMember(decoded.body)
     if (parsed === undefined || parsed.peerId !== from) return
-    const isNew = !this.records.has(from)
+    const previous = this.records.get(from)
     this.records.set(from, { ...parsed, lastSeen: Date.now() })
     if (parsed.addresses.length > 0) this.everSeen.set(from, parsed.addresses)
-    if (isNew) {
+    if (previous === undefined) {
       this.emitChange([from], [])
       this.discover()
+      // Tell the newcomer (and everyone) about us now rather than at our next tick.
+      this.announce()
+      return
     }
+    const changed: Array<'weight' | 'tags' | 'ready'> = []
+    if (previous.weight !== parsed.weight) changed.push('weight')
+    if (previous.ready !== parsed.ready) changed.push('ready')
+    if (JSON.stringify(previous.tags) !== JSON.stringify(parsed.tags)) changed.push('tags')
+    if (changed.length > 0) this.safeDispatchEvent('update', { detail: { peerId: from, changed } })
   }
 
   private tick(): void {
     if (!this.running) return
-    void this.init.pubsub
-      .publish(this.init.topic, encodeMessage({ kind: 'member', body: this.selfRecord() }))
-      .catch((err: Error) => this.init.logger.debug(`heartbeat publish failed: ${err.message}`))
     const now = Date.now()
+    this.publishHeartbeat(now)
     const left: string[] = []
     for (const [id, r] of this.records) {
       if (now - r.lastSeen > this.timeoutMs) {

@@ -11,6 +11,10 @@
  * peer that missed messages converges without depending on luck. Pulls are queued (bounded concurrency) and
  * de-duplicated per peer: a peer that connects to many others fetches the full state once, then small diffs.
  *
+ * Joiners (ring-served first sync, `ring/join-sync.ts`): `hold(promise)` makes every pull requested meanwhile wait for
+ * the promise, then run as a diff; the joiner fetches its first state in parts (`fetchPart`, over `partsProtocol`,
+ * `ring/sync-parts.ts`) from its ring owners instead of from whichever neighbours it met first.
+ *
  * Does NOT guarantee: progress while no peer is reachable (the replica keeps working alone and merges later).
  *
  * @module
@@ -22,6 +26,7 @@ import * as Y from 'yjs'
 import { SyncError } from '../errors.js'
 import type { MeshLogger } from '../logger.js'
 import type { MeshNode } from '../node.js'
+import { decodePartRequest, encodePartRequest, encodeUpdatePart, type SyncPart } from '../ring/sync-parts.js'
 import { decodeMessage, encodeMessage } from './codec.js'
 import { hasMissing } from './gossip.js'
 import type { UpdateApplier } from './update-applier.js'
@@ -70,6 +75,8 @@ export interface CatchUpInit {
    * ours leaves the process before it is on disk (see `src/persistence`). A rejection aborts the reply. Default: none.
    */
   whenDurable?: () => Promise<void>
+  /** Protocol id of part requests (`ring/sync-parts.ts`); served and used by `fetchPart` when set. Default: none. */
+  partsProtocol?: string
 }
 
 /** Counters of the catch-up protocol. */
@@ -89,6 +96,10 @@ export interface CatchUp {
   requestPull(peerId: string): Promise<void>
   /** Pulls from `peerId` now and resolves with the bytes received; rejects with {@link SyncError}. */
   pull(peerId: string): Promise<number>
+  /** Fetches (does not apply) one part of what this peer lacks from `peerId`; rejects with {@link SyncError}. */
+  fetchPart(peerId: string, part: SyncPart): Promise<Uint8Array>
+  /** Until `until` settles, queued pulls wait (and anti-entropy skips its rounds); then they run. */
+  hold(until: Promise<void>): void
   readonly counters: CatchUpCounters
 }
 
@@ -116,6 +127,7 @@ class CatchUpProtocol implements CatchUp {
   private timer: NodeJS.Timeout | undefined
   private running = false
   private readonly controller = new AbortController()
+  private held: Promise<void> | undefined
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId; protocols: string[] }>): void => {
     if (evt.detail.protocols.includes(this.init.protocol)) void this.requestPull(evt.detail.peerId.toString())
   }
@@ -135,6 +147,13 @@ class CatchUpProtocol implements CatchUp {
       maxInboundStreams: 32,
       maxOutboundStreams: 32,
     })
+    const parts = this.init.partsProtocol
+    if (parts !== undefined) {
+      await this.init.node.handle(parts, (stream, connection) => this.serve(stream, connection, true), {
+        maxInboundStreams: 32,
+        maxOutboundStreams: 64,
+      })
+    }
     this.init.node.addEventListener('peer:identify', this.onIdentify)
     this.scheduleAntiEntropy()
   }
@@ -147,6 +166,7 @@ class CatchUpProtocol implements CatchUp {
     for (const wake of this.waiting.splice(0)) wake()
     try {
       await this.init.node.unhandle(this.init.protocol)
+      if (this.init.partsProtocol !== undefined) await this.init.node.unhandle(this.init.partsProtocol)
     } catch {
       // node already stopped
     }
@@ -163,6 +183,7 @@ class CatchUpProtocol implements CatchUp {
       try {
         do {
           entry.again = false
+          while (this.held !== undefined && this.running) await this.held
           await this.acquire()
           try {
             if (!this.running) return
@@ -181,17 +202,45 @@ class CatchUpProtocol implements CatchUp {
     return entry.promise
   }
 
+  hold(until: Promise<void>): void {
+    const held: Promise<void> = until.then(
+      () => {},
+      () => {},
+    )
+    this.held = held
+    void held.then(() => {
+      if (this.held === held) this.held = undefined
+    })
+  }
+
   async pull(peerId: string): Promise<number> {
+    const update = await this.fetch(peerId, this.init.protocol, Y.encodeStateVector(this.init.doc))
+    if (update.length > 0) {
+      const refused = this.init.applier.apply(update, { from: peerId, via: 'sync' })
+      if (refused !== undefined) {
+        this.counters.failedPulls++
+        throw new SyncError(`catch-up reply from ${peerId} refused`, { cause: refused })
+      }
+    }
+    return update.length
+  }
+
+  fetchPart(peerId: string, part: SyncPart): Promise<Uint8Array> {
+    const protocol = this.init.partsProtocol
+    if (protocol === undefined) return Promise.reject(new SyncError('no parts protocol configured'))
+    return this.fetch(peerId, protocol, encodePartRequest(Y.encodeStateVector(this.init.doc), part))
+  }
+
+  /** One request/reply exchange: sends `request` as the sync-request payload, returns the (unapplied) reply. */
+  private async fetch(peerId: string, protocol: string, request: Uint8Array): Promise<Uint8Array> {
     if (this.init.mayAccept?.(peerId) === false) throw new SyncError(`catch-up replies from ${peerId} are not accepted`)
     this.counters.pulls++
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.timeoutMs)])
     let stream: Stream | undefined
     try {
-      stream = await this.init.node.dialProtocol(peerIdFromString(peerId), this.init.protocol, { signal })
+      stream = await this.init.node.dialProtocol(peerIdFromString(peerId), protocol, { signal })
       const lp = lpStream(stream, { maxDataLength: this.chunkBytes + 1024 })
-      await lp.write(encodeMessage({ kind: 'sync-request', stateVector: Y.encodeStateVector(this.init.doc) }), {
-        signal,
-      })
+      await lp.write(encodeMessage({ kind: 'sync-request', stateVector: request }), { signal })
       const chunks: Uint8Array[] = []
       let received = 0
       for (;;) {
@@ -211,12 +260,7 @@ class CatchUpProtocol implements CatchUp {
       }
       await stream.close({ signal }).catch(() => {})
       this.counters.bytesReceived += received
-      if (received > 0) {
-        const update = chunks.length === 1 ? chunks[0]! : concat(chunks, received)
-        const refused = this.init.applier.apply(update, { from: peerId, via: 'sync' })
-        if (refused !== undefined) throw new SyncError(`catch-up reply from ${peerId} refused`, { cause: refused })
-      }
-      return received
+      return chunks.length === 1 ? chunks[0]! : concat(chunks, received)
     } catch (err) {
       this.counters.failedPulls++
       stream?.abort(err as Error)
@@ -224,7 +268,7 @@ class CatchUpProtocol implements CatchUp {
     }
   }
 
-  private async serve(stream: Stream, connection: Connection): Promise<void> {
+  private async serve(stream: Stream, connection: Connection, parts = false): Promise<void> {
     const from = connection.remotePeer.toString()
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.timeoutMs)])
     try {
@@ -232,10 +276,14 @@ class CatchUpProtocol implements CatchUp {
       const lp = lpStream(stream, { maxDataLength: 64 * 1024 * 1024 })
       const req = decodeMessage((await lp.read({ signal })).subarray())
       if (req.kind !== 'sync-request') throw new SyncError(`expected sync-request, got ${req.kind}`)
-      const theirs = Y.decodeStateVector(req.stateVector)
+      const partRequest = parts ? decodePartRequest(req.stateVector) : undefined
+      const theirs = Y.decodeStateVector(partRequest?.stateVector ?? req.stateVector)
       // Always the full diff: it carries the whole delete set, which state vectors do not describe, so lost
-      // deletion-only updates heal too (the delete set is compact: ranges of ids).
-      const payload = Y.encodeStateAsUpdate(this.init.doc, req.stateVector)
+      // deletion-only updates heal too (the delete set is compact: ranges of ids). A part request gets its slice.
+      const payload =
+        partRequest === undefined
+          ? Y.encodeStateAsUpdate(this.init.doc, req.stateVector)
+          : encodeUpdatePart(this.init.doc, partRequest.stateVector, partRequest.part)
       await this.init.whenDurable?.()
       for (let off = 0; off < payload.length; off += this.chunkBytes) {
         await lp.write(encodeMessage({ kind: 'sync-chunk', chunk: payload.subarray(off, off + this.chunkBytes) }), {
@@ -254,7 +302,8 @@ class CatchUpProtocol implements CatchUp {
       this.counters.served++
       this.counters.bytesServed += payload.length
       // They hold changes we lack: pull them back so one exchange heals both sides.
-      if (hasMissing(theirs, Y.decodeStateVector(Y.encodeStateVector(this.init.doc)))) void this.requestPull(from)
+      if (partRequest === undefined && hasMissing(theirs, Y.decodeStateVector(Y.encodeStateVector(this.init.doc))))
+        void this.requestPull(from)
     } catch (err) {
       this.init.logger.debug(`serving catch-up to ${from} failed: ${(err as Error).message}`)
       stream.abort(err as Error)
@@ -265,6 +314,10 @@ class CatchUpProtocol implements CatchUp {
     if (this.antiEntropyMs <= 0 || !this.running) return
     const delay = this.antiEntropyMs * (0.75 + Math.random() * 0.5)
     this.timer = setTimeout(() => {
+      if (this.held !== undefined) {
+        this.scheduleAntiEntropy()
+        return
+      }
       const candidates = this.init.candidates?.() ?? this.connectedPeers()
       const choose = this.init.choosePeer ?? ((c: string[]) => c[Math.floor(Math.random() * c.length)])
       const peer = candidates.length > 0 ? choose(candidates) : undefined

@@ -1,0 +1,288 @@
+/**
+ * Parts of a catch-up reply: lets a joiner take its first full state from several ring owners at once, each sending
+ * a disjoint slice, instead of one neighbour sending everything.
+ *
+ * What a part is: take what a requester lacks (for every Yjs client, the structs after the requester's state vector),
+ * walk it in a canonical order (clients by descending id, as Yjs writes them; clocks ascending) and give every
+ * element a weight close to its encoded size (a JSON entry: its JSON length; deleted content and GC: 0). Part `i` of
+ * `n` holds the elements whose cumulative weight starts in `[i/n, (i+1)/n)` of the total. Each part is a valid Yjs v1
+ * update; the union of all parts equals `Y.encodeStateAsUpdate(doc, stateVector)` minus the responder's pending
+ * structs. Part 0 also carries the whole delete set.
+ *
+ * Guarantees:
+ * - Two replicas with the same content compute the same cut points (they depend on element values and clocks, not on
+ *   how either replica happens to split its items), so parts fetched from different owners fit together.
+ * - Replicas that differ only cost bytes: a gap between parts leaves pending structs, an overlap is ignored by Yjs.
+ *   The joiner always finishes with an ordinary state-vector diff, which fills any gap.
+ * - Cuts fall between array elements. Content that cannot be cut exactly (strings, binaries, embeds, types) is never
+ *   cut inside an item; a string split inside a surrogate pair would change the text.
+ * - Small replies are not split: with less than `minPartWeight` per part, fewer parts carry data and the others are
+ *   empty updates.
+ *
+ * Relies on Yjs internals that are part of its exported surface (`Item.write(encoder, offset)`, content `copy()` /
+ * `splice()`, `doc.store.clients`); `test/unit/ring-sync-parts.test.ts` checks the result against
+ * `encodeStateAsUpdate` on random documents.
+ *
+ * @module
+ */
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import * as Y from 'yjs'
+import { InvalidMessageError } from '../errors.js'
+
+/** Version of the part-request prefix. */
+export const SYNC_PARTS_VERSION = 1
+/** Most parts one reply may be split into. */
+export const MAX_SYNC_PARTS = 64
+/** Default smallest weight (about bytes) worth a part of its own. */
+export const DEFAULT_MIN_PART_WEIGHT = 16 * 1024
+
+/** Which slice of a catch-up reply to send: part `index` of `count` (`0 <= index < count`). */
+export interface SyncPart {
+  readonly index: number
+  readonly count: number
+}
+
+/**
+ * Encodes the request of the parts protocol: `[u8 version][varuint index][varuint count][state vector]`.
+ *
+ * @throws {InvalidMessageError} `part` is out of range
+ */
+export function encodePartRequest(stateVector: Uint8Array, part: SyncPart): Uint8Array {
+  assertPart(part)
+  const enc = encoding.createEncoder()
+  encoding.writeUint8(enc, SYNC_PARTS_VERSION)
+  encoding.writeVarUint(enc, part.index)
+  encoding.writeVarUint(enc, part.count)
+  encoding.writeUint8Array(enc, stateVector)
+  return encoding.toUint8Array(enc)
+}
+
+/**
+ * Decodes a request of the parts protocol (see {@link encodePartRequest}).
+ *
+ * @throws {InvalidMessageError} unknown version, malformed, or a part out of range
+ */
+export function decodePartRequest(payload: Uint8Array): { stateVector: Uint8Array; part: SyncPart } {
+  let part: SyncPart
+  let offset: number
+  try {
+    const dec = decoding.createDecoder(payload)
+    const version = decoding.readUint8(dec)
+    if (version !== SYNC_PARTS_VERSION) throw new InvalidMessageError(`unsupported sync-part version ${version}`)
+    part = { index: decoding.readVarUint(dec), count: decoding.readVarUint(dec) }
+    offset = dec.pos
+  } catch (err) {
+    if (err instanceof InvalidMessageError) throw err
+    throw new InvalidMessageError('malformed sync-part request', { cause: err })
+  }
+  assertPart(part)
+  return { stateVector: payload.subarray(offset), part }
+}
+
+function assertPart(part: SyncPart): void {
+  const { index, count } = part
+  if (!Number.isSafeInteger(count) || count < 1 || count > MAX_SYNC_PARTS) {
+    throw new InvalidMessageError(`sync-part count must be 1..${MAX_SYNC_PARTS}, got ${count}`)
+  }
+  if (!Number.isSafeInteger(index) || index < 0 || index >= count) {
+    throw new InvalidMessageError(`sync-part index must be 0..${count - 1}, got ${index}`)
+  }
+}
+
+type Struct = Y.Item | Y.GC
+
+/** One client's structs a requester lacks: `structs[first..]`, starting at `from`. */
+interface ClientRange {
+  client: number
+  structs: Struct[]
+  first: number
+  from: number
+}
+
+/** Weight of one element of JSON-like content. */
+function elementWeight(value: unknown): number {
+  if (value instanceof Uint8Array) return 1 + value.length
+  return 1 + (JSON.stringify(value)?.length ?? 4)
+}
+
+/** Whether an item's content can be cut between any two elements without changing it. */
+function cuttable(struct: Struct): boolean {
+  if (struct instanceof Y.GC) return true
+  const c = struct.content
+  return c instanceof Y.ContentAny || c instanceof Y.ContentDeleted || c instanceof Y.ContentJSON
+}
+
+/** Weights of the elements `offset..` of a cuttable struct. */
+function elementWeights(struct: Struct, offset: number): number[] {
+  if (struct instanceof Y.GC) return new Array<number>(struct.length - offset).fill(0)
+  const c = struct.content
+  if (c instanceof Y.ContentDeleted) return new Array<number>(c.len - offset).fill(0)
+  const arr = (c as Y.ContentAny | Y.ContentJSON).arr as unknown[]
+  return arr.slice(offset).map(elementWeight)
+}
+
+/** Total weight of a struct from `offset` (uncuttable content counts as one unit). */
+function structWeight(struct: Struct, offset: number): number {
+  if (cuttable(struct)) {
+    let w = 0
+    for (const x of elementWeights(struct, offset)) w += x
+    return w
+  }
+  const c = (struct as Y.Item).content
+  if (c instanceof Y.ContentString) return 1 + c.str.length
+  if (c instanceof Y.ContentBinary) return 1 + c.content.length
+  if (c instanceof Y.ContentEmbed) return elementWeight(c.embed)
+  return 1
+}
+
+function missingRanges(doc: Y.Doc, stateVector: Uint8Array): ClientRange[] {
+  const sv = Y.decodeStateVector(stateVector)
+  const ranges: ClientRange[] = []
+  for (const [client, structs] of doc.store.clients) {
+    if (structs.length === 0) continue
+    const last = structs[structs.length - 1]!
+    const end = last.id.clock + last.length
+    const from = Math.max(sv.get(client) ?? 0, structs[0]!.id.clock)
+    if (from >= end) continue
+    ranges.push({ client, structs, first: Y.findIndexSS(structs, from), from })
+  }
+  return ranges.sort((a, b) => b.client - a.client)
+}
+
+/** A slice `[start, end)` (offsets inside the struct) of one struct to write. */
+interface Slice {
+  struct: Struct
+  start: number
+  end: number
+}
+
+/** Writes `slice.struct` limited to its `[start, end)` elements, without touching the live struct. */
+function writeSlice(encoder: Y.UpdateEncoderV1, slice: Slice): void {
+  const { struct, start, end } = slice
+  if (end === struct.length) {
+    struct.write(encoder, start)
+    return
+  }
+  if (struct instanceof Y.GC) {
+    const view = Object.create(struct, { length: { value: end } }) as Y.GC
+    view.write(encoder, start)
+    return
+  }
+  // The left half of a split keeps the item's origin and right origin (as Yjs' own splitItem does); only the content
+  // is shorter. Write a view with a shortened copy of the content.
+  const content = struct.content.copy()
+  content.splice(end)
+  const view = Object.create(struct, { content: { value: content } }) as Y.Item
+  view.write(encoder, start)
+}
+
+/** Writes a delete set in the v1 format (as Yjs' `writeDeleteSet`, which it does not export). */
+function writeDeleteSet(encoder: Y.UpdateEncoderV1, doc: Y.Doc): void {
+  const ds = Y.createDeleteSetFromStructStore(doc.store)
+  const clients = [...ds.clients.entries()].sort((a, b) => b[0] - a[0])
+  encoding.writeVarUint(encoder.restEncoder, clients.length)
+  for (const [client, items] of clients) {
+    encoding.writeVarUint(encoder.restEncoder, client)
+    encoding.writeVarUint(encoder.restEncoder, items.length)
+    for (const item of items) {
+      encoder.writeDsClock(item.clock)
+      encoder.writeDsLen(item.len)
+    }
+  }
+}
+
+/** Options of {@link encodeUpdatePart}. */
+export interface UpdatePartOptions {
+  /** Smallest weight (about bytes) worth a part of its own. Default {@link DEFAULT_MIN_PART_WEIGHT}. */
+  minPartWeight?: number
+}
+
+/**
+ * Encodes part `part.index` of `part.count` of what a peer with `stateVector` lacks, as a Yjs v1 update (see the
+ * module documentation for how parts are cut). Read-only: the document is not modified.
+ *
+ * @throws {InvalidMessageError} `part` is out of range
+ */
+export function encodeUpdatePart(
+  doc: Y.Doc,
+  stateVector: Uint8Array,
+  part: SyncPart,
+  options: UpdatePartOptions = {},
+): Uint8Array {
+  assertPart(part)
+  const minPartWeight = options.minPartWeight ?? DEFAULT_MIN_PART_WEIGHT
+  const ranges = missingRanges(doc, stateVector)
+
+  // Pass 1: total weight, and each struct's weight (kept to find the structs a cut falls into).
+  const weights: number[][] = []
+  let total = 0
+  for (const r of ranges) {
+    const ws: number[] = []
+    for (let i = r.first; i < r.structs.length; i++) {
+      const s = r.structs[i]!
+      const w = structWeight(s, i === r.first ? r.from - s.id.clock : 0)
+      ws.push(w)
+      total += w
+    }
+    weights.push(ws)
+  }
+  const effective = Math.max(1, Math.min(part.count, Math.floor(total / minPartWeight)))
+  // An element belongs to the part its cumulative start weight falls in: [lo, hi).
+  const lo = part.index < effective ? (total * part.index) / effective : Number.POSITIVE_INFINITY
+  const hi = part.index + 1 < effective ? (total * (part.index + 1)) / effective : Number.POSITIVE_INFINITY
+  const inPart = (at: number): boolean => at >= lo && at < hi
+
+  // Pass 2: collect the slices of this part, per client.
+  const selected: Array<{ client: number; from: number; slices: Slice[] }> = []
+  let at = 0
+  ranges.forEach((r, k) => {
+    const ws = weights[k]!
+    const slices: Slice[] = []
+    for (let i = r.first; i < r.structs.length; i++) {
+      const s = r.structs[i]!
+      const offset = i === r.first ? r.from - s.id.clock : 0
+      const w = ws[i - r.first]!
+      const start = at
+      at += w
+      if (!cuttable(s)) {
+        // One unit, in the part its start falls in.
+        if (inPart(start)) slices.push({ struct: s, start: offset, end: s.length })
+        continue
+      }
+      // Element starts lie in [start, start + w]: decide whole structs without per-element work when possible.
+      if (start >= hi || start + w < lo) continue
+      if (start >= lo && start + w < hi) {
+        slices.push({ struct: s, start: offset, end: s.length })
+        continue
+      }
+      let x = start
+      let first = -1
+      let end = -1
+      let idx = offset
+      for (const e of elementWeights(s, offset)) {
+        if (inPart(x)) {
+          if (first < 0) first = idx
+          end = idx + 1
+        }
+        x += e
+        idx++
+      }
+      if (first >= 0) slices.push({ struct: s, start: first, end })
+    }
+    const head = slices[0]
+    if (head !== undefined) selected.push({ client: r.client, from: head.struct.id.clock + head.start, slices })
+  })
+
+  const encoder = new Y.UpdateEncoderV1()
+  encoding.writeVarUint(encoder.restEncoder, selected.length)
+  for (const { client, from, slices } of selected) {
+    encoding.writeVarUint(encoder.restEncoder, slices.length)
+    encoder.writeClient(client)
+    encoding.writeVarUint(encoder.restEncoder, from)
+    for (const slice of slices) writeSlice(encoder, slice)
+  }
+  if (part.index === 0) writeDeleteSet(encoder, doc)
+  else encoding.writeVarUint(encoder.restEncoder, 0)
+  return encoder.toUint8Array()
+}
