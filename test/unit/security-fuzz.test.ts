@@ -102,7 +102,10 @@ class Harness {
         if (Buffer.compare(sv, Y.encodeStateVector(this.warm)) !== 0) stats.advancedWarm++
         // reading the document back must work too (sampled: it costs O(document))
         if (this.n % 8 === 0) this.warm.toJSON()
-        if (r.pendingBytes > MAX_WARM_PENDING_BYTES || (this.base.length === 0 && stats.accepted % 64 === 0)) {
+        // reset on pending growth, every 64 accepted inputs when starting empty, and every 1000 inputs anyway (a
+        // document grown by thousands of random structs makes every step slower and the run superlinear)
+        const every = this.base.length === 0 ? 64 : 1000
+        if (r.pendingBytes > MAX_WARM_PENDING_BYTES || stats.accepted % every === 0) {
           this.warm = this.makeWarm()
         }
       } catch (err) {
