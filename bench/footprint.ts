@@ -15,13 +15,14 @@
 
 import { isMain, runMain } from './lib/cleanup.js'
 import { parseCli } from './lib/cli.js'
-import { machineLine } from './lib/machine.js'
+import { machineLine, sampleMachine, warnIfBusy } from './lib/machine.js'
 import { cpuMsOf, rssOf } from './lib/procinfo.js'
 import { note, progress, progressDone } from './lib/progress.js'
 import { writeResultsSection } from './lib/results.js'
 import { fmt, fmtBytes, summarize } from './lib/stats.js'
 import { printTable, renderMarkdown, type Table } from './lib/table.js'
 import { startBaselineWorker } from './peers/cluster.js'
+import type { WorkerStats } from './peers/protocol.js'
 import { runBurst } from './runs/burst.js'
 import { warmUp } from './runs/propagate.js'
 import { standardVariants, unavailable, withVariant } from './runs/systems.js'
@@ -32,6 +33,8 @@ export interface FootprintRow {
   role: string
   rssIdle: number
   rssLoaded: number
+  /** CPU use while idle, % of one core. */
+  idleCpuPct: number
   cpuUsPerUpdate: number
   docBytes: number
 }
@@ -45,10 +48,13 @@ const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
  */
 export async function runFootprint(options: { argv?: string[]; write?: boolean } = {}): Promise<FootprintRow[]> {
   const cli = parseCli(options.argv)
+  const machine = await sampleMachine()
+  warnIfBusy(machine)
   const peers = cli.num('peers', 3, 3)
   const keys = cli.num('keys', 10_000, 500)
   const valueBytes = cli.num('value-bytes', 64, 64)
   const timeoutMs = cli.num('timeout', 180_000, 30_000)
+  const idleMs = cli.num('idle-ms', 5000, 1000)
   const rows: FootprintRow[] = []
 
   progress('harness baseline')
@@ -60,6 +66,7 @@ export async function runFootprint(options: { argv?: string[]; write?: boolean }
       role: 'worker, no peer',
       rssIdle: s?.rss ?? Number.NaN,
       rssLoaded: Number.NaN,
+      idleCpuPct: Number.NaN,
       cpuUsPerUpdate: Number.NaN,
       docBytes: Number.NaN,
     })
@@ -73,9 +80,20 @@ export async function runFootprint(options: { argv?: string[]; write?: boolean }
     progress(`${label}: starting`)
     try {
       await withVariant(v, peers, async (cluster, server) => {
+        const byPeer = (stats: WorkerStats[], p: number) => stats.find((s) => s.peers.some((x) => x.index === p))
         await warmUp(cluster)
-        const idle = await cluster.stats(true)
         const serverPids = server.pids()
+        progress(`${label}: idle for ${idleMs} ms`)
+        const idle0 = await cluster.stats()
+        const serverIdleCpu0 = sum(serverPids.map((p) => cpuMsOf(p)))
+        await new Promise((r) => setTimeout(r, idleMs)) // a measurement window, not synchronisation
+        const idle = await cluster.stats(true)
+        const serverIdleCpu = ((sum(serverPids.map((p) => cpuMsOf(p))) - serverIdleCpu0) / idleMs) * 100
+        const idlePct = (p: number) => {
+          const a = byPeer(idle0, p)
+          const b = byPeer(idle, p)
+          return a && b ? ((b.cpuUs - a.cpuUs) / 1000 / (b.t - a.t)) * 100 : Number.NaN
+        }
         const serverIdle = sum(serverPids.map((p) => rssOf(p)))
         const serverCpu0 = sum(serverPids.map((p) => cpuMsOf(p)))
         progress(`${label}: writing ${keys} keys`)
@@ -91,7 +109,6 @@ export async function runFootprint(options: { argv?: string[]; write?: boolean }
         const serverCpu1 = sum(serverPids.map((p) => cpuMsOf(p)))
         const loaded = await cluster.stats(true)
         const serverLoaded = sum(serverPids.map((p) => rssOf(p)))
-        const byPeer = (stats: typeof idle, p: number) => stats.find((s) => s.peers.some((x) => x.index === p))
         const cpuPer = (p: number) => {
           const before = byPeer(idle, p)?.cpuUs ?? Number.NaN
           const conv = r.converged.find((c) => c.p === p)?.cpuUs ?? Number.NaN
@@ -105,6 +122,7 @@ export async function runFootprint(options: { argv?: string[]; write?: boolean }
           role: 'writer peer',
           rssIdle: byPeer(idle, 0)?.rss ?? Number.NaN,
           rssLoaded: byPeer(loaded, 0)?.rss ?? Number.NaN,
+          idleCpuPct: idlePct(0),
           cpuUsPerUpdate: cpuPer(0),
           docBytes: byPeer(loaded, 0)?.peers[0]?.system.documentBytes ?? Number.NaN,
         })
@@ -113,6 +131,7 @@ export async function runFootprint(options: { argv?: string[]; write?: boolean }
           role: `receiver peer (median of ${receivers.length})`,
           rssIdle: med(receivers.map((p) => byPeer(idle, p)?.rss ?? Number.NaN)),
           rssLoaded: med(receivers.map((p) => byPeer(loaded, p)?.rss ?? Number.NaN)),
+          idleCpuPct: med(receivers.map(idlePct)),
           cpuUsPerUpdate: med(receivers.map(cpuPer)),
           docBytes: doc,
         })
@@ -122,6 +141,7 @@ export async function runFootprint(options: { argv?: string[]; write?: boolean }
             role: `server (${serverPids.length} process${serverPids.length > 1 ? 'es, summed' : ''})`,
             rssIdle: serverIdle,
             rssLoaded: serverLoaded,
+            idleCpuPct: serverIdleCpu,
             cpuUsPerUpdate: ((serverCpu1 - serverCpu0) * 1000) / r.total,
             docBytes: Number.NaN,
           })
@@ -133,16 +153,17 @@ export async function runFootprint(options: { argv?: string[]; write?: boolean }
   }
   progressDone()
   const table: Table = {
-    headers: ['system', 'process', 'RSS idle', `RSS ${keys} keys`, 'CPU µs / update', 'doc size'],
+    headers: ['system', 'process', 'RSS idle', `RSS ${keys} keys`, 'idle CPU %', 'CPU µs / update', 'doc size'],
     rows: rows.map((r) => [
       r.label,
       r.role,
       fmtBytes(r.rssIdle),
       fmtBytes(r.rssLoaded),
+      fmt(r.idleCpuPct),
       fmt(r.cpuUsPerUpdate, 1),
       fmtBytes(r.docBytes),
     ]),
-    alignRight: [2, 3, 4, 5],
+    alignRight: [2, 3, 4, 5, 6],
   }
   printTable('Footprint: memory and CPU per peer', table)
   if (options.write ?? true) {
@@ -151,9 +172,9 @@ export async function runFootprint(options: { argv?: string[]; write?: boolean }
       [
         '## Footprint: memory and CPU per peer',
         '',
-        machineLine(),
+        machineLine(machine),
         '',
-        `${peers} peers, one OS process each. RSS after warm-up and a forced GC ("idle"), and again once every peer had all ${keys} keys (~${valueBytes} B random payload each, written by one peer with 64 in flight), after a forced GC. "CPU µs / update" = user + system CPU of the process from the start of the burst until it had every key, divided by ${keys} (server: /proc CPU over the same burst, 10 ms resolution). Peer RSS includes the harness (Node + tsx + IPC), shown on the "harness only" row. etcd and relay peers are clients; their servers are listed separately.${cli.quick ? ' **Quick run (tiny sizes).**' : ''}`,
+        `${peers} peers, one OS process each. RSS after warm-up and a forced GC ("idle"), and again once every peer had all ${keys} keys (~${valueBytes} B random payload each, written by one peer with 64 in flight), after a forced GC. "idle CPU %" = CPU used during ${idleMs} ms of doing nothing after warm-up, in % of one core (heartbeats, gossip, anti-entropy, keep-alives). "CPU µs / update" = user + system CPU of the process from the start of the burst until it had every key, divided by ${keys} (server: /proc CPU over the same burst, 10 ms resolution). Peer RSS includes the harness (Node, the bundled worker, IPC), shown on the "harness only" row. etcd and relay peers are clients; their servers are listed separately.${cli.quick ? ' **Quick run (tiny sizes).**' : ''}`,
         '',
         renderMarkdown(table),
       ].join('\n'),

@@ -12,7 +12,7 @@ import { runFootprint } from './footprint.js'
 import { runJoin } from './join.js'
 import { isMain, runMain } from './lib/cleanup.js'
 import { parseCli } from './lib/cli.js'
-import { machineLine } from './lib/machine.js'
+import { machineLine, sampleMachine, warnIfBusy } from './lib/machine.js'
 import { note } from './lib/progress.js'
 import { writeResultsSection } from './lib/results.js'
 import { fmt, summarize } from './lib/stats.js'
@@ -81,6 +81,8 @@ function pick<R extends { label: string }>(
 /** Run everything and print the headline. */
 export async function runAll(argv: string[] = process.argv.slice(2)): Promise<Headline[]> {
   const cli = parseCli(argv)
+  const machine = await sampleMachine()
+  warnIfBusy(machine)
   const only = cli.str('only', 'propagation,throughput,join,footprint,scale').split(',')
   const heads: Headline[] = []
   const step = async (name: string, fn: () => Promise<void>) => {
@@ -179,7 +181,7 @@ export async function runAll(argv: string[] = process.argv.slice(2)): Promise<He
     [
       '## Headline: confmesh vs etcd vs y-websocket relay',
       '',
-      machineLine(),
+      machineLine(machine),
       '',
       `From the sections below, one run of \`bench/index.ts${cli.quick ? ' --quick' : ''}\`. "etcd" is the 3-member cluster where measured, else 1 member. Ratios are confmesh divided by the other; see "better is".${cli.quick ? ' **Quick run (tiny sizes): indicative only.**' : ''}`,
       '',

@@ -15,7 +15,7 @@
 
 import { isMain, runMain } from './lib/cleanup.js'
 import { parseCli } from './lib/cli.js'
-import { machineLine } from './lib/machine.js'
+import { machineLine, sampleMachine, warnIfBusy } from './lib/machine.js'
 import { note, progress, progressDone } from './lib/progress.js'
 import { writeResultsSection } from './lib/results.js'
 import { fmt, fmtBytes, summarize } from './lib/stats.js'
@@ -48,6 +48,8 @@ export interface JoinRow {
  */
 export async function runJoin(options: { argv?: string[]; write?: boolean } = {}): Promise<JoinRow[]> {
   const cli = parseCli(options.argv)
+  const machine = await sampleMachine()
+  warnIfBusy(machine)
   const sizes = cli.nums('sizes', [1, 10], [0.125])
   const seeds = cli.num('seeds', 3, 2)
   const trials = cli.num('trials', 3, 1)
@@ -152,7 +154,7 @@ export async function runJoin(options: { argv?: string[]; write?: boolean } = {}
       [
         '## Join: new peer catches up',
         '',
-        machineLine(),
+        machineLine(machine),
         '',
         `${seeds} running peers hold the config (random 1 KiB values under distinct keys, written by one peer); a new peer then starts in a fresh process. "created s" = until its constructor resolved (confmesh: createMesh; etcd: client + watch; relay: provider synced); "caught up s" = from the start of its creation until it held the last key written (watch event, or a 50 ms poll as fallback). "bytes read" = read() bytes of the joining process meanwhile (/proc/self/io rchar, sockets and pipes; module loading excluded). etcd's equivalent of catching up is a range read of the whole prefix by a new client. "doc size" = encoded Yjs document at a seed (confmesh diagnostics / relay client).${cli.quick ? ' **Quick run (tiny sizes).**' : ''}`,
         '',

@@ -15,7 +15,7 @@ import path from 'node:path'
 import { writeLineChart } from './lib/chart.js'
 import { isMain, runMain } from './lib/cleanup.js'
 import { parseCli } from './lib/cli.js'
-import { machineLine } from './lib/machine.js'
+import { machineLine, sampleMachine, warnIfBusy } from './lib/machine.js'
 import { note, progress, progressDone } from './lib/progress.js'
 import { BENCH_DIR, writeResultsSection } from './lib/results.js'
 import { fmt, summarize } from './lib/stats.js'
@@ -49,6 +49,8 @@ export interface PropagationBenchOptions {
  */
 export async function runPropagation(options: PropagationBenchOptions = {}): Promise<PropagationRow[]> {
   const cli = parseCli(options.argv)
+  const machine = await sampleMachine()
+  warnIfBusy(machine)
   const peerCounts = cli.nums('peers', [3, 10, 30], [3])
   const inproc = cli.num('inproc', 30, 3)
   const writes = cli.num('writes', 200, 20)
@@ -148,7 +150,7 @@ export async function runPropagation(options: PropagationBenchOptions = {}): Pro
       [
         '## Propagation: write -> every other watcher',
         '',
-        machineLine(),
+        machineLine(machine),
         '',
         `Closed loop: ${writes} writes per row, rotating writer, one write in flight, starts >= ${intervalMs} ms apart; a delivery not seen within ${deliveryTimeoutMs} ms counts as missed. Latency per (write, receiving peer) = watcher callback - writer call, both read from CLOCK_MONOTONIC (one clock for every process). Peers are separate OS processes except "confmesh (1 process)". etcd: one client (own gRPC connection, prefix watch) per peer, spread over the members. Relay: one y-websocket client per peer against a central relay process. "all-seen" = time until the last peer saw the write. "start s" = time to start all peers.${cli.quick ? ' **Quick run (tiny sizes).**' : ''}`,
         '',

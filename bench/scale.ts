@@ -17,7 +17,7 @@ import path from 'node:path'
 import { writeLineChart } from './lib/chart.js'
 import { isMain, runMain } from './lib/cleanup.js'
 import { parseCli } from './lib/cli.js'
-import { machineLine } from './lib/machine.js'
+import { machineLine, sampleMachine, warnIfBusy } from './lib/machine.js'
 import { note, progress, progressDone } from './lib/progress.js'
 import { BENCH_DIR, writeResultsSection } from './lib/results.js'
 import { fmt, fmtBytes, summarize } from './lib/stats.js'
@@ -94,6 +94,8 @@ function perReceiver(before: WorkerStats[], after: WorkerStats[], writes: number
  */
 export async function runScale(options: { argv?: string[]; write?: boolean } = {}): Promise<ScaleRow[]> {
   const cli = parseCli(options.argv)
+  const machine = await sampleMachine()
+  warnIfBusy(machine)
   const peerCounts = cli.nums('peers', [3, 10, 30], [3, 5])
   const writes = cli.num('writes', 100, 10)
   const intervalMs = cli.num('interval', 20, 10)
@@ -200,7 +202,7 @@ export async function runScale(options: { argv?: string[]; write?: boolean } = {
       [
         '## Scale: latency and per-peer load vs peer count',
         '',
-        machineLine(),
+        machineLine(machine),
         '',
         `Same closed-loop measurement as the propagation section (${writes} writes per row, one process per peer). Per receiving peer and per write (medians over peers): "events" = watch events; "reads" = read() syscalls of the peer process and "bytes" = bytes they returned (/proc/self/io; every message a peer takes in from any socket, so comparable across systems; it also counts the harness's small IPC traffic); "gossip msgs" = confmesh's own \`counters.gossip.received\` (messages delivered by gossipsub after de-duplication), n/a for the others. Growth compares the largest N with the smallest: the closest of flat, log N and N.${cli.quick ? ' **Quick run (tiny sizes).**' : ''}`,
         '',

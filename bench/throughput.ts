@@ -14,7 +14,7 @@
 
 import { isMain, runMain } from './lib/cleanup.js'
 import { parseCli } from './lib/cli.js'
-import { machineLine } from './lib/machine.js'
+import { machineLine, sampleMachine, warnIfBusy } from './lib/machine.js'
 import { note, progress, progressDone } from './lib/progress.js'
 import { writeResultsSection } from './lib/results.js'
 import { fmt } from './lib/stats.js'
@@ -45,6 +45,8 @@ export interface ThroughputRow {
  */
 export async function runThroughput(options: { argv?: string[]; write?: boolean } = {}): Promise<ThroughputRow[]> {
   const cli = parseCli(options.argv)
+  const machine = await sampleMachine()
+  warnIfBusy(machine)
   const peers = cli.num('peers', 10, 3)
   const sets = cli.num('sets', 10_000, 300)
   const keys = cli.num('keys', 1000, 50)
@@ -118,7 +120,7 @@ export async function runThroughput(options: { argv?: string[]; write?: boolean 
       [
         '## Throughput: burst until every peer converged',
         '',
-        machineLine(),
+        machineLine(machine),
         '',
         `${peers} peers (one OS process each). ${sets} sets in total per row, split evenly over the writers; each writer keeps ${inflight} set() calls in flight and cycles over ${keys} keys. "accepted/s" = sets / time until the writers' last set() resolved; "converged/s" = sets / time until the last peer's watcher had seen every writer's last write (for etcd and the relay every write is delivered; confmesh may coalesce). "wrong keys" = keys, summed over peers, whose final value is not the last write. etcd writes are puts on the writer's own client; relay writes are Y.Map sets, one update each.${cli.quick ? ' **Quick run (tiny sizes).**' : ''}`,
         '',

@@ -206,7 +206,7 @@ export class Cluster {
 
   /** Turn per-event reports on or off in every worker. */
   async setReport(on: boolean): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.request({ op: 'report', on }, 10_000)))
+    await Promise.all(this.workers.map((w) => w.request({ op: 'report', on }, 60_000)))
   }
 
   /** Write one key on `peer`; returns the writer-side timestamps around the call. */
@@ -238,7 +238,7 @@ export class Cluster {
     this.convergedListeners.add(listener)
     try {
       const targets = new Set<WorkerHandle>([...want].map((p) => this.worker(p)))
-      await Promise.all([...targets].map((w) => w.request({ op: 'track', track }, 10_000)))
+      await Promise.all([...targets].map((w) => w.request({ op: 'track', track }, 60_000)))
       await withDeadline(all, timeoutMs, `convergence of ${want.size} ${this.system} peers`).catch((err: Error) => {
         throw new Error(`${err.message} (${got.size}/${want.size} converged)`)
       })
