@@ -22,6 +22,9 @@ if (watch) {
 }
 send({ event: 'ready', peerId: mesh.peerId, addresses: mesh.addresses, pid: process.pid })
 
+let writing = false
+let loop = Promise.resolve()
+
 const commands = {
   set: async ({ namespace = 'default', key, value }) => {
     await mesh.namespace(namespace).set(key, value)
@@ -41,6 +44,39 @@ const commands = {
     await mesh.connect(address)
     return true
   },
+  // Durability tests: a background writer that reports every acknowledged (resolved) set as an `ack` event.
+  writeLoop: ({
+    namespace = 'default',
+    prefix,
+    from = 0,
+    count = Number.MAX_SAFE_INTEGER,
+    inFlight = 1,
+    pauseMs = 0,
+  }) => {
+    writing = true
+    let next = from
+    const end = from + count
+    const worker = async () => {
+      while (writing && next < end) {
+        const i = next++
+        const key = `${prefix}${i}`
+        await mesh.namespace(namespace).set(key, i)
+        send({ event: 'ack', namespace, key, value: i, at: now() })
+        if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs))
+      }
+    }
+    loop = Promise.all(Array.from({ length: inFlight }, worker)).catch((err) =>
+      send({ event: 'writeLoopFailed', name: err?.name, message: err?.message }),
+    )
+    return true
+  },
+  stopWriteLoop: async () => {
+    writing = false
+    await loop
+    return true
+  },
+  dump: ({ namespace = 'default' }) => mesh.namespace(namespace).toJSON(),
+  history: () => (typeof mesh.history === 'function' ? mesh.history().length : null),
   stop: async () => {
     await mesh.stop()
     setImmediate(() => process.exit(0))

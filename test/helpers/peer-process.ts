@@ -22,12 +22,23 @@ export interface ChildChange {
   at: number
 }
 
+/** A write acknowledged by a child's `writeLoop` (its `set` resolved). */
+export interface ChildAck {
+  namespace: string
+  key: string
+  value: number
+  /** Wall-clock ms in the child when the set resolved. */
+  at: number
+}
+
 /** A peer running in its own process. */
 export interface PeerProcess {
   readonly peerId: string
   readonly addresses: string[]
   readonly pid: number
   readonly changes: ChildChange[]
+  /** Writes acknowledged by the `writeLoop` command, in arrival order. */
+  readonly acks: ChildAck[]
   /** Sends a command; resolves with its result, rejects with the child's error (name, code, message). */
   call<T = unknown>(cmd: string, args?: object): Promise<T>
   /** SIGKILL, no goodbye; resolves once the process is gone. */
@@ -68,6 +79,7 @@ export async function spawnPeer(options: SpawnOptions = {}): Promise<PeerProcess
   })
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)))
   const changes: ChildChange[] = []
+  const acks: ChildAck[] = []
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
   let nextId = 1
   const ready = await new Promise<{ peerId: string; addresses: string[]; pid: number }>((resolve, reject) => {
@@ -81,6 +93,8 @@ export async function spawnPeer(options: SpawnOptions = {}): Promise<PeerProcess
         reject(new ChildError(String(m.name), m.code as string | undefined, String(m.message)))
       } else if (m.event === 'change') {
         changes.push(m as unknown as ChildChange)
+      } else if (m.event === 'ack') {
+        acks.push(m as unknown as ChildAck)
       } else if (typeof m.id === 'number') {
         const w = waiting.get(m.id)
         waiting.delete(m.id)
@@ -101,6 +115,7 @@ export async function spawnPeer(options: SpawnOptions = {}): Promise<PeerProcess
   const peer: PeerProcess = {
     ...ready,
     changes,
+    acks,
     exited,
     call<T>(cmd: string, args?: object): Promise<T> {
       const id = nextId++
