@@ -31,6 +31,10 @@ export interface PropagationRow {
   latencies: number[]
   allSeen: number[]
   missed: number
+  /** Most peers lost at once (missed 3 writes in a row). */
+  lostPeers: number
+  /** Whether every warm-up write reached every peer. */
+  warm: boolean
   startS: number
 }
 
@@ -71,7 +75,7 @@ export async function runPropagation(options: PropagationBenchOptions = {}): Pro
         const ready =
           Math.max(...cluster.startTimes.map((s) => s.tReady)) - Math.min(...cluster.startTimes.map((s) => s.tBegin))
         progress(`${label}: warming up`)
-        await warmUp(cluster)
+        const warm = await warmUp(cluster)
         const r = await measurePropagation(cluster, { writes, intervalMs, deliveryTimeoutMs, label })
         return {
           label: v.label,
@@ -80,6 +84,8 @@ export async function runPropagation(options: PropagationBenchOptions = {}): Pro
           latencies: r.latencies,
           allSeen: r.allSeen,
           missed: r.missed,
+          lostPeers: r.lostPeers,
+          warm,
           startS: ready / 1000,
         }
       })
@@ -93,6 +99,8 @@ export async function runPropagation(options: PropagationBenchOptions = {}): Pro
         latencies: [],
         allSeen: [],
         missed: Number.NaN,
+        lostPeers: Number.NaN,
+        warm: false,
         startS: Number.NaN,
       })
     }
@@ -112,6 +120,7 @@ export async function runPropagation(options: PropagationBenchOptions = {}): Pro
       'all-seen p50',
       'all-seen p99',
       'start s',
+      'lost peers',
     ],
     rows: rows.map((r) => {
       const s = summarize(r.latencies)
@@ -129,6 +138,7 @@ export async function runPropagation(options: PropagationBenchOptions = {}): Pro
         fmt(a.p50),
         fmt(a.p99),
         fmt(r.startS, 1),
+        `${fmt(r.lostPeers, 0)}${r.warm ? '' : ' (warm-up incomplete)'}`,
       ]
     }),
   }
@@ -152,7 +162,7 @@ export async function runPropagation(options: PropagationBenchOptions = {}): Pro
         '',
         machineLine(machine),
         '',
-        `Closed loop: ${writes} writes per row, rotating writer, one write in flight, starts >= ${intervalMs} ms apart; a delivery not seen within ${deliveryTimeoutMs} ms counts as missed. Latency per (write, receiving peer) = watcher callback - writer call, both read from CLOCK_MONOTONIC (one clock for every process). Peers are separate OS processes except "confmesh (1 process)". etcd: one client (own gRPC connection, prefix watch) per peer, spread over the members. Relay: one y-websocket client per peer against a central relay process. "all-seen" = time until the last peer saw the write. "start s" = time to start all peers.${cli.quick ? ' **Quick run (tiny sizes).**' : ''}`,
+        `Closed loop: ${writes} writes per row, rotating writer, one write in flight, starts >= ${intervalMs} ms apart; a delivery not seen within ${deliveryTimeoutMs} ms counts as missed. Latency per (write, receiving peer) = watcher callback - writer call, both read from CLOCK_MONOTONIC (one clock for every process). Peers are separate OS processes except "confmesh (1 process)". etcd: one client (own gRPC connection, prefix watch) per peer, spread over the members. Relay: one y-websocket client per peer against a central relay process. "all-seen" = time until the last peer saw the write. "start s" = time to start all peers. "lost peers" = most peers at once that had missed 3 writes in a row (no longer waited for, still counted as missed); "warm-up incomplete" = a warm-up write did not reach every peer within 30 s.${cli.quick ? ' **Quick run (tiny sizes).**' : ''}`,
         '',
         renderMarkdown(table),
         '',

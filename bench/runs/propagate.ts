@@ -33,7 +33,12 @@ export interface PropagationResult {
   setCall: number[]
   /** Wall time of the measured phase, ms. */
   elapsedMs: number
+  /** Most peers that were "lost" at once (missed LOST_AFTER writes in a row; then not waited for). */
+  lostPeers: number
 }
+
+/** After this many consecutive misses a peer is no longer waited for (its deliveries still count as missed). */
+export const LOST_AFTER = 3
 
 function nextSeq(cluster: Cluster): number {
   return reserveSeq(cluster) + 1
@@ -68,26 +73,36 @@ export async function warmUp(cluster: Cluster, timeoutMs = 30_000): Promise<bool
 
 /**
  * Measure propagation: `writes` writes, writer `i % N`, one at a time; each waits until all other peers saw it (or
- * the delivery timeout), and write starts are at least `intervalMs` apart.
+ * the delivery timeout), and write starts are at least `intervalMs` apart. A peer that missed {@link LOST_AFTER}
+ * writes in a row is not waited for any more (so one dead peer cannot stretch the run to writes x timeout); its
+ * deliveries still count as missed, and it is waited for again once it delivers.
  *
  * @param cluster - running, warmed-up peers
  * @param opts - sizes and limits
  */
 export async function measurePropagation(cluster: Cluster, opts: PropagationOptions): Promise<PropagationResult> {
   const n = cluster.size
-  const received = new Map<number, number[]>()
-  let waiting: { s: number; resolve: () => void } | undefined
+  const received = new Map<number, Map<number, number>>()
+  /** Consecutive misses per peer; a peer with LOST_AFTER or more is not waited for (still counted as missing). */
+  const misses = new Map<number, number>()
+  const isLost = (p: number) => (misses.get(p) ?? 0) >= LOST_AFTER
+  let waiting: { s: number; w: number; resolve: () => void } | undefined
+  const complete = (s: number, w: number) => {
+    const got = received.get(s)
+    for (let p = 0; p < n; p++) if (p !== w && !isLost(p) && !got?.has(p)) return false
+    return true
+  }
   const off = cluster.onEvent((e) => {
-    let list = received.get(e.s)
-    if (!list) {
-      list = []
-      received.set(e.s, list)
+    let got = received.get(e.s)
+    if (!got) {
+      got = new Map()
+      received.set(e.s, got)
     }
-    list.push(e.t)
-    if (waiting && waiting.s === e.s && list.length >= n - 1) waiting.resolve()
+    if (!got.has(e.p)) got.set(e.p, e.t)
+    if (waiting && waiting.s === e.s && complete(e.s, waiting.w)) waiting.resolve()
   })
   await cluster.setReport(true)
-  const result: PropagationResult = { latencies: [], allSeen: [], missed: 0, setCall: [], elapsedMs: 0 }
+  const result: PropagationResult = { latencies: [], allSeen: [], missed: 0, setCall: [], elapsedMs: 0, lostPeers: 0 }
   const begin = nowMs()
   let lastStart = 0
   try {
@@ -98,21 +113,31 @@ export async function measurePropagation(cluster: Cluster, opts: PropagationOpti
       const w = i % n
       const s = nextSeq(cluster)
       const all = new Promise<void>((resolve) => {
-        waiting = { s, resolve }
+        waiting = { s, w, resolve }
       })
       const { t0, t1 } = await cluster.set(w, `p-${s % 16}`, { w, s })
       result.setCall.push(t1 - t0)
-      if ((received.get(s)?.length ?? 0) < n - 1) {
+      if (!complete(s, w)) {
         let timer: NodeJS.Timeout | undefined
         await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, opts.deliveryTimeoutMs)))])
         clearTimeout(timer)
       }
       waiting = undefined
-      const times = (received.get(s) ?? []).slice(0, n - 1)
-      for (const t of times) result.latencies.push(t - t0)
-      if (times.length === n - 1 && times.length > 0) result.allSeen.push(Math.max(...times) - t0)
-      result.missed += n - 1 - times.length
+      const got = received.get(s) ?? new Map<number, number>()
+      for (let p = 0; p < n; p++) {
+        if (p === w) continue
+        const t = got.get(p)
+        if (t === undefined) {
+          result.missed++
+          misses.set(p, (misses.get(p) ?? 0) + 1)
+        } else {
+          result.latencies.push(t - t0)
+          misses.set(p, 0)
+        }
+      }
+      if (got.size >= n - 1 && n > 1) result.allSeen.push(Math.max(...got.values()) - t0)
       received.delete(s)
+      result.lostPeers = Math.max(result.lostPeers, [...misses.keys()].filter(isLost).length)
       if (i % 10 === 0 || i === opts.writes - 1) progress(`${opts.label}: write ${i + 1}/${opts.writes}`)
     }
   } finally {
