@@ -33,6 +33,8 @@ export const DEFAULT_HEARTBEAT_MS = 1_000
 export const DEFAULT_MEMBER_TIMEOUT_MS = 4_000
 /** Default number of new members dialled per heartbeat round. */
 export const DEFAULT_MAX_DIALS_PER_ROUND = 8
+/** Default of {@link MembershipInit.reconnectMs}, in heartbeats. */
+export const DEFAULT_RECONNECT_HEARTBEATS = 8
 
 /** A live member of the mesh as this peer sees it. */
 export interface Member {
@@ -92,6 +94,12 @@ export interface MembershipInit {
   timeoutMs?: number
   /** Default {@link DEFAULT_MAX_DIALS_PER_ROUND}. */
   maxDialsPerRound?: number
+  /**
+   * While connected, dial one known peer that is not a live member this often (ms), so the two sides of a healed
+   * partition find each other again (each side keeps its own connections, so nobody is alone to re-dial).
+   * Default {@link DEFAULT_RECONNECT_HEARTBEATS} heartbeats.
+   */
+  reconnectMs?: number
   /** Connection cap for discovery dials. */
   maxConnections: number
 }
@@ -160,6 +168,8 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
   private running = false
   private lonelyRounds = 0
   private nextSeedDial = 0
+  private nextReconnect = 0
+  private reconnectCursor = 0
   private weight: number
   private lastAnnounce = 0
   private readonly dialing = new Set<string>()
@@ -347,6 +357,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     if (this.init.node.getConnections().length > 0) {
       this.lonelyRounds = 0
       this.nextSeedDial = 0
+      this.reconnectLost(now)
       return
     }
     if (now < this.nextSeedDial) return
@@ -359,6 +370,22 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
       byPeer.set(id, [...(byPeer.get(id) ?? []), addr])
     }
     for (const [id, addrs] of byPeer) this.dial(id, addrs)
+  }
+
+  /** Partition healing: one known peer that is not a live member (round-robin) every `reconnectMs`. */
+  private reconnectLost(now: number): void {
+    if (now < this.nextReconnect) return
+    this.nextReconnect = now + (this.init.reconnectMs ?? DEFAULT_RECONNECT_HEARTBEATS * this.heartbeatMs)
+    const byPeer = new Map<string, string[]>()
+    for (const addr of this.init.seedAddresses()) {
+      const id = addr.split('/p2p/')[1]
+      if (id === undefined || id === this.self || this.records.has(id) || this.dialing.has(id)) continue
+      byPeer.set(id, [...(byPeer.get(id) ?? []), addr])
+    }
+    const lost = [...byPeer]
+    if (lost.length === 0) return
+    const [id, addrs] = lost[this.reconnectCursor++ % lost.length]!
+    this.dial(id, addrs)
   }
 
   private dial(peerId: string, addresses: readonly string[]): void {
