@@ -86,10 +86,16 @@ export interface WriteMeta {
 }
 
 /**
- * Called inside the transaction of every local write batch, after its entries were pushed, so that whatever the hook
- * writes (e.g. a history record) travels in the same update. `entries` is empty when every op was a no-op.
+ * Called inside the transaction of every local write batch, just before its entries are pushed (replaced entries are
+ * already deleted). Returns elements to push right after the entries in the SAME push (e.g. a history record), so they
+ * travel in the same update and sit next to the entries. `entries` is empty when every op was a no-op; `meta` is
+ * passed through untouched.
  */
-export type LocalWriteHook = (entries: readonly StoredEntry[], transaction: Y.Transaction, meta: WriteMeta) => void
+export type LocalWriteHook = (
+  entries: readonly StoredEntry[],
+  transaction: Y.Transaction,
+  meta: WriteMeta,
+) => readonly unknown[] | undefined
 
 /** Options of {@link createKvStore}. */
 export interface KvStoreInit {
@@ -177,6 +183,8 @@ class LwwKvStore implements KvStore {
   private readonly onListenerError: (err: unknown) => void
   private readonly handler: (tr: Y.Transaction) => void
   private readonly onLocalWrite: LocalWriteHook | undefined
+  /** The item this store appended last: a hint where the array ends (see {@link LwwKvStore.append}). */
+  private tail: Y.Item | null = null
 
   constructor(init: KvStoreInit) {
     this.onLocalWrite = init.onLocalWrite
@@ -239,8 +247,9 @@ class LwwKvStore implements KvStore {
             : { n: op.namespace, k: op.key, v: op.value, t: ts.ms, c: ts.c, a: this.author },
         )
       }
-      if (entries.length > 0) this.array.push(entries)
-      this.onLocalWrite?.(entries, tr, meta)
+      const extra = this.onLocalWrite?.(entries, tr, meta)
+      if (extra !== undefined && extra.length > 0) this.append(tr, [...entries, ...extra])
+      else if (entries.length > 0) this.append(tr, entries)
     }, LOCAL_ORIGIN)
   }
 
@@ -365,6 +374,23 @@ class LwwKvStore implements KvStore {
         losers.push(id)
       }
     }
+  }
+
+  /**
+   * Appends `content` (plain objects) at the end of the array: what `Y.Array.push` does, without its walk over every
+   * item from the start (push is O(items) in an array without search markers, as this one; with history retained the
+   * array holds thousands of items).
+   */
+  private append(tr: Y.Transaction, content: unknown[]): void {
+    const store = this.doc.store
+    // the hint may have been merged into its left neighbour since: take the item that holds its id now
+    let left: Y.Item | null = this.tail === null ? this.array._start : (Y.getItem(store, this.tail.id) as Y.Item)
+    if (left !== null) while (left.right !== null) left = left.right
+    const own = this.doc.clientID
+    const id = Y.createID(own, Y.getState(store, own))
+    const item = new Y.Item(id, left, left?.lastId ?? null, null, null, this.array, null, new Y.ContentAny(content))
+    item.integrate(tr, 0)
+    this.tail = item
   }
 
   /** Deletes losing entries in a transaction of its own (queued after the current one). */

@@ -12,16 +12,21 @@ import * as Y from 'yjs'
 import { type BaseState, type StoredHorizon, storedBaseWrite } from './base.js'
 import { compareStamps, compareWrites, type KeyWrite } from './lww.js'
 import type { HistoryRecord } from './record.js'
-import { deleteElement } from './yjs-util.js'
+import { appendElements, deleteElement } from './yjs-util.js'
 
-/** Folds `victims` into the base and deletes them, inside transaction `tr`. */
+/**
+ * Folds `victims` into the base and deletes them, inside transaction `tr`. Returns the base as it is after the
+ * transaction (so the caller need not read it back from the document). `tail` is the id of an element near the end of
+ * the array (where the base writes are appended), e.g. the newest record.
+ */
 export function pruneRecords(
   tr: Y.Transaction,
   baseArray: Y.Array<unknown>,
   base: BaseState,
   victims: readonly HistoryRecord[],
-): void {
-  if (victims.length === 0) return
+  tail?: Y.ID,
+): BaseState {
+  if (victims.length === 0) return base
   const winners = new Map<string, KeyWrite>()
   const reach = new Map<number, number>()
   for (const record of victims) {
@@ -32,13 +37,26 @@ export function pruneRecords(
       if (current === undefined || compareWrites(w, current) > 0) winners.set(fk, w)
     }
   }
+  const own = tr.doc.clientID
+  let next = Y.getState(tr.doc.store, own) // deletions do not advance the clock: the pushed elements get these ids
+  const writes = new Map(base.writes)
+  const copied = new Set<string>()
+  const horizon = new Map(base.horizon)
+  const horizonIds = new Map(base.horizonIds)
+  let size = base.size
   const push: unknown[] = []
   for (const w of winners.values()) {
     const current = base.writes.get(w.namespace)?.get(w.key)
     // an equal stamp is the same write, already folded (by this peer or another)
     if (current !== undefined && compareStamps(w, current) <= 0) continue
     if (current !== undefined) deleteElement(tr, Y.createID(current.client, current.clock))
+    else size++
     push.push(storedBaseWrite(w))
+    if (!copied.has(w.namespace)) {
+      writes.set(w.namespace, new Map(base.writes.get(w.namespace)))
+      copied.add(w.namespace)
+    }
+    ;(writes.get(w.namespace) as Map<string, KeyWrite>).set(w.key, { ...w, client: own, clock: next++ })
   }
   for (const [client, h] of reach) {
     if ((base.horizon.get(client) ?? 0) >= h) continue
@@ -46,7 +64,10 @@ export function pruneRecords(
     if (old !== undefined) deleteElement(tr, old)
     const mark: StoredHorizon = { q: client, h }
     push.push(mark)
+    horizon.set(client, h)
+    horizonIds.set(client, Y.createID(own, next++))
   }
-  if (push.length > 0) baseArray.push(push)
+  if (push.length > 0) appendElements(tr, baseArray, push, tail)
   for (const record of victims) deleteElement(tr, Y.createID(record.client, record.clock))
+  return { writes, horizon, horizonIds, losers: base.losers, size }
 }

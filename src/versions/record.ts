@@ -65,18 +65,17 @@ export interface HistoryRecord {
 }
 
 /**
- * Builds the record of a local change set. `others` is the writer's state vector without its own client; `ts` is the
- * record's timestamp (the last change's, or a fresh one for a change-less snapshot).
+ * Builds the record of a local change set. `s` is `Y.encodeStateVector` of the writer's state vector without its own
+ * client; `ts` is the record's timestamp (the last change's, or a fresh one for a change-less snapshot).
  */
 export function buildRecord(
   entries: readonly StoredEntry[],
   author: string,
   ts: HlcTimestamp,
-  others: ReadonlyMap<number, number>,
+  s: Uint8Array,
   message: string | undefined,
 ): StoredRecord {
   const w: StoredChange[] = entries.map((e) => (e.x === 1 ? [e.n, e.k, e.t, e.c] : [e.n, e.k, e.t, e.c, e.v!]))
-  const s = Y.encodeStateVector(others as Map<number, number>)
   return message === undefined
     ? { a: author, t: ts.ms, c: ts.c, s, w }
     : { a: author, t: ts.ms, c: ts.c, s, w, m: message }
@@ -85,11 +84,48 @@ export function buildRecord(
 const parsed = new WeakMap<object, HistoryRecord | null>()
 
 /**
+ * The parsed form of a record this replica just built (no decoding), remembered so that {@link parseRecord} of the
+ * same element is free. `others` is the state vector `stored.s` encodes; `(client, clock)` the id it will get.
+ */
+export function localRecord(
+  stored: StoredRecord,
+  entries: readonly StoredEntry[],
+  client: number,
+  clock: number,
+  others: ReadonlyMap<number, number>,
+): HistoryRecord {
+  const version = new Map(others)
+  version.set(client, clock + 1)
+  const changes: KeyWrite[] = entries.map((e) => ({
+    namespace: e.n,
+    key: e.k,
+    value: e.x === 1 ? undefined : deepFreeze(e.v),
+    t: e.t,
+    c: e.c,
+    a: stored.a,
+    client,
+    clock,
+  }))
+  const record: HistoryRecord = {
+    client,
+    clock,
+    author: stored.a,
+    t: stored.t,
+    c: stored.c,
+    message: stored.m,
+    version,
+    changes,
+  }
+  parsed.set(stored, record)
+  return record
+}
+
+/**
  * Parses the element at Yjs id `(client, clock)` of the history array; `undefined` for anything that is not a
  * well-formed record (foreign content is ignored, never crashes the replica). Parsed records are cached per element.
  */
 export function parseRecord(element: unknown, client: number, clock: number): HistoryRecord | undefined {
-  if (element === null || typeof element !== 'object') return undefined
+  if (element === null || typeof element !== 'object' || !('w' in element)) return undefined // entries, base: fast
   const cached = parsed.get(element)
   if (cached !== undefined && (cached === null || (cached.client === client && cached.clock === clock)))
     return cached ?? undefined

@@ -17,7 +17,7 @@ export interface RetentionOptions {
   /**
    * Versions (change sets and snapshots) to keep. Default {@link DEFAULT_RETAINED_VERSIONS}. `0` disables history
    * (nothing is recorded; `at`/`diff`/`rollback` then throw `VersionPrunedError`); `Infinity` keeps everything.
-   * Pruning starts once the count exceeds the limit by 10 %, and brings it back to the limit.
+   * Pruning starts once the count exceeds the limit by 25 %, and brings it back to the limit.
    */
   versions?: number
   /** Versions older than this (ms) are pruned even below the count. Default {@link DEFAULT_RETENTION_MAX_AGE_MS}. */
@@ -52,7 +52,7 @@ export function resolveRetention(options: RetentionOptions | undefined): Resolve
   if (typeof maxAgeMs !== 'number' || Number.isNaN(maxAgeMs) || maxAgeMs <= 0) {
     throw new InvalidOptionsError(`retention.maxAgeMs must be a positive number of ms or Infinity, got ${maxAgeMs}`)
   }
-  return { versions, maxAgeMs, slack: versions === Infinity ? 0 : Math.floor(versions / 10) }
+  return { versions, maxAgeMs, slack: versions === Infinity ? 0 : Math.floor(versions / 4) }
 }
 
 /** Whether `count` records call for a prune by count. */
@@ -80,45 +80,40 @@ export function prunableCount(
     candidates = Math.max(candidates, old)
   }
   if (candidates === 0) return 0
-  // suffixMin[j]: element-wise minimum of the versions of sorted[j..n-1] (what every kept record includes).
-  const suffixMin: Array<Map<number, number> | undefined> = new Array(n + 1)
-  suffixMin[n] = undefined // nothing kept: no constraint
-  for (let j = n - 1; j >= 0; j--) {
-    const v = sorted[j]!.version
-    const next = suffixMin[j + 1]
-    if (!dominates(v, horizon)) {
-      suffixMin[j] = next
-      continue
+  // The largest j <= candidates such that every kept record (sorted[j..], those still reconstructible) includes every
+  // pruned one (sorted[..j]). Usually j = candidates at the first try; else step down one record at a time.
+  const kept = new Map<number, number>() // element-wise minimum of the kept versions (absent: 0)
+  let constrained = false
+  const keep = (rec: HistoryRecord) => {
+    if (!dominates(rec.version, horizon)) return
+    if (!constrained) {
+      for (const [client, clock] of rec.version) kept.set(client, clock)
+      constrained = true
+      return
     }
-    if (next === undefined) {
-      suffixMin[j] = new Map(v)
-      continue
+    for (const [client, clock] of kept) {
+      const mine = rec.version.get(client) ?? 0
+      if (mine < clock) kept.set(client, mine)
     }
-    const m = new Map<number, number>()
-    for (const [client, clock] of next) {
-      const mine = v.get(client) ?? 0
-      if (mine > 0) m.set(client, Math.min(clock, mine))
-    }
-    suffixMin[j] = m
   }
-  // prefixMax up to j: per client, 1 + the greatest clock of the records sorted[0..j-1].
-  const prefixMax = new Map<number, number>()
+  for (let i = candidates; i < n; i++) keep(sorted[i]!)
   let best = 0
-  for (let j = 1; j <= candidates; j++) {
-    const rec = sorted[j - 1]!
-    if ((prefixMax.get(rec.client) ?? 0) < rec.clock + 1) prefixMax.set(rec.client, rec.clock + 1)
-    const kept = suffixMin[j]
-    let ok = true
-    if (kept !== undefined) {
-      for (const [client, clock] of prefixMax) {
-        if ((kept.get(client) ?? 0) < clock) {
-          ok = false
-          break
-        }
-      }
+  for (let j = candidates; j > 0; j--) {
+    if (!constrained || prefixIncluded(sorted, j, kept)) {
+      best = j
+      break
     }
-    if (ok) best = j
+    keep(sorted[j - 1]!)
   }
   if (best < candidates && r.versions !== Infinity && n - best > 2 * r.versions) return candidates
   return best
+}
+
+/** Whether every record of `sorted[0..j)` is included in `clock`. */
+function prefixIncluded(sorted: readonly HistoryRecord[], j: number, clock: ReadonlyMap<number, number>): boolean {
+  for (let i = 0; i < j; i++) {
+    const rec = sorted[i]!
+    if ((clock.get(rec.client) ?? 0) <= rec.clock) return false
+  }
+  return true
 }

@@ -19,9 +19,21 @@ import { compareText } from './diff.js'
 import type { ConfigState } from './state.js'
 import type { Version } from './vector-clock.js'
 
+/**
+ * Namespaces whose names start with this prefix belong to confmesh itself (the writer set, lease records): a rollback
+ * of the whole config leaves them alone (rolling back a writer set or lease tokens must be deliberate); naming one in
+ * `namespace` rolls it back like any other.
+ */
+export const INTERNAL_NAMESPACE_PREFIX = '__confmesh'
+
+/** Whether `namespace` is internal (see {@link INTERNAL_NAMESPACE_PREFIX}). */
+export function isInternalNamespace(namespace: string): boolean {
+  return namespace.startsWith(INTERNAL_NAMESPACE_PREFIX)
+}
+
 /** Options of `rollback()`. */
 export interface RollbackOptions extends ChangeScope {
-  /** Only this namespace. Default: every namespace (or `'default'` when `keys` is given). */
+  /** Only this namespace. Default: every namespace but internal ones (or `'default'` when `keys` is given). */
   readonly namespace?: string
   /** Only these keys of `namespace`. Default: every key. */
   readonly keys?: readonly string[]
@@ -64,7 +76,7 @@ export function planRollback(
   const names =
     scope.namespace !== undefined
       ? [scope.namespace]
-      : [...new Set([...target.keys(), ...live.namespaces()])].sort(compareText)
+      : [...new Set([...target.keys(), ...live.namespaces()])].filter((n) => !isInternalNamespace(n)).sort(compareText)
   const ops: WriteOp[] = []
   const changes: HistoryChange[] = []
   for (const namespace of names) {

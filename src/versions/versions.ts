@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 import type { HybridLogicalClock } from '../config/hlc.js'
 import {
   CLEANUP_ORIGIN,
@@ -21,9 +21,9 @@ import {
 import { type BaseState, isBaseElement, readBase } from './base.js'
 import { diffStates, type HistoryChange } from './diff.js'
 import { UnknownVersionError, VersionPrunedError } from './errors.js'
-import { type HistoryEntry, type HistoryOptions, listHistory } from './history.js'
+import { type HistoryEntry, type HistoryOptions, listHistory, recordVersion } from './history.js'
 import { pruneRecords } from './prune.js'
-import { buildRecord, compareRecords, type HistoryRecord, parseRecord, readRecords } from './record.js'
+import { buildRecord, compareRecords, type HistoryRecord, localRecord, parseRecord, readRecords } from './record.js'
 import {
   overCount,
   prunableCount,
@@ -133,6 +133,10 @@ class DocVersions implements Versions {
   private readonly records_ = new Map<string, HistoryRecord>()
   private sorted: HistoryRecord[] | undefined
   private baseState: BaseState | undefined
+  /** The record of each local write batch (indexed in its afterTransaction without scanning). */
+  private readonly localRecords = new WeakMap<Y.Transaction, HistoryRecord>()
+  /** The last encoded state vector of other writers (see {@link DocVersions.encodeOthers}). */
+  private lastOthers: { clock: ReadonlyMap<number, number>; bytes: Uint8Array } | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
   private stopped = false
 
@@ -145,7 +149,7 @@ class DocVersions implements Versions {
     this.onError = init.onError ?? (() => {})
     this.array = init.doc.getArray(ENTRIES_ROOT)
     for (const r of readRecords(this.array)) this.records_.set(recordKey(r.client, r.clock), r)
-    this.onLocalWrite = (entries, _tr, meta) => this.record(entries, meta as RecordingMeta)
+    this.onLocalWrite = (entries, tr, meta) => this.record(entries, tr, meta as RecordingMeta)
     this.handler = (tr) => this.afterTransaction(tr)
     this.doc.on('afterTransaction', this.handler)
     this.collectBaseLosers()
@@ -229,7 +233,13 @@ class DocVersions implements Versions {
     const base = this.base()
     const count = prunableCount(sorted, this.retention, this.now(), base.horizon)
     if (count === 0) return 0
-    this.doc.transact((tr) => pruneRecords(tr, this.array, base, sorted.slice(0, count)), CLEANUP_ORIGIN)
+    const victims = sorted.slice(0, count)
+    this.doc.transact((tr) => {
+      const newest = sorted[sorted.length - 1]!
+      this.baseState = pruneRecords(tr, this.array, base, victims, Y.createID(newest.client, newest.clock))
+      for (const r of victims) this.records_.delete(recordKey(r.client, r.clock))
+      this.sorted = sorted.slice(count)
+    }, CLEANUP_ORIGIN)
     return count
   }
 
@@ -267,25 +277,72 @@ class DocVersions implements Versions {
 
   // --- internals --------------------------------------------------------------------------------------------------
 
-  private record(entries: Parameters<LocalWriteHook>[0], meta: RecordingMeta): void {
-    if (this.retention.versions === 0 || this.stopped) return
-    if (entries.length === 0 && meta.snapshot !== true) return
+  /** The key-value store hook: returns the record to push right after the batch's entries. */
+  private record(
+    entries: Parameters<LocalWriteHook>[0],
+    tr: Y.Transaction,
+    meta: RecordingMeta,
+  ): unknown[] | undefined {
+    if (this.retention.versions === 0 || this.stopped) return undefined
+    if (entries.length === 0 && meta.snapshot !== true) return undefined
     const own = this.doc.clientID
     const others = stateVectorOf(this.doc)
-    const ownClock = others.get(own) ?? 0
+    // the entries get the next clocks, then the record
+    const clock = (others.get(own) ?? 0) + entries.length
     others.delete(own)
     const last = entries[entries.length - 1]
     const ts = last === undefined ? this.clock.now() : { ms: last.t, c: last.c }
-    this.array.push([buildRecord(entries, this.author, ts, others, meta.message)])
-    if (meta.onRecorded !== undefined) {
-      others.set(own, ownClock + 1)
-      meta.onRecorded(toVersion(others))
+    const stored = buildRecord(entries, this.author, ts, this.encodeOthers(others), meta.message)
+    const record = localRecord(stored, entries, own, clock, others)
+    this.localRecords.set(tr, record)
+    meta.onRecorded?.(recordVersion(record))
+    return [stored]
+  }
+
+  /** `Y.encodeStateVector(others)`, reusing the previous bytes while nobody else wrote (the common case). */
+  private encodeOthers(others: ReadonlyMap<number, number>): Uint8Array {
+    const last = this.lastOthers
+    if (last !== undefined && last.clock.size === others.size) {
+      let same = true
+      for (const [client, n] of others) {
+        if (last.clock.get(client) !== n) {
+          same = false
+          break
+        }
+      }
+      if (same) return last.bytes
     }
+    const bytes = Y.encodeStateVector(others as Map<number, number>)
+    this.lastOthers = { clock: others, bytes }
+    return bytes
   }
 
   /** Keeps the record index and the base cache current; prunes after local writes that exceed the retention. */
   private afterTransaction(tr: Y.Transaction): void {
+    const local = this.localRecords.get(tr)
     if (!(tr.changed as Map<unknown, unknown>).has(this.array)) return
+    let recordsChanged = false
+    if (local !== undefined) {
+      this.records_.set(recordKey(local.client, local.clock), local)
+      recordsChanged = true
+    }
+    // Fast paths: a local write batch only inserts entries and the record above, and only deletes replaced entries;
+    // the store's garbage collection only deletes entries; this module's own transactions update the index and base
+    // themselves. Everything else (remote updates) is scanned.
+    const scan = tr.origin !== LOCAL_ORIGIN && tr.origin !== CLEANUP_ORIGIN
+    if (scan) recordsChanged = this.scan(tr) || recordsChanged
+    if (recordsChanged) this.sorted = undefined
+    if (recordsChanged && tr.origin === LOCAL_ORIGIN && overCount(this.records_.size, this.retention)) {
+      try {
+        this.prune()
+      } catch (err) {
+        this.onError(err)
+      }
+    }
+  }
+
+  /** Updates the record index and base cache from what `tr` inserted and deleted; returns whether records changed. */
+  private scan(tr: Y.Transaction): boolean {
     let recordsChanged = false
     let baseTouched = false
     let baseInserted = false
@@ -302,24 +359,20 @@ class DocVersions implements Versions {
         baseInserted = true
       }
     })
-    if (recordsChanged) this.sorted = undefined
     if (baseTouched || baseInserted) this.baseState = undefined
+    // a remote prune (maybe concurrent with another) may leave losers
     if (baseInserted) this.collectBaseLosers()
-    if (recordsChanged && tr.origin === LOCAL_ORIGIN && overCount(this.records_.size, this.retention)) {
-      try {
-        this.prune()
-      } catch (err) {
-        this.onError(err)
-      }
-    }
+    return recordsChanged
   }
 
   /** Deletes base elements that lost (duplicate writes of one key, lower horizon marks), in a transaction of its own. */
   private collectBaseLosers(): void {
     const losers = this.base().losers
     if (losers.length === 0) return
+    const base = this.base()
     this.doc.transact((tr) => {
       for (const id of losers) deleteElement(tr, id)
+      this.baseState = { ...base, losers: [] }
     }, CLEANUP_ORIGIN)
   }
 

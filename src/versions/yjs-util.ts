@@ -21,6 +21,27 @@ export function forEachAlive(
   }
 }
 
+/**
+ * Appends `content` (plain objects) at the end of `array` in `tr`: what `Y.Array.push` does, but walking to the end
+ * from `hint` (the id of an element known to sit near the end) instead of from the start of the list.
+ */
+export function appendElements(tr: Y.Transaction, array: Y.Array<unknown>, content: unknown[], hint?: Y.ID): void {
+  const store = tr.doc.store
+  let left: Y.Item | null = array._start
+  if (hint !== undefined) {
+    const structs = store.clients.get(hint.client)
+    const last = structs?.[structs.length - 1]
+    if (last !== undefined && last.id.clock + last.length > hint.clock) {
+      const found = Y.getItem(store, hint)
+      if (found instanceof Y.Item && found.parent === array) left = found
+    }
+  }
+  if (left !== null) while (left.right !== null) left = left.right
+  const own = tr.doc.clientID
+  const id = Y.createID(own, Y.getState(store, own))
+  new Y.Item(id, left, left?.lastId ?? null, null, null, array, null, new Y.ContentAny(content)).integrate(tr, 0)
+}
+
 /** Deletes the element with id `id` in transaction `tr`; a no-op if unknown or already deleted. */
 export function deleteElement(tr: Y.Transaction, id: Y.ID): void {
   const doc = tr.doc

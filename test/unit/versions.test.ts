@@ -188,6 +188,14 @@ describe('versions on plain Y.Docs', () => {
     expect(a.versions.history().length).toBe(before + 1)
     expect(a.versions.history()[0]).toMatchObject({ message: 'again', changes: [] })
     await expect(a.versions.rollback(v, { keys: [''] }, a.store, a.write)).rejects.toThrow(/key/)
+    // internal namespaces (writer set, lease records) are left alone by a rollback of everything, unless named
+    const w = a.versions.version()
+    set(a, 'x', 'later')
+    set(a, 'token', 2, '__confmesh.leases')
+    await a.versions.rollback(w, undefined, a.store, a.write)
+    expect(live(a)).toMatchObject({ default: { x: 1 }, '__confmesh.leases': { token: 2 } })
+    await a.versions.rollback(w, { namespace: '__confmesh.leases' }, a.store, a.write)
+    expect(live(a)['__confmesh.leases']).toBeUndefined()
   })
 
   it('concurrent rollback and write converge by last-writer-wins', async () => {
@@ -292,7 +300,7 @@ describe('versions on plain Y.Docs', () => {
     }
     syncAll(rs)
     expectConverged(rs)
-    expect(rs[0]!.versions.retained()).toBeLessThanOrEqual(4)
+    expect(rs[0]!.versions.retained()).toBeLessThanOrEqual(5) // 4 + 25 % slack
     for (const e of rs[0]!.versions.history()) expect(e.available).toBe(true)
   })
 
@@ -302,7 +310,7 @@ describe('versions on plain Y.Docs', () => {
     const bytes = Y.encodeStateAsUpdate(a.doc).length
     const liveBytes = JSON.stringify(live(a)).length
     const historyBytes = JSON.stringify(a.versions.history().map((e) => e.changes.map((c) => [c.key, c.after]))).length
-    expect(a.versions.retained()).toBeLessThanOrEqual(220)
+    expect(a.versions.retained()).toBeLessThanOrEqual(250)
     expect(bytes).toBeLessThan(4 * (liveBytes + historyBytes))
   })
 
