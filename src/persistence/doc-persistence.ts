@@ -12,6 +12,10 @@
  *   error while that is impossible. Callers that gate sending on `durable()` therefore never let a change leave
  *   the process before it is on disk, even across failed writes.
  * - The log is compacted (`shouldCompact`) every `compactCheckEvery` appends and on `close()`.
+ * - Updates of a deferrable origin (remote updates: peers still hold them, and none of them is ours) are handed to the
+ *   store up to `deferMs` later, so a receiver pays one fsync per interval instead of one per received message
+ *   (better-sqlite3 blocks the event loop for each). They are handed over, in order, before any other update, and by
+ *   `durable()`; a crash loses at most the deferred tail, which peers send again on the next catch-up.
  *
  * Does not guarantee anything for updates the document holds only as pending structs (they are written when they
  * integrate; until then peers still have them).
@@ -29,6 +33,9 @@ export const STORAGE_ORIGIN: unique symbol = Symbol('confmesh:storage')
 /** Default of {@link DocPersistenceInit.compactCheckEvery}. */
 export const DEFAULT_COMPACT_CHECK_EVERY = 256
 
+/** Default of {@link DocPersistenceInit.deferMs}. */
+export const DEFAULT_DEFER_MS = 50
+
 /** Options of {@link bindDocToStorage}. */
 export interface DocPersistenceInit {
   /** The document; its updates are appended from now on. */
@@ -41,8 +48,12 @@ export interface DocPersistenceInit {
   compactCheckEvery?: number
   /** Thresholds passed to `shouldCompact`. Default: its defaults. */
   compaction?: CompactionPolicyInit
-  /** Called after each update was handed to the store (for the writer-id check). Default none. */
-  afterAppend?: () => void
+  /** Called on every update of the document, deferred or not (for the writer-id check). Default none. */
+  afterUpdate?: () => void
+  /** Whether updates of this transaction origin may be stored up to `deferMs` later. Default: none may. */
+  deferrable?: (origin: unknown) => boolean
+  /** Longest delay of a deferrable update, ms; 0 stores every update at once. Default {@link DEFAULT_DEFER_MS}. */
+  deferMs?: number
 }
 
 /** Counters of a {@link DocPersistence}. */
@@ -86,8 +97,44 @@ class BoundDoc implements DocPersistence {
   private compacting: Promise<boolean> | undefined
   private snapshotting: Promise<void> | undefined
   private attached = true
+  private readonly deferMs: number
+  private deferred: Uint8Array[] = []
+  private deferTimer: NodeJS.Timeout | undefined
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === STORAGE_ORIGIN || !this.attached) return
+    this.init.afterUpdate?.()
+    if (this.deferMs > 0 && this.init.deferrable?.(origin) === true) {
+      this.deferred.push(update)
+      if (this.deferTimer === undefined) {
+        this.deferTimer = setTimeout(() => this.flushDeferred(), this.deferMs)
+        this.deferTimer.unref()
+      }
+      return
+    }
+    this.flushDeferred()
+    this.append(update)
+  }
+
+  constructor(init: DocPersistenceInit) {
+    this.init = init
+    this.checkEvery = init.compactCheckEvery ?? DEFAULT_COMPACT_CHECK_EVERY
+    this.deferMs = init.deferMs ?? DEFAULT_DEFER_MS
+    init.doc.on('update', this.onUpdate)
+  }
+
+  /** Hands every deferred update to the store, in order. */
+  private flushDeferred(): void {
+    if (this.deferTimer !== undefined) {
+      clearTimeout(this.deferTimer)
+      this.deferTimer = undefined
+    }
+    const updates = this.deferred
+    if (updates.length === 0) return
+    this.deferred = []
+    for (const update of updates) this.append(update)
+  }
+
+  private append(update: Uint8Array): void {
     this.counters.appends++
     this.last = this.init.storage.append(update).catch((err: unknown) => {
       this.counters.failedAppends++
@@ -95,20 +142,14 @@ class BoundDoc implements DocPersistence {
       this.lastError = err
       this.init.logger.error(`storing an update failed, a snapshot will be written instead: ${describe(err)}`)
     })
-    this.init.afterAppend?.()
     if (++this.sinceCheck >= this.checkEvery) {
       this.sinceCheck = 0
       void this.compactIfNeeded()
     }
   }
 
-  constructor(init: DocPersistenceInit) {
-    this.init = init
-    this.checkEvery = init.compactCheckEvery ?? DEFAULT_COMPACT_CHECK_EVERY
-    init.doc.on('update', this.onUpdate)
-  }
-
   async durable(): Promise<void> {
+    this.flushDeferred()
     await this.last
     // A snapshot already in flight may predate the latest failure: then one more is needed.
     for (let attempt = 0; this.repairedThrough < this.failures; attempt++) {
@@ -128,6 +169,7 @@ class BoundDoc implements DocPersistence {
     if (!this.attached) return
     this.attached = false
     this.init.doc.off('update', this.onUpdate)
+    this.flushDeferred()
     try {
       await this.durable()
     } catch (err) {

@@ -29,6 +29,7 @@ import { identityFromBytes, identityToBytes } from '../security/identity.js'
 import type { CompactionPolicyInit } from '../storage/compaction-policy.js'
 import { StorageCorruptError } from '../storage/errors.js'
 import type { Storage } from '../storage/storage.js'
+import type { RemoteOrigin } from '../sync/update-applier.js'
 import {
   type AddressBookLimits,
   addressesOf,
@@ -71,6 +72,8 @@ export interface PersistenceInit {
   compactCheckEvery?: number
   /** Compaction thresholds. Default: `shouldCompact` defaults. */
   compaction?: CompactionPolicyInit
+  /** Longest delay before a remote update is stored, ms. Default: `doc-persistence.ts` default (50). */
+  deferMs?: number
 }
 
 /** Counters of a {@link Persistence}, for diagnostics. */
@@ -282,7 +285,10 @@ class StoredPeer implements Persistence {
       doc,
       storage: this.init.storage,
       logger,
-      afterAppend: () => this.checkWriter(),
+      afterUpdate: () => this.checkWriter(),
+      // Remote updates (the applier's origin): peers hold them and none of them is ours, so they may wait a little.
+      deferrable: (origin) => (origin as Partial<RemoteOrigin> | null)?.remote === true,
+      ...(this.init.deferMs === undefined ? {} : { deferMs: this.init.deferMs }),
       ...(this.init.compactCheckEvery === undefined ? {} : { compactCheckEvery: this.init.compactCheckEvery }),
       ...(this.init.compaction === undefined ? {} : { compaction: this.init.compaction }),
     })
