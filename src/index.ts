@@ -46,6 +46,30 @@ export {
   type PeerInfo,
 } from './mesh.js'
 export { DataDirMismatchError } from './persistence/errors.js'
+// security (src/security)
+export {
+  DataKeyRequiredError,
+  NotAuthorizedError,
+  UnauthorizedUpdateError,
+} from './security/authorization-errors.js'
+export {
+  ForbiddenContentError,
+  InvalidDataKeyError,
+  InvalidIdentityError,
+  InvalidNetworkKeyError,
+  MalformedUpdateError,
+  NotSealedError,
+  SecretAuthenticationError,
+  SecretKeyMismatchError,
+  UpdateTimeoutError,
+  UpdateTooLargeError,
+} from './security/errors.js'
+export { generateIdentity, type Identity, identityFromBytes, identityToBytes } from './security/identity.js'
+export type { SecurityOptions } from './security/mesh-security.js'
+export { generateNetworkKey } from './security/network-key.js'
+export { dataKeyFromString, dataKeyToString, generateDataKey } from './security/secret-box.js'
+export type { UpdateLimits } from './security/update-guard.js'
+export { WRITERS_KEY, WRITERS_NAMESPACE } from './security/writers.js'
 export type { MembershipChange } from './ring/membership.js'
 export {
   createMemoryStorage,

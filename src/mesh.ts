@@ -30,6 +30,15 @@ import { openPersistence, type Persistence } from './persistence/persistence.js'
 import { createMembership, type Member, type Membership, type MembershipChange } from './ring/membership.js'
 import { createSqliteStorage } from './storage/sqlite-storage.js'
 import type { Storage } from './storage/storage.js'
+// security (src/security)
+import {
+  createMeshSecurity,
+  type MeshSecurity,
+  type ResolvedSecurity,
+  resolveSecurity,
+  type SecurityOptions,
+} from './security/mesh-security.js'
+import { WRITERS_KEY, WRITERS_NAMESPACE } from './security/writers.js'
 import { type CatchUp, createCatchUp } from './sync/catch-up.js'
 import { createGossip, type Gossip } from './sync/gossip.js'
 import { createUpdateApplier, sizeValidator, type UpdateApplier } from './sync/update-applier.js'
@@ -62,8 +71,8 @@ export interface MeshTiming {
   catchUpTimeoutMs?: number
 }
 
-/** Options of {@link createMesh}. */
-export interface MeshOptions {
+/** Options of {@link createMesh}. Security options (`networkKey`, `identity`, `writers`, `dataKey`): see `THREAT_MODEL.md`. */
+export interface MeshOptions extends SecurityOptions {
   /** Multiaddrs to listen on. Default `['/ip4/127.0.0.1/tcp/0']`. */
   listen?: string[]
   /** Multiaddrs of peers to join through, each ending in `/p2p/<peerId>`. Default none (a mesh of one). */
@@ -171,6 +180,14 @@ export interface ConfigMesh extends Namespace, MeshVersions {
   readonly events: TypedEventEmitter<MeshEvents>
   /** Leaves the mesh and releases every resource. Idempotent. */
   stop(): Promise<void>
+  // --- security (src/security) ---
+  /** The peer ids allowed to change config now; `undefined` when everyone may (no writer set). */
+  writers(): string[] | undefined
+  /**
+   * Replaces the writer set (stored in the document, last-writer-wins; only a writer may). A removed writer's later
+   * changes are refused by every peer that applied the removal; its earlier ones stay. Throws `NotAuthorizedError`.
+   */
+  setWriters(writers: readonly string[]): Promise<void>
 }
 
 /**
@@ -208,6 +225,7 @@ interface ResolvedOptions {
   connectionGater: ConnectionGater | undefined
   retention: ResolvedRetention
   storage: Storage | undefined
+  security: ResolvedSecurity
 }
 
 const MESH_NAME = /^[A-Za-z0-9._-]{1,64}$/
@@ -238,11 +256,13 @@ function validateOptions(o: MeshOptions): ResolvedOptions {
   if (tags === null || typeof tags !== 'object' || !Object.values(tags).every((v) => typeof v === 'string')) {
     throw new InvalidOptionsError('tags must be an object of strings')
   }
+  const security = resolveSecurity(o)
   return {
+    security,
     listen: o.listen === undefined ? DEFAULT_LISTEN : strings(o.listen, 'listen'),
     bootstrap,
     name,
-    privateKey: o.privateKey,
+    privateKey: security.privateKey,
     weight,
     tags: { ...tags },
     logger: o.logger,
@@ -293,6 +313,8 @@ class Mesh implements ConfigMesh {
   private stopping: Promise<void> | undefined
   /** Durable state in the data dir (src/persistence); undefined without `dataDir`/`storage`. */
   private persistence: Persistence | undefined
+  // security (src/security)
+  private security!: MeshSecurity
 
   constructor(opts: ResolvedOptions) {
     this.opts = opts
@@ -316,11 +338,20 @@ class Mesh implements ConfigMesh {
       privateKey,
       maxConnections: o.maxConnections,
       ...(o.connectionGater === undefined ? {} : { connectionGater: o.connectionGater }),
+      ...(o.security.networkKey === undefined ? {} : { networkKey: o.security.networkKey }),
     })
     const peerId = this.node.peerId.toString()
     this.logger = o.logger ?? createDefaultLogger(`confmesh:${peerId.slice(-8)}`)
     this.doc = new Y.Doc({ gc: true })
     await this.persistence?.attach(this.doc, this.logger) // restore before anything reads or shares the document
+    const persistence = this.persistence
+    this.security = createMeshSecurity({
+      doc: this.doc,
+      peerId,
+      options: o.security,
+      ...(persistence === undefined ? {} : { persistedEpoch: () => persistence.writer?.epoch }),
+      readWriters: () => this.store.get(WRITERS_NAMESPACE, WRITERS_KEY),
+    })
     const clock = createHybridLogicalClock()
     this.versions = createVersions({
       doc: this.doc,
@@ -335,6 +366,7 @@ class Mesh implements ConfigMesh {
       clock,
       onListenerError: (err) => this.logger.error(`change listener threw: ${String(err)}`),
       onLocalWrite: this.versions.onLocalWrite,
+      epoch: () => this.security.epoch(),
     })
     this.hub = createWatchHub(this.logger)
     this.store.onChanges((changes) => this.hub.dispatch(changes))
@@ -344,7 +376,8 @@ class Mesh implements ConfigMesh {
     this.applier = createUpdateApplier({
       doc: this.doc,
       logger: this.logger,
-      validators: [sizeValidator(DEFAULT_MAX_UPDATE_BYTES)],
+      validators: [sizeValidator(DEFAULT_MAX_UPDATE_BYTES), ...this.security.validators],
+      applyUpdate: this.security.applyUpdate,
       onGap: (from) => void catchUp?.requestPull(from),
     })
     const pubsub = this.node.services.pubsub
@@ -377,8 +410,9 @@ class Mesh implements ConfigMesh {
       candidates: () =>
         this.membership
           .peers()
-          .filter((p) => p.connected)
+          .filter((p) => p.connected && this.security.policy.mayWrite(p.peerId))
           .map((p) => p.peerId),
+      mayAccept: (from) => this.security.policy.mayWrite(from),
       ...(o.timing.antiEntropyMs === undefined ? {} : { antiEntropyMs: o.timing.antiEntropyMs }),
       ...(o.timing.catchUpTimeoutMs === undefined ? {} : { timeoutMs: o.timing.catchUpTimeoutMs }),
       ...this.durabilityGate(),
@@ -390,7 +424,11 @@ class Mesh implements ConfigMesh {
       doc: this.doc,
       applier: this.applier,
       logger: this.logger,
-      isLocalOrigin: (origin) => origin === LOCAL_ORIGIN || origin === CLEANUP_ORIGIN,
+      // a read-only peer collects losers locally but publishes nothing (peers refuse its updates)
+      isLocalOrigin: (origin) =>
+        origin === LOCAL_ORIGIN || (origin === CLEANUP_ORIGIN && this.security.policy.mayWrite(peerId)),
+      epoch: () => this.security.epoch(),
+      mayPublish: (publisher) => this.security.policy.mayWrite(publisher),
       maxMessageBytes: MAX_GOSSIP_MESSAGE_BYTES,
       requestPull: (from) => void catchUp.requestPull(from),
       ...this.durabilityGate(),
@@ -474,6 +512,7 @@ class Mesh implements ConfigMesh {
         valueLimits: { maxBytes: this.opts.maxValueBytes },
         write: (ops) => this.write(ops),
         assertUsable: () => this.assertRunning(),
+        secrets: this.security.secrets,
       })
       this.namespaces_.set(name, ns)
     }
@@ -522,6 +561,7 @@ class Mesh implements ConfigMesh {
         ...prefixed('catchUp', this.catchUp.counters),
         ...prefixed('applier', this.applier.counters),
         ...prefixed('storage', this.persistence?.counters ?? {}),
+        ...prefixed('security', this.security.counters),
       },
     }
   }
@@ -579,6 +619,7 @@ class Mesh implements ConfigMesh {
   /** A write batch with history metadata: applied at once, in its own transaction (not coalesced with others). */
   private async writeWithMeta(ops: WriteOp[], meta: WriteMeta): Promise<void> {
     this.assertRunning()
+    this.security.assertMayWrite(ops)
     this.store.write(ops, meta)
     await this.persistence?.durable()
   }
@@ -631,7 +672,29 @@ class Mesh implements ConfigMesh {
 
   private async write(ops: WriteOp[]): Promise<void> {
     this.assertRunning()
+    this.security.assertMayWrite(ops)
     await this.batcher(ops)
+  }
+
+  // --- security (src/security) ------------------------------------------------------------------------------------
+
+  setSecret(key: string, value: JsonValue): Promise<void> {
+    return this.defaultNs.setSecret(key, value)
+  }
+
+  secret<T extends JsonValue = JsonValue>(key: string): T | undefined {
+    return this.defaultNs.secret<T>(key)
+  }
+
+  writers(): string[] | undefined {
+    this.assertRunning()
+    return this.security.writers()
+  }
+
+  async setWriters(writers: readonly string[]): Promise<void> {
+    this.assertRunning()
+    const op = this.security.writersOp(writers)
+    await this.batcher([op])
   }
 }
 

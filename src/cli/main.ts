@@ -7,15 +7,18 @@
  * confmesh set KEY JSON --bootstrap ADDR [--namespace NS] [--name NAME]
  * confmesh delete KEY --bootstrap ADDR [--namespace NS] [--name NAME]
  * confmesh dump --bootstrap ADDR [--name NAME]
+ * confmesh keygen
  * ```
  *
  * @module
  */
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import '../polyfill.js'
 import type { JsonValue } from '../config/value.js'
 import { ConfmeshError } from '../errors.js'
 import { type ConfigMesh, createMesh, type MeshOptions } from '../mesh.js'
+import { generateNetworkKey } from '../security/network-key.js'
 
 const USAGE = `confmesh: a peer-to-peer configuration mesh
 
@@ -28,12 +31,16 @@ Usage:
   confmesh delete KEY        --bootstrap ADDR [--namespace NS] [--name NAME]
   confmesh dump              --bootstrap ADDR [--name NAME]
                   Join the mesh briefly as a peer, catch up, act, and leave.
+  confmesh keygen
+                  Print a new private-network key (save it to a file, mode 0600; pass --network-key-file).
 
 Options:
   --listen ADDR      multiaddr to listen on (default /ip4/127.0.0.1/tcp/0; use /ip4/0.0.0.0/tcp/4001 to serve a LAN)
   --bootstrap ADDR   multiaddr of a member, ending in /p2p/<peerId> (repeatable)
   --name NAME        mesh name (default confmesh)
   --namespace NS     namespace (default "default")
+  --network-key-file PATH
+                     private-network key file (from confmesh keygen): only peers with it can connect
   --json             node: log changes as JSON lines
   -h, --help         this text
 `
@@ -53,7 +60,21 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE)
     return command === undefined && values.help !== true ? 2 : 0
   }
+  if (command === 'keygen') {
+    process.stdout.write(`${generateNetworkKey()}\n`)
+    return 0
+  }
+  let networkKey: string | undefined
+  if (values['network-key-file'] !== undefined) {
+    try {
+      networkKey = readFileSync(values['network-key-file'], 'utf8')
+    } catch (err) {
+      process.stderr.write(`cannot read --network-key-file: ${(err as Error).message}\n`)
+      return 2
+    }
+  }
   const options: MeshOptions = {
+    ...(networkKey === undefined ? {} : { networkKey }),
     ...(values.listen === undefined ? {} : { listen: values.listen }),
     ...(values.bootstrap === undefined ? {} : { bootstrap: values.bootstrap }),
     ...(values.name === undefined ? {} : { name: values.name }),
@@ -92,6 +113,7 @@ function parse(argv: string[]) {
       name: { type: 'string' },
       namespace: { type: 'string' },
       json: { type: 'boolean' },
+      'network-key-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })

@@ -41,6 +41,8 @@ export interface StoredEntry {
   readonly c: number
   /** author: peer id of the writer */
   readonly a: string
+  /** the author's writer epoch: the entry's Yjs client id is `clientIdFor(a, e)` (security, `security/writers.ts`) */
+  readonly e?: number
 }
 
 /** A change of one key's visible value, as watchers see it. */
@@ -109,6 +111,8 @@ export interface KvStoreInit {
   onListenerError?: (err: unknown) => void
   /** Runs inside every local write transaction (see {@link LocalWriteHook}). Default none. */
   onLocalWrite?: LocalWriteHook
+  /** The writer epoch recorded in every local entry as `e` (security: client-id binding). Default: none. */
+  epoch?: () => number | undefined
 }
 
 /** The replicated last-writer-wins key-value store. */
@@ -183,11 +187,13 @@ class LwwKvStore implements KvStore {
   private readonly onListenerError: (err: unknown) => void
   private readonly handler: (tr: Y.Transaction) => void
   private readonly onLocalWrite: LocalWriteHook | undefined
+  private readonly epoch: (() => number | undefined) | undefined
   /** The item this store appended last: a hint where the array ends (see {@link LwwKvStore.append}). */
   private tail: Y.Item | null = null
 
   constructor(init: KvStoreInit) {
     this.onLocalWrite = init.onLocalWrite
+    this.epoch = init.epoch
     this.doc = init.doc
     this.array = init.doc.getArray(ENTRIES_ROOT)
     this.author = init.author
@@ -241,11 +247,12 @@ class LwwKvStore implements KvStore {
         if (op.value === undefined && st?.value === undefined) continue // deleting an absent key is a no-op
         if (st?.alive) this.deleteById(tr, st.id)
         const ts = this.clock.now()
-        entries.push(
+        const e = this.epoch?.()
+        const entry: StoredEntry =
           op.value === undefined
             ? { n: op.namespace, k: op.key, x: 1, t: ts.ms, c: ts.c, a: this.author }
-            : { n: op.namespace, k: op.key, v: op.value, t: ts.ms, c: ts.c, a: this.author },
-        )
+            : { n: op.namespace, k: op.key, v: op.value, t: ts.ms, c: ts.c, a: this.author }
+        entries.push(e === undefined ? entry : { ...entry, e })
       }
       const extra = this.onLocalWrite?.(entries, tr, meta)
       if (extra !== undefined && extra.length > 0) this.append(tr, [...entries, ...extra])

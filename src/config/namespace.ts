@@ -5,6 +5,8 @@
  * @module
  */
 import { InvalidValueError } from '../errors.js'
+import { DataKeyRequiredError } from '../security/authorization-errors.js'
+import type { SecretCodec } from '../security/secrets.js'
 import { assertValidKey, assertValidNamespace } from './key.js'
 import type { KvStore, WriteOp } from './kv-store.js'
 import { assertJsonValue, type JsonValue, type ValueLimits } from './value.js'
@@ -41,6 +43,16 @@ export interface Namespace extends ReadonlyNamespace {
   delete(key: string): Promise<void>
   /** Sets and deletes several keys as ONE change (`undefined` deletes). All are validated before anything is written. */
   update(changes: Record<string, JsonValue | undefined>): Promise<void>
+  /**
+   * Sets `key` to `value` sealed with the mesh's data key (AES-256-GCM, bound to namespace and key): only the
+   * envelope enters the document, the disk and the wire. Throws `DataKeyRequiredError` without `createMesh({ dataKey })`.
+   */
+  setSecret(key: string, value: JsonValue): Promise<void>
+  /**
+   * The secret at `key`, opened with the data key (`undefined` if absent). Throws `DataKeyRequiredError` without a
+   * data key, `SecretKeyMismatchError` if another key sealed it, `NotSealedError` if it is not a secret.
+   */
+  secret<T extends JsonValue = JsonValue>(key: string): T | undefined
   /** Calls `listener` on every change of `key`; returns the unsubscribe function. */
   watch(key: string, listener: WatchListener): () => void
   /** Calls `listener` on every change of a key starting with `prefix`. */
@@ -58,6 +70,8 @@ export interface NamespaceBackend {
   write(ops: WriteOp[]): Promise<void>
   /** Throws if the mesh is stopped. */
   assertUsable(): void
+  /** Seals and opens secret values (security). Default: none (`setSecret`/`secret` throw `DataKeyRequiredError`). */
+  readonly secrets?: SecretCodec
 }
 
 /** Creates a read-only view over `store`. */
@@ -111,6 +125,18 @@ export function createNamespace(name: string, backend: NamespaceBackend): Namesp
       if (changes === null || typeof changes !== 'object') throw new TypeError('update() takes an object of changes')
       const ops = Object.entries(changes).map(([k, v]) => prepare(k, v))
       await backend.write(ops)
+    },
+    async setSecret(key, value) {
+      backend.assertUsable()
+      assertValidKey(key)
+      if (backend.secrets === undefined) throw new DataKeyRequiredError('this mesh has no data key')
+      assertJsonValue(value, backend.valueLimits)
+      await backend.write([{ namespace: name, key, value: backend.secrets.seal(name, key, value) }])
+    },
+    secret<T extends JsonValue = JsonValue>(key: string): T | undefined {
+      assertValidKey(key)
+      if (backend.secrets === undefined) throw new DataKeyRequiredError('this mesh has no data key')
+      return backend.secrets.open(name, key, backend.store.get(name, key)) as T | undefined
     },
     watch,
   }

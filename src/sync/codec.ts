@@ -3,7 +3,9 @@
  *
  * A message is `[version u8][kind u8][payload]`. Version 1 is the only one; a message with another version or an
  * unknown kind is refused with {@link InvalidMessageError} (never half-applied). Payloads:
- * - `update`: a Yjs update (v1 encoding), the coalesced local changes of one tick.
+ * - `update`: a Yjs update (v1 encoding), the coalesced local changes of one tick. With an `epoch` (security: the
+ *   writer's epoch, binding its Yjs client id to its peer id, see `security/client-id.ts`) it is sent as kind 8:
+ *   varuint epoch, then the update.
  * - `announce`: a Yjs state vector: "I have changes too large for gossip: pull them from me".
  * - `sync-request`: the requester's state vector.
  * - `sync-chunk`: a slice of the Yjs update the responder computed for the requester.
@@ -27,16 +29,19 @@ const KINDS = {
   'sync-end': 5,
   member: 6,
   leave: 7,
+  'bound-update': 8,
 } as const
 
-/** A message kind. */
-export type MessageKind = keyof typeof KINDS
+/** A message kind (`bound-update` is the wire form of an `update` with an `epoch`). */
+export type MessageKind = Exclude<keyof typeof KINDS, 'bound-update'>
 
-const KIND_BY_CODE = new Map<number, MessageKind>(Object.entries(KINDS).map(([k, v]) => [v, k as MessageKind]))
+const KIND_BY_CODE = new Map<number, keyof typeof KINDS>(
+  Object.entries(KINDS).map(([k, v]) => [v, k as keyof typeof KINDS]),
+)
 
 /** A decoded message. */
 export type Message =
-  | { kind: 'update'; update: Uint8Array }
+  | { kind: 'update'; update: Uint8Array; epoch?: number }
   | { kind: 'announce'; stateVector: Uint8Array }
   | { kind: 'sync-request'; stateVector: Uint8Array }
   | { kind: 'sync-chunk'; chunk: Uint8Array }
@@ -48,9 +53,11 @@ export type Message =
 export function encodeMessage(msg: Message): Uint8Array {
   const enc = encoding.createEncoder()
   encoding.writeUint8(enc, WIRE_VERSION)
-  encoding.writeUint8(enc, KINDS[msg.kind])
+  const bound = msg.kind === 'update' && msg.epoch !== undefined
+  encoding.writeUint8(enc, bound ? KINDS['bound-update'] : KINDS[msg.kind])
   switch (msg.kind) {
     case 'update':
+      if (msg.epoch !== undefined) encoding.writeVarUint(enc, msg.epoch)
       encoding.writeUint8Array(enc, msg.update)
       break
     case 'announce':
@@ -85,6 +92,20 @@ export function decodeMessage(bytes: Uint8Array): Message {
     case 'update':
       if (payload.length === 0) throw new InvalidMessageError('empty update')
       return { kind, update: payload }
+    case 'bound-update': {
+      let epoch: number
+      let pos: number
+      try {
+        const dec = decoding.createDecoder(payload)
+        epoch = decoding.readVarUint(dec)
+        pos = dec.pos
+      } catch (err) {
+        throw new InvalidMessageError('malformed bound update', { cause: err })
+      }
+      if (!Number.isInteger(epoch) || epoch > 0xffff_ffff) throw new InvalidMessageError('epoch out of range')
+      if (pos >= payload.length) throw new InvalidMessageError('empty update')
+      return { kind: 'update', update: payload.subarray(pos), epoch }
+    }
     case 'announce':
     case 'sync-request':
       return { kind, stateVector: payload }

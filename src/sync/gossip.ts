@@ -41,6 +41,13 @@ export interface GossipInit {
    * skips the publish (peers catch up later). Default: publish at once.
    */
   whenDurable?: () => Promise<void>
+  /**
+   * This peer's writer epoch, sent with every update so receivers can check that its Yjs client id is
+   * `clientIdFor(peerId, epoch)` (security, `security/writers.ts`). Default: none (plain `update` messages).
+   */
+  epoch?: () => number | undefined
+  /** Whether `publisher` may publish on the document topic at all (security: writers). Default: everyone. */
+  mayPublish?: (publisher: string) => boolean
 }
 
 /** The gossip channel of one mesh. */
@@ -112,10 +119,19 @@ class GossipChannel implements Gossip {
 
   private validate(msg: PubsubMessage): TopicValidatorResult {
     if (msg.type !== 'signed') return TopicValidatorResult.Reject
+    if (this.init.mayPublish?.(msg.from.toString()) === false) {
+      this.counters.rejected++
+      this.init.logger.warn(`rejected gossip from ${msg.from}: NotAuthorized: not a writer`)
+      return TopicValidatorResult.Reject
+    }
     try {
       const decoded = decodeMessage(msg.data)
       if (decoded.kind === 'update') {
-        const err = this.init.applier.check(decoded.update, { from: msg.from.toString(), via: 'gossip' })
+        const err = this.init.applier.check(decoded.update, {
+          from: msg.from.toString(),
+          via: 'gossip',
+          ...(decoded.epoch === undefined ? {} : { epoch: decoded.epoch }),
+        })
         if (err !== undefined) {
           this.counters.rejected++
           return TopicValidatorResult.Reject
@@ -137,7 +153,11 @@ class GossipChannel implements Gossip {
       const msg = decodeMessage(data)
       if (msg.kind === 'update') {
         // The topic validator already checked it; apply() re-checks cheaply and applies.
-        this.init.applier.apply(msg.update, { from, via: 'gossip' })
+        this.init.applier.apply(msg.update, {
+          from,
+          via: 'gossip',
+          ...(msg.epoch === undefined ? {} : { epoch: msg.epoch }),
+        })
       } else if (msg.kind === 'announce') {
         const theirs = Y.decodeStateVector(msg.stateVector)
         const ours = Y.encodeStateVector(this.init.doc)
@@ -163,12 +183,13 @@ class GossipChannel implements Gossip {
         ? updates[0]!
         : updates.length <= MAX_MERGE
           ? Y.mergeUpdates(updates)
-          : Y.encodeStateAsUpdate(doc, this.flushedStateVector)
+          : Y.encodeStateAsUpdate(doc, ownOnly(doc, this.flushedStateVector))
     this.flushedStateVector = Y.encodeStateVector(doc)
     try {
       await this.init.whenDurable?.()
       if (update.length + 2 <= this.init.maxMessageBytes) {
-        await pubsub.publish(topic, encodeMessage({ kind: 'update', update }))
+        const epoch = this.init.epoch?.()
+        await pubsub.publish(topic, encodeMessage({ kind: 'update', update, ...(epoch === undefined ? {} : { epoch }) }))
         this.counters.published++
       } else {
         await pubsub.publish(topic, encodeMessage({ kind: 'announce', stateVector: Y.encodeStateVector(doc) }))
@@ -179,6 +200,17 @@ class GossipChannel implements Gossip {
       if (this.running) this.init.logger.warn(`publish failed: ${(err as Error).message}`)
     }
   }
+}
+
+/**
+ * The state vector to diff a burst against: `flushed` for this peer's own client, the document's current state for
+ * every other one, so a burst carries only this peer's structs (plus the delete set), never remote structs that
+ * arrived in between (receivers check that a publisher's update holds only its own client's structs).
+ */
+function ownOnly(doc: Y.Doc, flushed: Uint8Array): Uint8Array {
+  const sv = Y.decodeStateVector(Y.encodeStateVector(doc))
+  sv.set(doc.clientID, Y.decodeStateVector(flushed).get(doc.clientID) ?? 0)
+  return Y.encodeStateVector(sv)
 }
 
 /** Whether `theirs` has any client clock ahead of `ours`. */

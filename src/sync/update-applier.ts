@@ -18,6 +18,8 @@ export interface UpdateContext {
   from: string
   /** The channel it came through. */
   via: 'gossip' | 'sync' | 'storage'
+  /** Gossip: the publisher's writer epoch from the message header (binds its Yjs client id, `security/`). */
+  epoch?: number
 }
 
 /** Checks an update before it is applied; throws a {@link ConfmeshError} subclass to refuse it. */
@@ -37,6 +39,11 @@ export interface UpdateApplierInit {
   validators: UpdateValidator[]
   /** Called when the document has pending structs after an update from `from` (a gap to heal). */
   onGap: (from: string) => void
+  /**
+   * Applies a validated update (security: the update guard's hardened `guardedApply`). Throwing refuses it (a
+   * {@link ConfmeshError} is returned as is). Default `Y.applyUpdate`.
+   */
+  applyUpdate?: (doc: Y.Doc, update: Uint8Array, origin: RemoteOrigin) => void
 }
 
 /** Applies remote updates safely. */
@@ -74,9 +81,14 @@ export function createUpdateApplier(init: UpdateApplierInit): UpdateApplier {
       if (refused !== undefined) return refused
       const origin: RemoteOrigin = { remote: true, context }
       try {
-        Y.applyUpdate(init.doc, update, origin)
+        if (init.applyUpdate === undefined) Y.applyUpdate(init.doc, update, origin)
+        else init.applyUpdate(init.doc, update, origin)
       } catch (err) {
         counters.rejected++
+        if (err instanceof ConfmeshError) {
+          init.logger.warn(`update from ${context.from} failed to apply: ${err.name}: ${err.message}`)
+          return err
+        }
         const error = new UpdateRejectedError(
           `update from ${context.from} failed to apply: ${(err as Error).message}`,
           {

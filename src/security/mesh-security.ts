@@ -1,0 +1,196 @@
+/**
+ * The security wiring of one mesh peer, kept out of `mesh.ts`: option resolution (`networkKey`, `identity`,
+ * `writers`, `dataKey`), the writer epoch that binds this peer's Yjs client id to its peer id, the writer policy,
+ * the update validators, and local write authorisation.
+ *
+ * @module
+ */
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type * as Y from 'yjs'
+import { DEFAULT_MAX_VALUE_BYTES } from '../config/value.js'
+import { InvalidNamespaceError, InvalidOptionsError } from '../errors.js'
+import type { RemoteOrigin, UpdateValidator } from '../sync/update-applier.js'
+import { NotAuthorizedError } from './authorization-errors.js'
+import { clientIdFor, newEpoch } from './client-id.js'
+import type { Identity } from './identity.js'
+import { parseNetworkKey } from './network-key.js'
+import { createSecretCodec, type SecretCodec } from './secrets.js'
+import type { UpdateLimits } from './update-guard.js'
+import { createSecurityValidators, type SecurityCounters } from './validators.js'
+import {
+  createWriterPolicy,
+  nextWriterSet,
+  normalizeWriters,
+  parseWriterSet,
+  WRITERS_KEY,
+  WRITERS_NAMESPACE,
+  type WriterPolicy,
+  type WriterSetValue,
+} from './writers.js'
+
+/** The security options of `createMesh` (see `MeshOptions`). */
+export interface SecurityOptions {
+  /** Private-network key (`generateNetworkKey()` text, its bytes, or 64 hex characters). Default: none (open). */
+  networkKey?: string | Uint8Array
+  /** The peer identity (`await generateIdentity()`). Default: `privateKey`, the stored one, or a new one. */
+  identity?: Identity
+  /** Peer ids allowed to change config while the document stores no writer set. Default: everyone. */
+  writers?: readonly string[]
+  /** Data key of secret values (32 bytes, or `dataKeyToString()` text). Default: none. */
+  dataKey?: Uint8Array | string
+  /** Update-guard limits of gossip updates and catch-up replies. Default: `validators.ts` defaults. */
+  updateLimits?: { gossip?: UpdateLimits; sync?: UpdateLimits }
+}
+
+/** Resolved {@link SecurityOptions}. */
+export interface ResolvedSecurity {
+  networkKey: Uint8Array | undefined
+  privateKey: PrivateKey | undefined
+  writers: string[] | undefined
+  secrets: SecretCodec
+  updateLimits: { gossip?: UpdateLimits; sync?: UpdateLimits }
+}
+
+/** Validates the security options; throws `InvalidOptionsError` (or the building blocks' named errors). */
+export function resolveSecurity(
+  o: SecurityOptions & { privateKey?: PrivateKey | undefined; maxValueBytes?: number | undefined },
+): ResolvedSecurity {
+  let privateKey = o.privateKey
+  if (o.identity !== undefined) {
+    const key = o.identity?.privateKey
+    if (key === undefined || typeof key !== 'object') throw new InvalidOptionsError('identity has no privateKey')
+    if (privateKey !== undefined && !privateKey.equals(key)) {
+      throw new InvalidOptionsError('identity and privateKey name different peers: pass one')
+    }
+    if (peerIdFromPrivateKey(key).toString() !== o.identity.peerId) {
+      throw new InvalidOptionsError('identity.peerId does not match identity.privateKey')
+    }
+    privateKey = key
+  }
+  let writers: string[] | undefined
+  if (o.writers !== undefined) {
+    try {
+      writers = normalizeWriters(o.writers)
+    } catch (err) {
+      throw new InvalidOptionsError((err as Error).message)
+    }
+  }
+  return {
+    networkKey: o.networkKey === undefined ? undefined : parseNetworkKey(o.networkKey),
+    privateKey,
+    writers,
+    secrets: createSecretCodec(o.dataKey),
+    updateLimits: withContentLimit(o.updateLimits ?? {}, o.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES),
+  }
+}
+
+/** One value may be as large as `maxValueBytes` (4/3 of it as a secret's base64): raise the guard's content bound. */
+function withContentLimit(
+  limits: { gossip?: UpdateLimits; sync?: UpdateLimits },
+  maxValueBytes: number,
+): { gossip: UpdateLimits; sync: UpdateLimits } {
+  const maxContentBytes = Math.ceil((maxValueBytes * 4) / 3) + 4096
+  return {
+    gossip: { maxContentBytes, ...limits.gossip },
+    sync: { maxContentBytes, ...limits.sync },
+  }
+}
+
+/** Options of {@link createMeshSecurity}. */
+export interface MeshSecurityInit {
+  /** The document (after the data dir restored it). */
+  doc: Y.Doc
+  /** This peer's id. */
+  peerId: string
+  /** Resolved options. */
+  options: ResolvedSecurity
+  /** The persisted writer epoch (data dir); `undefined` without one: an epoch is drawn and the client id set here. */
+  persistedEpoch?: () => number | undefined
+  /** Reads the stored writer set (the key-value store's value of `__confmesh`/`writers`). */
+  readWriters: () => unknown
+}
+
+/** The security state of one running mesh peer. */
+export interface MeshSecurity {
+  readonly policy: WriterPolicy
+  /** Validators for the update applier. */
+  readonly validators: UpdateValidator[]
+  /** Hardened apply for the update applier. */
+  readonly applyUpdate: (doc: Y.Doc, update: Uint8Array, origin: RemoteOrigin) => void
+  /** Counters (refusals by error name). */
+  readonly counters: SecurityCounters
+  /** The secret codec. */
+  readonly secrets: SecretCodec
+  /** This peer's writer epoch; re-binds the document's client id if Yjs replaced it. */
+  epoch(): number | undefined
+  /** Throws `NotAuthorizedError` unless this peer may write; `InvalidNamespaceError` for the reserved namespace. */
+  assertMayWrite(ops: ReadonlyArray<{ namespace: string }>): void
+  /** The current writer set (`undefined`: everyone). */
+  writers(): string[] | undefined
+  /** The write op that stores `next` as the writer set (checked: this peer must be a writer). */
+  writersOp(next: readonly string[]): { namespace: string; key: string; value: WriterSetValue }
+}
+
+/** Creates the security state; without a persisted epoch it draws one and binds `doc.clientID` to it. */
+export function createMeshSecurity(init: MeshSecurityInit): MeshSecurity {
+  const { doc, peerId, options } = init
+  let ownEpoch: number | undefined
+  const bind = (): void => {
+    ownEpoch = newEpoch()
+    doc.clientID = clientIdFor(peerId, ownEpoch)
+  }
+  if (init.persistedEpoch === undefined) bind()
+  const policy = createWriterPolicy({
+    ...(options.writers === undefined ? {} : { seed: options.writers }),
+    read: init.readWriters,
+  })
+  const v = createSecurityValidators({
+    policy,
+    ...(options.updateLimits.gossip === undefined ? {} : { gossipLimits: options.updateLimits.gossip }),
+    ...(options.updateLimits.sync === undefined ? {} : { syncLimits: options.updateLimits.sync }),
+  })
+  const assertWriter = (): void => {
+    if (!policy.mayWrite(peerId)) {
+      throw new NotAuthorizedError(`peer ${peerId} is not a writer of this mesh: config is read-only here`)
+    }
+  }
+  return {
+    policy,
+    validators: v.validators,
+    applyUpdate: v.applyUpdate,
+    counters: v.counters,
+    secrets: options.secrets,
+    epoch() {
+      if (init.persistedEpoch !== undefined) return init.persistedEpoch()
+      // Yjs replaces the client id when a remote update holds structs under it; bind a fresh epoch instead
+      if (ownEpoch === undefined || doc.clientID !== clientIdFor(peerId, ownEpoch)) bind()
+      return ownEpoch
+    },
+    assertMayWrite(ops) {
+      for (const op of ops) {
+        if (op.namespace === WRITERS_NAMESPACE) {
+          throw new InvalidNamespaceError(`namespace ${WRITERS_NAMESPACE} is reserved: use setWriters()`)
+        }
+      }
+      assertWriter()
+    },
+    writers() {
+      const set = policy.current()
+      return set === undefined ? undefined : [...set].sort()
+    },
+    writersOp(next) {
+      assertWriter()
+      let list: string[]
+      try {
+        list = normalizeWriters([...next])
+      } catch (err) {
+        throw new InvalidOptionsError((err as Error).message)
+      }
+      if (list.length === 0) throw new InvalidOptionsError('the writer set cannot be empty')
+      const stored = parseWriterSet(init.readWriters())
+      const previous = stored?.writers ?? options.writers
+      return { namespace: WRITERS_NAMESPACE, key: WRITERS_KEY, value: nextWriterSet(previous, list, stored?.former) }
+    },
+  }
+}
