@@ -325,13 +325,20 @@ class DocVersions implements Versions {
     if (local !== undefined) {
       this.records_.set(recordKey(local.client, local.clock), local)
       recordsChanged = true
+      // a local record is (almost always) the newest: keep the sorted list instead of sorting again
+      const sorted = this.sorted
+      const last = sorted?.[sorted.length - 1]
+      if (sorted !== undefined && (last === undefined || compareRecords(last, local) < 0)) sorted.push(local)
+      else this.sorted = undefined
     }
     // Fast paths: a local write batch only inserts entries and the record above, and only deletes replaced entries;
     // the store's garbage collection only deletes entries; this module's own transactions update the index and base
     // themselves. Everything else (remote updates) is scanned.
     const scan = tr.origin !== LOCAL_ORIGIN && tr.origin !== CLEANUP_ORIGIN
-    if (scan) recordsChanged = this.scan(tr) || recordsChanged
-    if (recordsChanged) this.sorted = undefined
+    if (scan && this.scan(tr)) {
+      recordsChanged = true
+      this.sorted = undefined
+    }
     if (recordsChanged && tr.origin === LOCAL_ORIGIN && overCount(this.records_.size, this.retention)) {
       try {
         this.prune()
