@@ -162,7 +162,16 @@ export function checkUpdateAuthors(update: Uint8Array, check: AuthorCheck): void
     if (bound !== undefined && client !== bound) {
       throw new UnauthorizedUpdateError(`update from ${from} holds structs of client ${client}, not its own (${bound})`)
     }
-    if (!(s instanceof Y.Item) || !(s.content instanceof Y.ContentAny)) continue
+    if (!(s instanceof Y.Item)) continue // GC: deleted content, nothing to check
+    // confmesh writes plain values into one Y.Array: any other content kind or a map key is not ours
+    if (s.parentSub !== null)
+      throw new UnauthorizedUpdateError(`update from ${from} writes a map key; confmesh has none`)
+    if (s.content instanceof Y.ContentDeleted) continue
+    if (!(s.content instanceof Y.ContentAny)) {
+      throw new UnauthorizedUpdateError(
+        `update from ${from} holds ${s.content.constructor.name}; confmesh writes values only`,
+      )
+    }
     for (const el of s.content.arr) checkElement(el, client, check)
   }
 }

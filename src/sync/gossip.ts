@@ -142,7 +142,7 @@ class GossipChannel implements Gossip {
       return TopicValidatorResult.Accept
     } catch (err) {
       this.counters.rejected++
-      this.init.logger.warn(`rejected gossip from ${msg.from}: ${(err as Error).message}`)
+      this.init.logger.warn(`rejected gossip from ${msg.from}: ${(err as Error).name}: ${(err as Error).message}`)
       return TopicValidatorResult.Reject
     }
   }

@@ -80,6 +80,7 @@ export function createUpdateApplier(init: UpdateApplierInit): UpdateApplier {
       const refused = check(update, context)
       if (refused !== undefined) return refused
       const origin: RemoteOrigin = { remote: true, context }
+      const pendingBefore = pendingOf(init.doc)
       try {
         if (init.applyUpdate === undefined) Y.applyUpdate(init.doc, update, origin)
         else init.applyUpdate(init.doc, update, origin)
@@ -99,14 +100,40 @@ export function createUpdateApplier(init: UpdateApplierInit): UpdateApplier {
         return error
       }
       counters.applied++
-      const store = init.doc.store
-      if (store.pendingStructs !== null || store.pendingDs !== null) {
+      // A gap is worth a pull only when this update created or changed it, and not after a catch-up reply (which held
+      // everything its sender had): otherwise a pending part that never resolves (e.g. deletes of structs nobody has)
+      // would make every later update, and every reply, trigger another pull: a catch-up storm.
+      if (context.via !== 'sync' && pendingChanged(pendingBefore, pendingOf(init.doc))) {
         counters.gaps++
         init.onGap(context.from)
       }
       return undefined
     },
   }
+}
+
+/** The document's pending buffers (parked structs and deletes), or `undefined` when nothing is pending. */
+function pendingOf(doc: Y.Doc): [Uint8Array | undefined, Uint8Array | undefined] | undefined {
+  const { pendingStructs, pendingDs } = doc.store
+  if (pendingStructs === null && pendingDs === null) return undefined
+  return [pendingStructs?.update, pendingDs ?? undefined]
+}
+
+/** Whether `after` holds pending data that `before` did not hold byte for byte. */
+function pendingChanged(
+  before: ReturnType<typeof pendingOf>,
+  after: ReturnType<typeof pendingOf>,
+): boolean {
+  if (after === undefined) return false
+  if (before === undefined) return true
+  return !sameBytes(before[0], after[0]) || !sameBytes(before[1], after[1])
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === b) return true
+  if (a === undefined || b === undefined || a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /** A validator that refuses updates larger than `maxBytes` or empty. */

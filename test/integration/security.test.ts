@@ -75,10 +75,13 @@ describe('private network (networkKey)', () => {
     meshes.push(wrongKey)
     attacker = await createAttacker()
     const t0 = performance.now()
-    await expect(noKey.connect(a.addresses[0]!)).rejects.toThrow()
-    await expect(wrongKey.connect(a.addresses[0]!)).rejects.toThrow()
-    await expect(attacker.connect(a.addresses[0]!)).rejects.toThrow()
-    await expect(a.connect(noKey.addresses[0]!)).rejects.toThrow()
+    const dials = await Promise.allSettled([
+      noKey.connect(a.addresses[0]!),
+      wrongKey.connect(a.addresses[0]!),
+      attacker.connect(a.addresses[0]!),
+      a.connect(noKey.addresses[0]!),
+    ])
+    expect(dials.map((d) => d.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected'])
     console.log(`[security] 4 refused dials took ${(performance.now() - t0).toFixed(0)} ms`)
     await noKey.set('evil', 1).catch(() => {})
     await wrongKey.set('evil', 2)
@@ -324,4 +327,28 @@ describe('secrets', () => {
     expect(files).toBeGreaterThan(0)
     console.log(`[security] canary absent from ${files} data-dir files and ${attacker.captured.length} gossip messages`)
   }, 30_000)
+})
+
+describe('identity', () => {
+  it('createMesh({ identity }) uses it; a data dir holding another identity refuses it with a named error', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'confmesh-identity-'))
+    try {
+      const [id1, id2] = await Promise.all([generateIdentity(), generateIdentity()])
+      const first = await startMesh({ identity: id1, dataDir: dir })
+      expect(first.peerId).toBe(id1.peerId)
+      await first.stop()
+      await expect(startMesh({ identity: id2, dataDir: dir })).rejects.toMatchObject({ name: 'DataDirMismatchError' })
+      const again = await startMesh({ identity: id1, dataDir: dir })
+      expect(again.peerId).toBe(id1.peerId)
+      await again.stop()
+      const stored = await startMesh({ dataDir: dir })
+      expect(stored.peerId).toBe(id1.peerId)
+      await stored.stop()
+      await expect(startMesh({ identity: { ...id1, peerId: id2.peerId } })).rejects.toMatchObject({
+        name: 'InvalidOptionsError',
+      })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
 })
