@@ -48,6 +48,7 @@ const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
  */
 export async function runFootprint(options: { argv?: string[]; write?: boolean } = {}): Promise<FootprintRow[]> {
   const cli = parseCli(options.argv)
+  const staggerMs = cli.num('stagger', 0)
   const machine = await sampleMachine()
   warnIfBusy(machine)
   const peers = cli.num('peers', 3, 3)
@@ -79,74 +80,79 @@ export async function runFootprint(options: { argv?: string[]; write?: boolean }
     const label = `${v.label} x${peers}`
     progress(`${label}: starting`)
     try {
-      await withVariant(v, peers, async (cluster, server) => {
-        const byPeer = (stats: WorkerStats[], p: number) => stats.find((s) => s.peers.some((x) => x.index === p))
-        await warmUp(cluster)
-        const serverPids = server.pids()
-        progress(`${label}: idle for ${idleMs} ms`)
-        const idle0 = await cluster.stats()
-        const serverIdleCpu0 = sum(serverPids.map((p) => cpuMsOf(p)))
-        await new Promise((r) => setTimeout(r, idleMs)) // a measurement window, not synchronisation
-        const idle = await cluster.stats(true)
-        const serverIdleCpu = ((sum(serverPids.map((p) => cpuMsOf(p))) - serverIdleCpu0) / idleMs) * 100
-        const idlePct = (p: number) => {
-          const a = byPeer(idle0, p)
-          const b = byPeer(idle, p)
-          return a && b ? ((b.cpuUs - a.cpuUs) / 1000 / (b.t - a.t)) * 100 : Number.NaN
-        }
-        const serverIdle = sum(serverPids.map((p) => rssOf(p)))
-        const serverCpu0 = sum(serverPids.map((p) => cpuMsOf(p)))
-        progress(`${label}: writing ${keys} keys`)
-        const r = await runBurst(cluster, {
-          writers: [0],
-          total: keys,
-          keyCount: keys,
-          inflight: 64,
-          timeoutMs,
-          padBytes: valueBytes,
-          prefix: 'k',
-        })
-        const serverCpu1 = sum(serverPids.map((p) => cpuMsOf(p)))
-        const loaded = await cluster.stats(true)
-        const serverLoaded = sum(serverPids.map((p) => rssOf(p)))
-        const cpuPer = (p: number) => {
-          const before = byPeer(idle, p)?.cpuUs ?? Number.NaN
-          const conv = r.converged.find((c) => c.p === p)?.cpuUs ?? Number.NaN
-          return (conv - before) / r.total
-        }
-        const receivers = Array.from({ length: peers - 1 }, (_, i) => i + 1)
-        const med = (xs: number[]) => summarize(xs).p50
-        const doc = byPeer(loaded, 1)?.peers[0]?.system.documentBytes ?? Number.NaN
-        rows.push({
-          label: v.label,
-          role: 'writer peer',
-          rssIdle: byPeer(idle, 0)?.rss ?? Number.NaN,
-          rssLoaded: byPeer(loaded, 0)?.rss ?? Number.NaN,
-          idleCpuPct: idlePct(0),
-          cpuUsPerUpdate: cpuPer(0),
-          docBytes: byPeer(loaded, 0)?.peers[0]?.system.documentBytes ?? Number.NaN,
-        })
-        rows.push({
-          label: v.label,
-          role: `receiver peer (median of ${receivers.length})`,
-          rssIdle: med(receivers.map((p) => byPeer(idle, p)?.rss ?? Number.NaN)),
-          rssLoaded: med(receivers.map((p) => byPeer(loaded, p)?.rss ?? Number.NaN)),
-          idleCpuPct: med(receivers.map(idlePct)),
-          cpuUsPerUpdate: med(receivers.map(cpuPer)),
-          docBytes: doc,
-        })
-        if (serverPids.length > 0) {
+      await withVariant(
+        v,
+        peers,
+        async (cluster, server) => {
+          const byPeer = (stats: WorkerStats[], p: number) => stats.find((s) => s.peers.some((x) => x.index === p))
+          await warmUp(cluster)
+          const serverPids = server.pids()
+          progress(`${label}: idle for ${idleMs} ms`)
+          const idle0 = await cluster.stats()
+          const serverIdleCpu0 = sum(serverPids.map((p) => cpuMsOf(p)))
+          await new Promise((r) => setTimeout(r, idleMs)) // a measurement window, not synchronisation
+          const idle = await cluster.stats(true)
+          const serverIdleCpu = ((sum(serverPids.map((p) => cpuMsOf(p))) - serverIdleCpu0) / idleMs) * 100
+          const idlePct = (p: number) => {
+            const a = byPeer(idle0, p)
+            const b = byPeer(idle, p)
+            return a && b ? ((b.cpuUs - a.cpuUs) / 1000 / (b.t - a.t)) * 100 : Number.NaN
+          }
+          const serverIdle = sum(serverPids.map((p) => rssOf(p)))
+          const serverCpu0 = sum(serverPids.map((p) => cpuMsOf(p)))
+          progress(`${label}: writing ${keys} keys`)
+          const r = await runBurst(cluster, {
+            writers: [0],
+            total: keys,
+            keyCount: keys,
+            inflight: 64,
+            timeoutMs,
+            padBytes: valueBytes,
+            prefix: 'k',
+          })
+          const serverCpu1 = sum(serverPids.map((p) => cpuMsOf(p)))
+          const loaded = await cluster.stats(true)
+          const serverLoaded = sum(serverPids.map((p) => rssOf(p)))
+          const cpuPer = (p: number) => {
+            const before = byPeer(idle, p)?.cpuUs ?? Number.NaN
+            const conv = r.converged.find((c) => c.p === p)?.cpuUs ?? Number.NaN
+            return (conv - before) / r.total
+          }
+          const receivers = Array.from({ length: peers - 1 }, (_, i) => i + 1)
+          const med = (xs: number[]) => summarize(xs).p50
+          const doc = byPeer(loaded, 1)?.peers[0]?.system.documentBytes ?? Number.NaN
           rows.push({
             label: v.label,
-            role: `server (${serverPids.length} process${serverPids.length > 1 ? 'es, summed' : ''})`,
-            rssIdle: serverIdle,
-            rssLoaded: serverLoaded,
-            idleCpuPct: serverIdleCpu,
-            cpuUsPerUpdate: ((serverCpu1 - serverCpu0) * 1000) / r.total,
-            docBytes: Number.NaN,
+            role: 'writer peer',
+            rssIdle: byPeer(idle, 0)?.rss ?? Number.NaN,
+            rssLoaded: byPeer(loaded, 0)?.rss ?? Number.NaN,
+            idleCpuPct: idlePct(0),
+            cpuUsPerUpdate: cpuPer(0),
+            docBytes: byPeer(loaded, 0)?.peers[0]?.system.documentBytes ?? Number.NaN,
           })
-        }
-      })
+          rows.push({
+            label: v.label,
+            role: `receiver peer (median of ${receivers.length})`,
+            rssIdle: med(receivers.map((p) => byPeer(idle, p)?.rss ?? Number.NaN)),
+            rssLoaded: med(receivers.map((p) => byPeer(loaded, p)?.rss ?? Number.NaN)),
+            idleCpuPct: med(receivers.map(idlePct)),
+            cpuUsPerUpdate: med(receivers.map(cpuPer)),
+            docBytes: doc,
+          })
+          if (serverPids.length > 0) {
+            rows.push({
+              label: v.label,
+              role: `server (${serverPids.length} process${serverPids.length > 1 ? 'es, summed' : ''})`,
+              rssIdle: serverIdle,
+              rssLoaded: serverLoaded,
+              idleCpuPct: serverIdleCpu,
+              cpuUsPerUpdate: ((serverCpu1 - serverCpu0) * 1000) / r.total,
+              docBytes: Number.NaN,
+            })
+          }
+        },
+        { staggerMs },
+      )
     } catch (err) {
       note(`${label} failed: ${(err as Error).message.split('\n')[0]}`)
     }

@@ -48,6 +48,7 @@ export interface JoinRow {
  */
 export async function runJoin(options: { argv?: string[]; write?: boolean } = {}): Promise<JoinRow[]> {
   const cli = parseCli(options.argv)
+  const staggerMs = cli.num('stagger', 0)
   const machine = await sampleMachine()
   warnIfBusy(machine)
   const sizes = cli.nums('sizes', [1, 10], [0.125])
@@ -75,38 +76,43 @@ export async function runJoin(options: { argv?: string[]; write?: boolean } = {}
       }
       progress(`${label}: starting ${seeds} seeds`)
       try {
-        await withVariant(v, seeds, async (cluster) => {
-          await warmUp(cluster)
-          progress(`${label}: writing ${keys} keys of ${valueBytes} B`)
-          const fill = await runBurst(cluster, {
-            writers: [0],
-            total: keys,
-            keyCount: keys,
-            inflight: 64,
-            timeoutMs,
-            padBytes: valueBytes,
-            prefix: 'f',
-            verify: false,
-          })
-          const spec = fill.specs[0]!
-          const track = {
-            targets: { 0: spec.seqBase + spec.count },
-            sentinels: { 0: `${spec.prefix}-0-${spec.count - 1}` },
-            pollMs: 50,
-          }
-          const seedStats = await cluster.stats()
-          row.docBytes = seedStats[0]?.peers[0]?.system.documentBytes ?? Number.NaN
-          const ready: number[] = []
-          for (let t = 0; t < trials; t++) {
-            progress(`${label}: join ${t + 1}/${trials}`)
-            const { start, converged } = await cluster.join(track, timeoutMs)
-            ready.push(start.tReady - start.tBegin)
-            row.caughtUpS.push((converged.t - start.tBegin) / 1000)
-            row.bytesRead.push(converged.io.rchar - start.ioBefore.rchar)
-            await cluster.stopPeer(converged.p)
-          }
-          row.readyS = summarize(ready).p50 / 1000
-        })
+        await withVariant(
+          v,
+          seeds,
+          async (cluster) => {
+            await warmUp(cluster)
+            progress(`${label}: writing ${keys} keys of ${valueBytes} B`)
+            const fill = await runBurst(cluster, {
+              writers: [0],
+              total: keys,
+              keyCount: keys,
+              inflight: 64,
+              timeoutMs,
+              padBytes: valueBytes,
+              prefix: 'f',
+              verify: false,
+            })
+            const spec = fill.specs[0]!
+            const track = {
+              targets: { 0: spec.seqBase + spec.count },
+              sentinels: { 0: `${spec.prefix}-0-${spec.count - 1}` },
+              pollMs: 50,
+            }
+            const seedStats = await cluster.stats()
+            row.docBytes = seedStats[0]?.peers[0]?.system.documentBytes ?? Number.NaN
+            const ready: number[] = []
+            for (let t = 0; t < trials; t++) {
+              progress(`${label}: join ${t + 1}/${trials}`)
+              const { start, converged } = await cluster.join(track, timeoutMs)
+              ready.push(start.tReady - start.tBegin)
+              row.caughtUpS.push((converged.t - start.tBegin) / 1000)
+              row.bytesRead.push(converged.io.rchar - start.ioBefore.rchar)
+              await cluster.stopPeer(converged.p)
+            }
+            row.readyS = summarize(ready).p50 / 1000
+          },
+          { staggerMs },
+        )
       } catch (err) {
         row.error = (err as Error).message.split('\n')[0]
         note(`${label} failed: ${row.error}`)

@@ -7,7 +7,7 @@
  * Writes a `propagation` section to bench/RESULTS.md and bench/propagation.svg.
  *
  * Run: `npx tsx bench/propagation.ts [--quick] [--systems=confmesh,etcd,relay] [--peers=3,10,30] [--writes=200]
- *       [--interval=20] [--inproc=30] [--delivery-timeout=5000]`
+ *       [--interval=20] [--inproc=30] [--delivery-timeout=5000] [--stagger=0]`
  *
  * @module
  */
@@ -53,6 +53,7 @@ export interface PropagationBenchOptions {
  */
 export async function runPropagation(options: PropagationBenchOptions = {}): Promise<PropagationRow[]> {
   const cli = parseCli(options.argv)
+  const staggerMs = cli.num('stagger', 0)
   const machine = await sampleMachine()
   warnIfBusy(machine)
   const peerCounts = cli.nums('peers', [3, 10, 30], [3])
@@ -71,24 +72,29 @@ export async function runPropagation(options: PropagationBenchOptions = {}): Pro
     const label = `${v.label} x${n}`
     progress(`${label}: starting`)
     try {
-      const row = await withVariant(v, n, async (cluster) => {
-        const ready =
-          Math.max(...cluster.startTimes.map((s) => s.tReady)) - Math.min(...cluster.startTimes.map((s) => s.tBegin))
-        progress(`${label}: warming up`)
-        const warm = await warmUp(cluster)
-        const r = await measurePropagation(cluster, { writes, intervalMs, deliveryTimeoutMs, label })
-        return {
-          label: v.label,
-          peers: n,
-          writes,
-          latencies: r.latencies,
-          allSeen: r.allSeen,
-          missed: r.missed,
-          lostPeers: r.lostPeers,
-          warm,
-          startS: ready / 1000,
-        }
-      })
+      const row = await withVariant(
+        v,
+        n,
+        async (cluster) => {
+          const ready =
+            Math.max(...cluster.startTimes.map((s) => s.tReady)) - Math.min(...cluster.startTimes.map((s) => s.tBegin))
+          progress(`${label}: warming up`)
+          const warm = await warmUp(cluster)
+          const r = await measurePropagation(cluster, { writes, intervalMs, deliveryTimeoutMs, label })
+          return {
+            label: v.label,
+            peers: n,
+            writes,
+            latencies: r.latencies,
+            allSeen: r.allSeen,
+            missed: r.missed,
+            lostPeers: r.lostPeers,
+            warm,
+            startS: ready / 1000,
+          }
+        },
+        { staggerMs },
+      )
       rows.push(row)
     } catch (err) {
       note(`${label} failed: ${(err as Error).message.split('\n')[0]}`)

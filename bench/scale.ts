@@ -94,6 +94,7 @@ function perReceiver(before: WorkerStats[], after: WorkerStats[], writes: number
  */
 export async function runScale(options: { argv?: string[]; write?: boolean } = {}): Promise<ScaleRow[]> {
   const cli = parseCli(options.argv)
+  const staggerMs = cli.num('stagger', 0)
   const machine = await sampleMachine()
   warnIfBusy(machine)
   const peerCounts = cli.nums('peers', [3, 10, 30], [3, 5])
@@ -108,26 +109,31 @@ export async function runScale(options: { argv?: string[]; write?: boolean } = {
       const label = `${v.label} x${n}`
       progress(`${label}: starting`)
       try {
-        await withVariant(v, n, async (cluster) => {
-          await warmUp(cluster)
-          const before = await cluster.stats()
-          const r = await measurePropagation(cluster, { writes, intervalMs, deliveryTimeoutMs, label })
-          const after = await cluster.stats()
-          const s = summarize(r.latencies)
-          const per = perReceiver(before, after, writes, n)
-          rows.push({
-            label: v.label,
-            peers: n,
-            writes,
-            p50: s.p50,
-            p99: s.p99,
-            missed: r.missed,
-            eventsPerWrite: per.events,
-            readsPerWrite: per.reads,
-            bytesPerWrite: per.bytes,
-            gossipPerWrite: per.gossip,
-          })
-        })
+        await withVariant(
+          v,
+          n,
+          async (cluster) => {
+            await warmUp(cluster)
+            const before = await cluster.stats()
+            const r = await measurePropagation(cluster, { writes, intervalMs, deliveryTimeoutMs, label })
+            const after = await cluster.stats()
+            const s = summarize(r.latencies)
+            const per = perReceiver(before, after, writes, n)
+            rows.push({
+              label: v.label,
+              peers: n,
+              writes,
+              p50: s.p50,
+              p99: s.p99,
+              missed: r.missed,
+              eventsPerWrite: per.events,
+              readsPerWrite: per.reads,
+              bytesPerWrite: per.bytes,
+              gossipPerWrite: per.gossip,
+            })
+          },
+          { staggerMs },
+        )
       } catch (err) {
         note(`${label} failed: ${(err as Error).message.split('\n')[0]}`)
       }

@@ -45,6 +45,7 @@ export interface ThroughputRow {
  */
 export async function runThroughput(options: { argv?: string[]; write?: boolean } = {}): Promise<ThroughputRow[]> {
   const cli = parseCli(options.argv)
+  const staggerMs = cli.num('stagger', 0)
   const machine = await sampleMachine()
   warnIfBusy(machine)
   const peers = cli.num('peers', 10, 3)
@@ -59,40 +60,45 @@ export async function runThroughput(options: { argv?: string[]; write?: boolean 
     const label = `${v.label} x${peers}`
     progress(`${label}: starting`)
     try {
-      await withVariant(v, peers, async (cluster) => {
-        await warmUp(cluster)
-        for (const wc of writerCounts) {
-          const writers = Array.from({ length: Math.min(wc, peers) }, (_, i) => (i * Math.floor(peers / wc)) % peers)
-          progress(`${label}: ${sets} sets from ${writers.length} writer(s)`)
-          try {
-            const r = await runBurst(cluster, { writers, total: sets, keyCount: keys, inflight, timeoutMs })
-            rows.push({
-              label: v.label,
-              peers,
-              writers: writers.length,
-              sets: r.total,
-              writeRate: r.total / ((r.tWritten - r.tStart) / 1000),
-              convergedRate: r.total / ((r.tConverged - r.tStart) / 1000),
-              convergeS: (r.tConverged - r.tStart) / 1000,
-              wrongKeys: Object.values(r.wrong).reduce((a, b) => a + b, 0),
-            })
-          } catch (err) {
-            const msg = (err as Error).message.split('\n')[0] ?? ''
-            note(`${label} (${writers.length} writers) failed: ${msg}`)
-            rows.push({
-              label: v.label,
-              peers,
-              writers: writers.length,
-              sets,
-              writeRate: Number.NaN,
-              convergedRate: Number.NaN,
-              convergeS: Number.NaN,
-              wrongKeys: Number.NaN,
-              error: msg,
-            })
+      await withVariant(
+        v,
+        peers,
+        async (cluster) => {
+          await warmUp(cluster)
+          for (const wc of writerCounts) {
+            const writers = Array.from({ length: Math.min(wc, peers) }, (_, i) => (i * Math.floor(peers / wc)) % peers)
+            progress(`${label}: ${sets} sets from ${writers.length} writer(s)`)
+            try {
+              const r = await runBurst(cluster, { writers, total: sets, keyCount: keys, inflight, timeoutMs })
+              rows.push({
+                label: v.label,
+                peers,
+                writers: writers.length,
+                sets: r.total,
+                writeRate: r.total / ((r.tWritten - r.tStart) / 1000),
+                convergedRate: r.total / ((r.tConverged - r.tStart) / 1000),
+                convergeS: (r.tConverged - r.tStart) / 1000,
+                wrongKeys: Object.values(r.wrong).reduce((a, b) => a + b, 0),
+              })
+            } catch (err) {
+              const msg = (err as Error).message.split('\n')[0] ?? ''
+              note(`${label} (${writers.length} writers) failed: ${msg}`)
+              rows.push({
+                label: v.label,
+                peers,
+                writers: writers.length,
+                sets,
+                writeRate: Number.NaN,
+                convergedRate: Number.NaN,
+                convergeS: Number.NaN,
+                wrongKeys: Number.NaN,
+                error: msg,
+              })
+            }
           }
-        }
-      })
+        },
+        { staggerMs },
+      )
     } catch (err) {
       note(`${label} failed: ${(err as Error).message.split('\n')[0]}`)
     }

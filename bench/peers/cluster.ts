@@ -42,6 +42,12 @@ export interface ClusterInit {
   layout: Layout
   /** How many confmesh peers are created at once after peer 0 (default 8). */
   startConcurrency?: number
+  /**
+   * confmesh only: wait this long between starting consecutive peers (a rollout pace), default 0. All bench peers
+   * share one host (127.0.0.1), and libp2p refuses more than `inboundConnectionThreshold` (confmesh: 5) inbound
+   * connections per second from one host, so a simultaneous start of many peers loses connections.
+   */
+  staggerMs?: number
   /** Deadline for starting one batch of peers (default 60 s). */
   startTimeoutMs?: number
   /** Seed of the bootstrap choice (default 1). */
@@ -353,7 +359,13 @@ export async function startCluster(init: ClusterInit): Promise<Cluster> {
         cluster.assign(i, w)
         specs.push({ index: i, opts: optionsFor(init.target, i), bootstrapPeers: bootstrapChoice(i, i, rand) })
       }
-      record(await w.request<StartResult>({ op: 'start', peers: specs }, timeout * Math.max(1, init.peers / 4)))
+      const stagger = init.target.system === 'confmesh' ? (init.staggerMs ?? 0) : 0
+      record(
+        await w.request<StartResult>(
+          { op: 'start', peers: specs, staggerMs: stagger },
+          timeout * Math.max(1, init.peers / 4) + stagger * init.peers,
+        ),
+      )
     } else {
       // fork every worker and load the system's code in all of them at once, then create the peers: confmesh peer 0
       // first (the others bootstrap from it), then the rest in batches that bootstrap from already running peers
@@ -365,7 +377,8 @@ export async function startCluster(init: ClusterInit): Promise<Cluster> {
       }
       const loadTimeout = timeout + 2000 * init.peers
       await Promise.all(handles.map((w) => w.request({ op: 'prepare', system: init.target.system }, loadTimeout)))
-      const batch = Math.max(1, init.startConcurrency ?? 8)
+      const stagger = init.staggerMs ?? 0
+      const batch = stagger > 0 ? 1 : Math.max(1, init.startConcurrency ?? 8)
       const startOne = (i: number, limit: number) => {
         let opts = optionsFor(init.target, i)
         if (opts.system === 'confmesh') {
@@ -377,6 +390,8 @@ export async function startCluster(init: ClusterInit): Promise<Cluster> {
       if (init.target.system === 'confmesh') {
         for (let first = 0; first < init.peers; first = first === 0 ? 1 : first + batch) {
           const last = first === 0 ? 1 : Math.min(init.peers, first + batch)
+          // pacing of peer starts (a rollout), not synchronisation
+          if (first > 0 && stagger > 0) await new Promise((r) => setTimeout(r, stagger))
           await Promise.all(Array.from({ length: last - first }, (_, k) => startOne(first + k, first)))
         }
       } else {

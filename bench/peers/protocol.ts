@@ -47,7 +47,7 @@ export interface BurstSpec {
 /** Requests, coordinator -> worker. */
 export type Request =
   | { op: 'prepare'; id: number; system: SystemName }
-  | { op: 'start'; id: number; peers: PeerSpec[]; track?: TrackSpec; report?: boolean }
+  | { op: 'start'; id: number; peers: PeerSpec[]; track?: TrackSpec; report?: boolean; staggerMs?: number }
   | { op: 'set'; id: number; peer: number; key: string; value: BenchValue }
   | { op: 'report'; id: number; on: boolean }
   | { op: 'track'; id: number; track: TrackSpec }

@@ -138,12 +138,14 @@ async function createPeer(opts: PeerOptions): Promise<BenchPeer> {
   }
 }
 
-async function start(specs: PeerSpec[]): Promise<StartResult> {
+async function start(specs: PeerSpec[], staggerMs: number): Promise<StartResult> {
   // load the modules before any reading, so their file reads are not counted as a peer's start-up traffic
   for (const system of new Set(specs.map((x) => x.opts.system))) await prepare(system)
   const io = ioOf()
   const out: StartResult['peers'] = []
-  for (const spec of specs) {
+  for (const [k, spec] of specs.entries()) {
+    // pacing of peer starts (a rollout), not synchronisation
+    if (k > 0 && staggerMs > 0) await new Promise((r) => setTimeout(r, staggerMs))
     let opts = spec.opts
     if (opts.system === 'confmesh' && spec.bootstrapPeers?.length) {
       const local = spec.bootstrapPeers.flatMap((i) => hosted.get(i)?.peer.addresses ?? [])
@@ -259,7 +261,7 @@ async function handle(req: Request): Promise<unknown> {
     case 'start':
       if (req.report !== undefined) report = req.report
       if (req.track) setTrack(req.track)
-      return start(req.peers)
+      return start(req.peers, req.staggerMs ?? 0)
     case 'set': {
       const h = hosted.get(req.peer)
       if (!h) throw new Error(`no peer ${req.peer} in this worker`)

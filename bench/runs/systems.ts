@@ -70,13 +70,13 @@ export function standardVariants(systems: readonly SystemName[]): Variant[] {
  * @param variant - which system and layout
  * @param peers - number of peers
  * @param fn - the measurement
- * @param opts - `room`/`name` for the relay room or confmesh mesh name (default `bench`)
+ * @param opts - `name`: relay room or confmesh mesh name (default `bench`); `staggerMs`: confmesh start pace
  */
 export async function withVariant<T>(
   variant: Variant,
   peers: number,
   fn: (cluster: Cluster, server: ServerSide) => Promise<T>,
-  opts: { name?: string } = {},
+  opts: { name?: string; staggerMs?: number } = {},
 ): Promise<T> {
   const name = opts.name ?? 'bench'
   const stops: Array<() => Promise<void>> = []
@@ -102,7 +102,12 @@ export async function withVariant<T>(
         layout: variant.layout,
       })
     } else {
-      cluster = await startCluster({ target: { system: 'confmesh', name }, peers, layout: variant.layout })
+      cluster = await startCluster({
+        target: { system: 'confmesh', name },
+        peers,
+        layout: variant.layout,
+        ...(opts.staggerMs ? { staggerMs: opts.staggerMs } : {}),
+      })
     }
     stops.push(() => cluster.stop())
     return await fn(cluster, server)
