@@ -92,6 +92,10 @@ describe('versions between real peers', () => {
       expect(m.compare(good, r3.version)).toBe('before')
     }
     expect(c.history().filter((e) => e.message?.startsWith('rollback to')).length).toBe(3)
+    // a write issued (not awaited) before a rollback is part of what the rollback undoes
+    void a.set('x', 'not awaited')
+    await a.rollback(good, { keys: ['x'] })
+    expect(a.get('x')).toBe(1)
   })
 
   it('concurrent rollbacks and writes on different peers converge (last writer wins, key by key)', async () => {
