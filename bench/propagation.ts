@@ -17,7 +17,7 @@ import { isMain, runMain } from './lib/cleanup.js'
 import { parseCli } from './lib/cli.js'
 import { machineLine, sampleMachine, warnIfBusy } from './lib/machine.js'
 import { note, progress, progressDone } from './lib/progress.js'
-import { BENCH_DIR, writeResultsSection } from './lib/results.js'
+import { resultsPath, writeResultsSection } from './lib/results.js'
 import { fmt, summarize } from './lib/stats.js'
 import { printTable, renderMarkdown, type Table } from './lib/table.js'
 import { measurePropagation, warmUp } from './runs/propagate.js'
@@ -150,7 +150,7 @@ export async function runPropagation(options: PropagationBenchOptions = {}): Pro
   }
   printTable("Propagation: write on one peer -> seen by every other peer's watcher (ms)", table)
   if (options.write ?? true) {
-    const chartFile = path.join(BENCH_DIR, 'propagation.svg')
+    const chartFile = path.join(path.dirname(resultsPath()), 'propagation.svg')
     const labels = [...new Set(rows.map((r) => r.label))]
     writeLineChart(chartFile, {
       title: 'Propagation p99 vs peer count',
@@ -168,7 +168,7 @@ export async function runPropagation(options: PropagationBenchOptions = {}): Pro
         '',
         machineLine(machine),
         '',
-        `Closed loop: ${writes} writes per row, rotating writer, one write in flight, starts >= ${intervalMs} ms apart; a delivery not seen within ${deliveryTimeoutMs} ms counts as missed. Latency per (write, receiving peer) = watcher callback - writer call, both read from CLOCK_MONOTONIC (one clock for every process). Peers are separate OS processes except "confmesh (1 process)". etcd: one client (own gRPC connection, prefix watch) per peer, spread over the members. Relay: one y-websocket client per peer against a central relay process. "all-seen" = time until the last peer saw the write. "start s" = time to start all peers. "lost peers" = most peers at once that had missed 3 writes in a row (no longer waited for, still counted as missed); "warm-up incomplete" = a warm-up write did not reach every peer within 30 s.${cli.quick ? ' **Quick run (tiny sizes).**' : ''}`,
+        `Closed loop: ${writes} writes per row, rotating writer, one write in flight, starts >= ${intervalMs} ms apart; a delivery not seen within ${deliveryTimeoutMs} ms counts as missed. Latency per (write, receiving peer) = watcher callback - writer call, both read from CLOCK_MONOTONIC (one clock for every process). Peers are separate OS processes except "confmesh (1 process)". etcd: one client (own gRPC connection, prefix watch) per peer, spread over the members. Relay: one y-websocket client per peer against a central relay process. "all-seen" = time until the last peer saw the write (only writes every peer saw). Percentiles cover delivered writes only: read them together with "missed". "start s" = time to start all peers. "lost peers" = most peers at once that had missed 3 writes in a row (no longer waited for, still counted as missed); "warm-up incomplete" = a warm-up write did not reach every peer within 30 s.${cli.quick ? ' **Quick run (tiny sizes).**' : ''}`,
         '',
         renderMarkdown(table),
         '',

@@ -19,7 +19,7 @@ import { isMain, runMain } from './lib/cleanup.js'
 import { parseCli } from './lib/cli.js'
 import { machineLine, sampleMachine, warnIfBusy } from './lib/machine.js'
 import { note, progress, progressDone } from './lib/progress.js'
-import { BENCH_DIR, writeResultsSection } from './lib/results.js'
+import { resultsPath, writeResultsSection } from './lib/results.js'
 import { fmt, fmtBytes, summarize } from './lib/stats.js'
 import { printTable, renderMarkdown, type Table } from './lib/table.js'
 import type { WorkerStats } from './peers/protocol.js'
@@ -191,13 +191,13 @@ export async function runScale(options: { argv?: string[]; write?: boolean } = {
         name: l,
         points: rows.filter((r) => r.label === l).map((r) => ({ x: r.peers, y: metric(r) })),
       }))
-    writeLineChart(path.join(BENCH_DIR, 'scale-latency.svg'), {
+    writeLineChart(path.join(path.dirname(resultsPath()), 'scale-latency.svg'), {
       title: 'Propagation p99 vs peer count',
       xLabel: 'peers',
       yLabel: 'p99 latency (ms)',
       series: series((r) => r.p99),
     })
-    writeLineChart(path.join(BENCH_DIR, 'scale-messages.svg'), {
+    writeLineChart(path.join(path.dirname(resultsPath()), 'scale-messages.svg'), {
       title: 'Read syscalls per peer per write',
       xLabel: 'peers',
       yLabel: 'reads / peer / write',

@@ -112,6 +112,8 @@ describe('bench scripts (quick mode)', () => {
     const md = readFileSync(results, 'utf8')
     expect(md).toContain('<!-- propagation:start -->')
     expect(md).toContain('| y-websocket relay | 2 | 5 | 5 | 0 |')
+    // the chart goes next to the results file, never over the real one in bench/
+    expect(readFileSync(path.join(tmp, 'propagation.svg'), 'utf8')).toContain('<svg')
   })
 
   it.skipIf(!existsSync(path.join(ROOT, 'src', 'index.ts')))(
