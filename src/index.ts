@@ -32,6 +32,21 @@ export {
   SyncError,
   UpdateRejectedError,
 } from './errors.js'
+export {
+  LeaseDeniedError,
+  LeaseHeldError,
+  type LeaseHeldReason,
+  LeaseLostError,
+  LeaseTimeoutError,
+  LeaseUnavailableError,
+} from './lease/errors.js'
+export { LEASE_NAMESPACE } from './lease/lease-server.js'
+export {
+  DEFAULT_MAX_TTL_MS,
+  type Lease,
+  type LeaseOptions,
+  type LeaseRequestOptions,
+} from './lease/leases.js'
 export type { MeshLogger } from './logger.js'
 export {
   type ConfigMesh,
@@ -46,6 +61,18 @@ export {
   type PeerInfo,
 } from './mesh.js'
 export { DataDirMismatchError } from './persistence/errors.js'
+export {
+  InvalidWeightError,
+  KeyRequiredError,
+  NoLiveMembersError,
+  UnknownStrategyError,
+} from './ring/errors.js'
+export { DEFAULT_VNODES } from './ring/hash-ring.js'
+export { DEFAULT_JOIN_EPSILON, DEFAULT_JOIN_PARTS, type JoinSyncOptions } from './ring/join-sync.js'
+export type { MembershipChange, MemberUpdate } from './ring/membership.js'
+export type { MeshPickOptions, MeshRing, RingChange, RingOptions } from './ring/mesh-ring.js'
+export type { PickStrategy } from './ring/picker.js'
+export { MAX_MEMBER_WEIGHT, MIN_MEMBER_WEIGHT } from './ring/weight.js'
 // security (src/security)
 export {
   DataKeyRequiredError,
@@ -70,7 +97,6 @@ export { generateNetworkKey } from './security/network-key.js'
 export { dataKeyFromString, dataKeyToString, generateDataKey } from './security/secret-box.js'
 export type { UpdateLimits } from './security/update-guard.js'
 export { WRITERS_KEY, WRITERS_NAMESPACE } from './security/writers.js'
-export type { MembershipChange } from './ring/membership.js'
 export {
   createMemoryStorage,
   createSqliteStorage,

@@ -24,12 +24,36 @@ import { DEFAULT_MAX_VALUE_BYTES, type JsonValue } from './config/value.js'
 import { createWatchHub, type WatchHub, type WatchListener, type WatchTarget } from './config/watch.js'
 import { createWriteBatcher } from './config/write-batcher.js'
 import { InvalidOptionsError, MeshStoppedError } from './errors.js'
+// ring and leases (src/ring, src/lease)
+import {
+  createLeases,
+  LEASE_NAMESPACE,
+  type Lease,
+  type LeaseOptions,
+  type LeaseRequestOptions,
+  type Leases,
+} from './lease/leases.js'
 import { createDefaultLogger, type MeshLogger } from './logger.js'
 import { createNode, DEFAULT_MAX_CONNECTIONS, MAX_GOSSIP_MESSAGE_BYTES, type MeshNode } from './node.js'
 import { openPersistence, type Persistence } from './persistence/persistence.js'
-import { createMembership, type Member, type Membership, type MembershipChange } from './ring/membership.js'
-import { createSqliteStorage } from './storage/sqlite-storage.js'
-import type { Storage } from './storage/storage.js'
+import { NoLiveMembersError } from './ring/errors.js'
+import { createJoinSync, type JoinSync } from './ring/join-sync.js'
+import {
+  createMembership,
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_MEMBER_TIMEOUT_MS,
+  type Member,
+  type Membership,
+  type MembershipChange,
+} from './ring/membership.js'
+import {
+  createMeshRing,
+  type MeshPickOptions,
+  type MeshRing,
+  type MeshRingService,
+  type RingOptions,
+} from './ring/mesh-ring.js'
+import { assertWeight } from './ring/weight.js'
 // security (src/security)
 import {
   createMeshSecurity,
@@ -39,6 +63,8 @@ import {
   type SecurityOptions,
 } from './security/mesh-security.js'
 import { WRITERS_KEY, WRITERS_NAMESPACE } from './security/writers.js'
+import { createSqliteStorage } from './storage/sqlite-storage.js'
+import type { Storage } from './storage/storage.js'
 import { type CatchUp, createCatchUp } from './sync/catch-up.js'
 import { createGossip, type Gossip } from './sync/gossip.js'
 import { createUpdateApplier, sizeValidator, type UpdateApplier } from './sync/update-applier.js'
@@ -81,7 +107,7 @@ export interface MeshOptions extends SecurityOptions {
   name?: string
   /** The peer's libp2p private key (Ed25519). Default: a new one each start (or the persisted one with `dataDir`). */
   privateKey?: PrivateKey
-  /** Capacity weight for the ring. Default 1. */
+  /** Capacity weight for the ring, 0.01..100 (remote peers' announced weights are clamped to that range). Default 1. */
   weight?: number
   /** Free-form metadata announced to the mesh (zone, role, ...). Default `{}`. */
   tags?: Record<string, string>
@@ -115,6 +141,10 @@ export interface MeshOptions extends SecurityOptions {
    * lockTimeoutMs })` or `createMemoryStorage()`; not together with `dataDir`. Default: none.
    */
   storage?: Storage
+  /** The consistent-hash ring of live members (see `mesh.ring`): vnodes, bounded loads, ring-served joins. */
+  ring?: RingOptions
+  /** Leases (`mesh.lease()`, see `docs/leases.md`). Every peer of a mesh should use the same values. */
+  lease?: LeaseOptions
 }
 
 /** A live peer as seen by this one. */
@@ -178,6 +208,18 @@ export interface ConfigMesh extends Namespace, MeshVersions {
   stats(): Promise<MeshStats>
   /** Subscribes to mesh events; see {@link MeshEvents}. */
   readonly events: TypedEventEmitter<MeshEvents>
+  /** The live members (this peer included) as a consistent hash ring: `ownerOf`, `isOwner`, `assign`, events. */
+  readonly ring: MeshRing
+  /**
+   * A live member's peer id (this peer included) chosen by `strategy`: `'random'` (default), `'round-robin'`,
+   * `'weighted'`, or `'hash'` with a `key` (equals `ring.ownerOf(key)[0]`).
+   */
+  pick(options?: MeshPickOptions): string
+  /**
+   * Acquires the lease `name`, granted by its ring owner (see `docs/leases.md`). Throws `LeaseHeldError` when
+   * someone holds it, unless `wait: true`.
+   */
+  lease(name: string, options: LeaseRequestOptions): Promise<Lease>
   /** Leaves the mesh and releases every resource. Idempotent. */
   stop(): Promise<void>
   // --- security (src/security) ---
@@ -225,6 +267,8 @@ interface ResolvedOptions {
   connectionGater: ConnectionGater | undefined
   retention: ResolvedRetention
   storage: Storage | undefined
+  ring: RingOptions
+  lease: LeaseOptions
   security: ResolvedSecurity
 }
 
@@ -249,9 +293,7 @@ function validateOptions(o: MeshOptions): ResolvedOptions {
       throw new InvalidOptionsError(`bootstrap address ${b} must end in /p2p/<peerId>`)
   }
   const weight = o.weight ?? 1
-  if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) {
-    throw new InvalidOptionsError(`weight must be a positive number, got ${weight}`)
-  }
+  assertWeight(weight)
   const tags = o.tags ?? {}
   if (tags === null || typeof tags !== 'object' || !Object.values(tags).every((v) => typeof v === 'string')) {
     throw new InvalidOptionsError('tags must be an object of strings')
@@ -272,6 +314,9 @@ function validateOptions(o: MeshOptions): ResolvedOptions {
     connectionGater: o.connectionGater,
     retention: resolveRetention(o.retention),
     storage: resolveStorage(o),
+    // with writers, catch-up replies come from writers only: joiners pull from them, not from ring-chosen owners
+    ring: security.writers === undefined ? { ...o.ring } : { ...o.ring, joinSync: false },
+    lease: { ...o.lease },
   }
 }
 
@@ -313,6 +358,10 @@ class Mesh implements ConfigMesh {
   private stopping: Promise<void> | undefined
   /** Durable state in the data dir (src/persistence); undefined without `dataDir`/`storage`. */
   private persistence: Persistence | undefined
+  // ring and leases (src/ring, src/lease)
+  private ring_!: MeshRingService
+  private joinSync: JoinSync | undefined
+  private leases!: Leases
   // security (src/security)
   private security!: MeshSecurity
 
@@ -396,6 +445,7 @@ class Mesh implements ConfigMesh {
       maxConnections: o.maxConnections,
       ...(o.timing.heartbeatMs === undefined ? {} : { heartbeatMs: o.timing.heartbeatMs }),
       ...(o.timing.memberTimeoutMs === undefined ? {} : { timeoutMs: o.timing.memberTimeoutMs }),
+      ready: () => this.joinSync?.ready ?? true,
     })
     this.membership.addEventListener('change', (evt) => {
       this.events.safeDispatchEvent('peers:change', { detail: evt.detail })
@@ -416,8 +466,10 @@ class Mesh implements ConfigMesh {
       ...(o.timing.antiEntropyMs === undefined ? {} : { antiEntropyMs: o.timing.antiEntropyMs }),
       ...(o.timing.catchUpTimeoutMs === undefined ? {} : { timeoutMs: o.timing.catchUpTimeoutMs }),
       ...this.durabilityGate(),
+      partsProtocol: `${base}/sync/1.1.0`,
     })
     this.catchUp = catchUp
+    await this.startRing(base, peerId)
     this.gossip = createGossip({
       pubsub,
       topic: `${base}/doc/1`,
@@ -437,6 +489,9 @@ class Mesh implements ConfigMesh {
     this.gossip.start()
     await this.catchUp.start()
     await this.membership.start()
+    this.ring_.start()
+    this.joinSync?.start()
+    await this.leases.start()
     this.versions.start()
     this.state = 'running'
     this.logger.info(`started ${peerId} on ${this.addresses.join(', ')}`)
@@ -561,7 +616,11 @@ class Mesh implements ConfigMesh {
         ...prefixed('catchUp', this.catchUp.counters),
         ...prefixed('applier', this.applier.counters),
         ...prefixed('storage', this.persistence?.counters ?? {}),
+        ...prefixed('join', this.joinSync?.counters ?? {}),
+        ...prefixed('lease', this.leases.counters),
         ...prefixed('security', this.security.counters),
+        'ring.members': this.ring_.members().length,
+        'ring.version': this.ring_.version,
       },
     }
   }
@@ -576,6 +635,79 @@ class Mesh implements ConfigMesh {
       keys,
       versions: this.versions.retained(),
     }
+  }
+
+  // --- ring and leases (src/ring, src/lease) ----------------------------------------------------------------------
+
+  get ring(): MeshRing {
+    return this.ring_
+  }
+
+  pick(options?: MeshPickOptions): string {
+    this.assertRunning()
+    return this.ring_.pick(options)
+  }
+
+  lease(name: string, options: LeaseRequestOptions): Promise<Lease> {
+    this.assertRunning()
+    return this.leases.acquire(name, options)
+  }
+
+  /** Builds the ring, the ring-served join (a peer with bootstrap addresses joins) and the lease service. */
+  private async startRing(base: string, peerId: string): Promise<void> {
+    const o = this.opts
+    this.ring_ = await createMeshRing({
+      membership: this.membership,
+      self: peerId,
+      weight: o.weight,
+      ...(o.ring.vnodes === undefined ? {} : { vnodes: o.ring.vnodes }),
+      ...(o.ring.boundedLoad === undefined ? {} : { boundedLoad: o.ring.boundedLoad }),
+    })
+    const join = o.ring.joinSync
+    if (join !== false) {
+      this.joinSync = createJoinSync({
+        ...join,
+        self: peerId,
+        membership: this.membership,
+        joining: o.bootstrap.length > 0,
+        heartbeatMs: o.timing.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+        ...(o.ring.vnodes === undefined ? {} : { vnodes: o.ring.vnodes }),
+        connect: (id) => this.connectMember(id),
+        fetchPart: (id, part) => this.catchUp.fetchPart(id, part),
+        apply: (update, from) => this.applier.apply(update, { from, via: 'sync' }) === undefined,
+        pullWhole: async (id) => {
+          await this.catchUp.pull(id)
+        },
+        onReady: () => this.membership.announce(),
+        logger: this.logger,
+      })
+      if (!this.joinSync.ready) this.catchUp.hold(this.joinSync.done)
+    }
+    this.leases = createLeases({
+      ...o.lease,
+      node: this.node,
+      protocol: `${base}/lease/1.0.0`,
+      self: peerId,
+      ring: this.ring_,
+      records: this.namespace(LEASE_NAMESPACE),
+      flush: () => this.gossip.flush(),
+      connect: (id) => this.connectMember(id),
+      memberTimeoutMs: o.timing.memberTimeoutMs ?? DEFAULT_MEMBER_TIMEOUT_MS,
+      ...(o.ring.vnodes === undefined ? {} : { vnodes: o.ring.vnodes }),
+      logger: this.logger,
+    })
+  }
+
+  /** Connects to a live member by the addresses it announced (no-op when connected). */
+  private async connectMember(peerId: string): Promise<void> {
+    if (peerId === this.peerId || this.node.getConnections(peerIdFromString(peerId)).length > 0) return
+    const member = this.membership.get(peerId)
+    if (member === undefined || member.addresses.length === 0)
+      throw new NoLiveMembersError(`${peerId} is not a live member`)
+    await this.node.dial(
+      member.addresses.map((a) => multiaddr(a)),
+      { signal: AbortSignal.timeout(5_000) },
+    )
   }
 
   // --- versions (src/versions) ------------------------------------------------------------------------------------
@@ -634,8 +766,11 @@ class Mesh implements ConfigMesh {
   private async doStop(): Promise<void> {
     if (this.state === 'new') return
     this.state = 'stopping'
+    await this.leases.stop()
+    this.joinSync?.stop()
     await this.gossip.flush()
     await this.membership.stop()
+    this.ring_.stop()
     this.gossip.stop()
     await this.catchUp.stop()
     await this.node.stop()

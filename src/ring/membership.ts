@@ -352,7 +352,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     }
   }
 
-  /** While alone, re-dial seed addresses with exponential backoff (1 heartbeat, 2, 4, ... up to 30). */
+  /** While alone, re-dial seed addresses with exponential backoff (1 heartbeat, 2, 4, ... up to 30; jittered). */
   private redialSeeds(now: number): void {
     if (this.init.node.getConnections().length > 0) {
       this.lonelyRounds = 0
@@ -362,7 +362,9 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     }
     if (now < this.nextSeedDial) return
     this.lonelyRounds++
-    this.nextSeedDial = now + Math.min(30, 2 ** Math.min(this.lonelyRounds - 1, 5)) * this.heartbeatMs
+    // ±50 % jitter: peers refused together (e.g. by the remote's inbound rate limit) must not retry together.
+    const backoff = Math.min(30, 2 ** Math.min(this.lonelyRounds - 1, 5)) * this.heartbeatMs
+    this.nextSeedDial = now + backoff * (0.5 + Math.random())
     const byPeer = new Map<string, string[]>()
     for (const addr of this.init.seedAddresses()) {
       const id = addr.split('/p2p/')[1]

@@ -59,17 +59,32 @@ export class NetworkControl {
 export interface ClusterOptions extends MeshOptions {
   /** A network control whose gater every mesh uses. */
   network?: NetworkControl
+  /**
+   * Turn off gossipsub's IP-colocation penalty (score P6) on every mesh. All test peers share 127.0.0.1, and with more
+   * than 10 peers from one IP gossipsub scores them below its graylist threshold and drops their messages, so meshes
+   * of more than ~13 peers in one process never see each other. Default `false`.
+   */
+  ignoreIpColocation?: boolean
+}
+
+/** Sets gossipsub's IP-colocation score weight of `mesh` to 0 (test-only: reaches into the libp2p node). */
+export function ignoreIpColocation(mesh: ConfigMesh): void {
+  const pubsub = (mesh as unknown as { node: { services: { pubsub: unknown } } }).node.services.pubsub as {
+    score: { params: { IPColocationFactorWeight: number } }
+  }
+  pubsub.score.params.IPColocationFactorWeight = 0
 }
 
 /** Starts one mesh on loopback with test timing. */
 export async function startMesh(options: ClusterOptions = {}): Promise<ConfigMesh> {
   let mesh: ConfigMesh | undefined
-  const { network, ...rest } = options
+  const { network, ignoreIpColocation: colocated, ...rest } = options
   mesh = await createMesh({
     timing: TEST_TIMING,
     ...rest,
     ...(network === undefined ? {} : { connectionGater: network.gater(() => mesh?.peerId) }),
   })
+  if (colocated === true) ignoreIpColocation(mesh)
   return mesh
 }
 

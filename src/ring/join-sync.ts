@@ -1,0 +1,296 @@
+/**
+ * Ring-served first sync: a joining peer takes its first full state from its ring owners, in parts, instead of
+ * from whichever neighbours it happened to meet first.
+ *
+ * Without this, every joiner pulls the whole document from the first peers it connects to (usually its bootstrap
+ * peer), so ten peers joining at once cost that one peer ten full copies. With it:
+ *
+ * 1. The joiner holds every catch-up pull (`CatchUp.hold`) until its first state is complete.
+ * 2. It waits until it knows the mesh: at least one *ready* member (one that has its first state; heartbeats carry
+ *    the flag) and no membership change for `settleMs`, or `timeoutMs` after its first connection at the latest.
+ * 3. It splits its first state into `parts` slices (`ring/sync-parts.ts`) and places them, together with the slices
+ *    of every other joiner it can see, on the ready members with a bounded-load hash ring ({@link HashRing.assign},
+ *    member weights, `epsilon`). Joiners that see the same membership compute the same placement, so no ready
+ *    member gets more than `ceil((1 + epsilon) * its fair share)` slices; a single joiner spreads over `parts`
+ *    owners.
+ * 4. It fetches the slices concurrently (a failed owner is replaced by the next one clockwise), applies them in
+ *    order, and falls back to one whole pull from any connected member if a slice cannot be fetched at all.
+ * 5. It becomes ready, says so in its next heartbeat (sent at once), and releases the held pulls: one per
+ *    connected peer, each now a small diff that also fills any gap between slices.
+ *
+ * What it costs: the first state arrives after the membership settled (about one heartbeat plus `settleMs`) rather
+ * than right after the first connection. What it does not guarantee: balance when joiners' views differ (they then
+ * compute slightly different placements; every slice is still fetched exactly once).
+ *
+ * @module
+ */
+import { createHashRing } from './hash-ring.js'
+import type { Membership } from './membership.js'
+import type { SyncPart } from './sync-parts.js'
+import { clampWeight } from './weight.js'
+
+/** Default number of slices a joiner's first state is split into. */
+export const DEFAULT_JOIN_PARTS = 8
+/** Default bounded-load slack of the slice placement. */
+export const DEFAULT_JOIN_EPSILON = 0.1
+/** Passes over a slice's candidate owners before falling back to a whole pull. */
+const FETCH_PASSES = 3
+
+/** Options of the join sync, as given to `createMesh({ ring: { joinSync } })`. */
+export interface JoinSyncOptions {
+  /** Slices of the first state (1..64). Default {@link DEFAULT_JOIN_PARTS}. */
+  parts?: number
+  /** Bounded-load slack of the slice placement. Default {@link DEFAULT_JOIN_EPSILON}. */
+  epsilon?: number
+  /** Quiet time of the membership before planning, in ms. Default: the heartbeat period. */
+  settleMs?: number
+  /** Longest wait for a settled view with a ready member after the first connection, in ms. Default 4 heartbeats. */
+  timeoutMs?: number
+}
+
+/** Options of {@link createJoinSync}. */
+export interface JoinSyncInit extends JoinSyncOptions {
+  self: string
+  membership: Membership
+  /** Whether this peer must join; `false` for a peer that starts a mesh (it is ready at once). */
+  joining: boolean
+  /** Heartbeat period, for the defaults of `settleMs` and `timeoutMs`. */
+  heartbeatMs: number
+  /** Virtual nodes of the placement ring. Default: the ring's default. */
+  vnodes?: number
+  /** Connects to a member (no-op if connected); rejects if it cannot. */
+  connect(peerId: string): Promise<void>
+  /** Fetches one slice from a member; rejects on failure. */
+  fetchPart(peerId: string, part: SyncPart): Promise<Uint8Array>
+  /** Applies a fetched slice; returns `false` if it was refused. */
+  apply(update: Uint8Array, from: string): boolean
+  /** Pulls (and applies) everything missing from one member; rejects on failure. */
+  pullWhole(peerId: string): Promise<void>
+  /** Called once this peer is ready. */
+  onReady?(): void
+  logger: { debug(msg: string): void; info(msg: string): void }
+}
+
+/** Counters of the join sync. */
+export interface JoinSyncCounters {
+  /** Slices fetched and applied. */
+  parts: number
+  /** Slice fetches that failed (each then tried on the next owner). */
+  partFailures: number
+  /** Whole pulls made because slices could not be fetched or no member was ready. */
+  fallbacks: number
+  /** Time from start to ready, in ms (0 until ready, or when this peer did not join). */
+  joinMs: number
+}
+
+/** The join sync of one mesh peer. */
+export interface JoinSync {
+  /** Whether this peer holds its first full state. */
+  readonly ready: boolean
+  /** Resolves once ready (or stopped); never rejects. */
+  readonly done: Promise<void>
+  readonly counters: JoinSyncCounters
+  start(): void
+  stop(): void
+}
+
+/** Creates the join sync; call `start()` after the catch-up protocol and membership run. */
+export function createJoinSync(init: JoinSyncInit): JoinSync {
+  return new JoinSyncImpl(init)
+}
+
+class JoinSyncImpl implements JoinSync {
+  readonly counters: JoinSyncCounters = { parts: 0, partFailures: 0, fallbacks: 0, joinMs: 0 }
+  readonly done: Promise<void>
+  #ready: boolean
+  #running = false
+  #resolve!: () => void
+  #lastChange = 0
+  #wake: (() => void) | undefined
+  readonly #init: JoinSyncInit
+  readonly #parts: number
+  readonly #epsilon: number
+  readonly #settleMs: number
+  readonly #timeoutMs: number
+  readonly #onMembership = (): void => {
+    this.#lastChange = Date.now()
+    this.#wake?.()
+  }
+
+  constructor(init: JoinSyncInit) {
+    this.#init = init
+    this.#ready = !init.joining
+    this.#parts = init.parts ?? DEFAULT_JOIN_PARTS
+    this.#epsilon = init.epsilon ?? DEFAULT_JOIN_EPSILON
+    this.#settleMs = init.settleMs ?? init.heartbeatMs
+    this.#timeoutMs = init.timeoutMs ?? 4 * init.heartbeatMs
+    this.done = new Promise<void>((resolve) => {
+      this.#resolve = resolve
+    })
+    if (this.#ready) this.#resolve()
+  }
+
+  get ready(): boolean {
+    return this.#ready
+  }
+
+  start(): void {
+    if (this.#ready || this.#running) return
+    this.#running = true
+    this.#init.membership.addEventListener('change', this.#onMembership)
+    this.#init.membership.addEventListener('update', this.#onMembership)
+    void this.#run()
+  }
+
+  stop(): void {
+    this.#running = false
+    this.#init.membership.removeEventListener('change', this.#onMembership)
+    this.#init.membership.removeEventListener('update', this.#onMembership)
+    this.#wake?.()
+    this.#resolve()
+  }
+
+  /** Sleeps up to `ms`, or until the membership changes or the join sync stops. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms)
+      function done(): void {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.#wake = done
+    })
+  }
+
+  async #run(): Promise<void> {
+    const started = Date.now()
+    while (this.#running && !this.#ready) {
+      try {
+        if (await this.#attempt()) break
+      } catch (err) {
+        this.#init.logger.debug(`join sync attempt failed: ${(err as Error).message}`)
+      }
+      await this.#sleep(this.#settleMs)
+    }
+    if (!this.#running) return
+    this.#ready = true
+    this.counters.joinMs = Date.now() - started
+    this.#init.membership.removeEventListener('change', this.#onMembership)
+    this.#init.membership.removeEventListener('update', this.#onMembership)
+    this.#init.logger.info(`first state complete in ${this.counters.joinMs} ms`)
+    this.#init.onReady?.()
+    this.#resolve()
+  }
+
+  /** One try: wait for a settled view, fetch the slices. Returns `true` when the first state is complete. */
+  async #attempt(): Promise<boolean> {
+    const { membership } = this.#init
+    const connected = () => membership.peers().filter((p) => p.connected)
+    while (this.#running && connected().length === 0) await this.#sleep(this.#settleMs)
+    const firstContact = Date.now()
+    this.#lastChange = Math.max(this.#lastChange, firstContact)
+    const servers = () => membership.peers().filter((p) => p.ready)
+    for (;;) {
+      if (!this.#running) return false
+      const now = Date.now()
+      if (now - firstContact >= this.#timeoutMs) break
+      if (servers().length > 0 && now - this.#lastChange >= this.#settleMs) break
+      await this.#sleep(Math.max(5, Math.min(this.#settleMs - (now - this.#lastChange), 50)))
+    }
+    const ready = servers()
+    if (ready.length === 0) return this.#fallback(connected().map((p) => p.peerId))
+    return this.#fetchSlices(
+      ready.map((p) => [p.peerId, clampWeight(p.weight)] as const),
+      membership.peers().filter((p) => !p.ready),
+    )
+  }
+
+  async #fetchSlices(
+    servers: ReadonlyArray<readonly [string, number]>,
+    otherJoiners: ReadonlyArray<{ peerId: string }>,
+  ): Promise<boolean> {
+    const { self } = this.#init
+    const count = Math.max(1, Math.min(this.#parts, servers.length))
+    const ring = await createHashRing({
+      ...(this.#init.vnodes === undefined ? {} : { vnodes: this.#init.vnodes }),
+      boundedLoad: { epsilon: this.#epsilon },
+      members: servers,
+    })
+    const sliceKey = (joiner: string, index: number) => `${joiner}/join/${index}`
+    const joiners = [self, ...otherJoiners.map((p) => p.peerId)]
+    const placement = ring.assign(joiners.flatMap((j) => Array.from({ length: count }, (_, i) => sliceKey(j, i))))
+    const fetches = Array.from({ length: count }, (_, index) => {
+      const key = sliceKey(self, index)
+      const first = placement.get(key)!
+      const candidates = [first, ...ring.ownerOf(key, Math.min(3, servers.length)).filter((id) => id !== first)]
+      return this.#fetchOne(candidates, { index, count })
+    })
+    this.#init.logger.debug(
+      `joining: ${count} slices from ${new Set(fetches.map((_, i) => placement.get(sliceKey(self, i)))).size} of ` +
+        `${servers.length} ready members (${joiners.length} joiners in view)`,
+    )
+    let complete = true
+    for (const fetch of fetches) {
+      const got = await fetch
+      if (got === undefined || !this.#init.apply(got.update, got.from)) {
+        complete = false
+        continue
+      }
+      this.counters.parts++
+    }
+    if (complete) return true
+    return this.#fallback(
+      this.#init.membership
+        .peers()
+        .filter((p) => p.connected)
+        .map((p) => p.peerId),
+    )
+  }
+
+  async #fetchOne(candidates: string[], part: SyncPart): Promise<{ update: Uint8Array; from: string } | undefined> {
+    // A few passes over the candidates: dials fail transiently (a remote's inbound rate limit, a busy peer), and a
+    // whole-pull fallback would put the slice's bytes on a member the placement did not choose.
+    for (let pass = 0; pass < FETCH_PASSES; pass++) {
+      if (pass > 0) await this.#sleep(this.#settleMs)
+      const got = await this.#fetchPass(candidates, part)
+      if (got !== undefined || !this.#running) return got
+    }
+    return undefined
+  }
+
+  async #fetchPass(candidates: string[], part: SyncPart): Promise<{ update: Uint8Array; from: string } | undefined> {
+    for (const peerId of candidates) {
+      if (!this.#running) return undefined
+      try {
+        const t0 = Date.now()
+        await this.#init.connect(peerId)
+        const t1 = Date.now()
+        const update = await this.#init.fetchPart(peerId, part)
+        this.#init.logger.debug(
+          `slice ${part.index}/${part.count} from ${peerId}: ${update.length} bytes (connect ${t1 - t0} ms, ` +
+            `fetch ${Date.now() - t1} ms)`,
+        )
+        return { update, from: peerId }
+      } catch (err) {
+        this.counters.partFailures++
+        this.#init.logger.debug(`slice ${part.index}/${part.count} from ${peerId} failed: ${(err as Error).message}`)
+      }
+    }
+    return undefined
+  }
+
+  /** Whole pull from the first member that answers; `false` if none did. */
+  async #fallback(peers: string[]): Promise<boolean> {
+    for (const peerId of peers) {
+      if (!this.#running) return false
+      try {
+        this.counters.fallbacks++
+        await this.#init.pullWhole(peerId)
+        return true
+      } catch (err) {
+        this.#init.logger.debug(`whole pull from ${peerId} failed: ${(err as Error).message}`)
+      }
+    }
+    return false
+  }
+}

@@ -1,0 +1,130 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { ConfigMesh } from '../../src/index.js'
+import { NetworkControl, startCluster, startMesh, stopAll, TEST_TIMING } from '../helpers/cluster.js'
+import { waitFor } from '../helpers/wait-for.js'
+
+let meshes: ConfigMesh[] = []
+afterEach(async () => {
+  await stopAll(meshes)
+  meshes = []
+})
+
+const KEYS = Array.from({ length: 2000 }, (_, i) => `service-${i % 37}/key-${i}`)
+
+/** Owner of every key as `m` sees it. */
+const owners = (m: ConfigMesh): string[] => KEYS.map((k) => m.ring.ownerOf(k)[0]!)
+
+/** Every mesh has exactly `ids` on its ring. */
+const ringsAre = (ms: ConfigMesh[], ids: string[]): boolean => {
+  const want = [...ids].sort().join(',')
+  return ms.every((m) => m.ring.members().join(',') === want)
+}
+
+describe('the ring inside the mesh (6 real peers)', () => {
+  it('same members and owners everywhere; pick strategies over live members; hash pick = ownerOf', async () => {
+    meshes = await startCluster(6)
+    const ids = meshes.map((m) => m.peerId)
+    await waitFor(() => ringsAre(meshes, ids), { message: 'every ring to hold the 6 members' })
+    const reference = owners(meshes[0]!)
+    for (const m of meshes) expect(owners(m)).toEqual(reference)
+    expect(new Set(reference).size).toBe(6)
+    for (const m of meshes) {
+      const own = KEYS.filter((k) => m.ring.isOwner(k))
+      expect(own.every((k) => m.ring.ownerOf(k)[0] === m.peerId)).toBe(true)
+      expect(m.ring.ownerOf(KEYS[0]!, 3)).toEqual(meshes[0]!.ring.ownerOf(KEYS[0]!, 3))
+    }
+    const a = meshes[0]!
+    for (const k of KEYS.slice(0, 50)) expect(a.pick({ strategy: 'hash', key: k })).toBe(a.ring.ownerOf(k)[0])
+    const rr = Array.from({ length: 12 }, () => a.pick({ strategy: 'round-robin' }))
+    expect(new Set(rr.slice(0, 6)).size).toBe(6)
+    expect(rr.slice(6)).toEqual(rr.slice(0, 6))
+    const remote = new Set(Array.from({ length: 200 }, () => a.pick({ strategy: 'random', exclude: [a.peerId] })))
+    expect(remote.has(a.peerId)).toBe(false)
+    expect(remote.size).toBe(5)
+    for (const p of Array.from({ length: 50 }, () => a.pick({ strategy: 'weighted' }))) expect(ids).toContain(p)
+  })
+
+  it('a crashed (cut off) peer leaves every ring within the member timeout, only its keys move, and it comes back', async () => {
+    const network = new NetworkControl()
+    meshes = await startCluster(6, { network })
+    const ids = meshes.map((m) => m.peerId)
+    await waitFor(() => ringsAre(meshes, ids), { message: 'every ring to hold the 6 members' })
+    const victim = meshes[3]!
+    const rest = meshes.filter((m) => m !== victim)
+    const before = owners(rest[0]!)
+    const changes: string[][] = []
+    rest[0]!.ring.on('change', (e) => changes.push([...e.detail.left]))
+    // Cut the victim off without a goodbye: to the others it is a crashed peer.
+    const cutAt = Date.now()
+    await network.split([rest, [victim]])
+    await waitFor(
+      () =>
+        ringsAre(
+          rest,
+          ids.filter((id) => id !== victim.peerId),
+        ),
+      {
+        timeoutMs: 10_000,
+        message: 'the cut-off peer to leave every ring',
+      },
+    )
+    const tookMs = Date.now() - cutAt
+    const bound = TEST_TIMING.memberTimeoutMs + TEST_TIMING.heartbeatMs
+    console.log(`[ring] cut-off peer dropped from all 5 rings after ${tookMs} ms (timeout ${bound} ms + slack)`)
+    expect(tookMs).toBeLessThanOrEqual(bound + 1_000)
+    expect(changes.flat()).toContain(victim.peerId)
+    const after = owners(rest[0]!)
+    let moved = 0
+    for (let i = 0; i < KEYS.length; i++) {
+      if (before[i] === after[i]) continue
+      moved++
+      expect(before[i]).toBe(victim.peerId) // only the victim's keys moved
+    }
+    expect(moved).toBe(before.filter((o) => o === victim.peerId).length)
+    for (const m of rest) expect(owners(m)).toEqual(after)
+    // It comes back: added to every ring again, and the owners are the original ones.
+    network.heal()
+    await victim.connect(rest[0]!.addresses[0]!)
+    await waitFor(() => ringsAre(meshes, ids), { timeoutMs: 10_000, message: 'the returning peer on every ring' })
+    for (const m of meshes) expect(owners(m)).toEqual(before)
+  })
+
+  it('a stopped peer leaves at once (goodbye), and weights shift ownership to and from that peer only', async () => {
+    meshes = await startCluster(5)
+    const heavy = await startMesh({ bootstrap: [meshes[0]!.addresses[0]!], weight: 3 })
+    meshes.push(heavy)
+    const ids = meshes.map((m) => m.peerId)
+    await waitFor(() => ringsAre(meshes, ids), { message: 'every ring to hold the 6 members' })
+    await waitFor(() => meshes.every((m) => m.ring.weightOf(heavy.peerId) === 3), { message: 'weight 3 everywhere' })
+    const share = (m: ConfigMesh, id: string) => owners(m).filter((o) => o === id).length / KEYS.length
+    // Weight 3 among five of weight 1: 3/8 of the keys, the others 1/8 each.
+    expect(share(meshes[0]!, heavy.peerId)).toBeGreaterThan(0.3)
+    expect(share(meshes[0]!, heavy.peerId)).toBeLessThan(0.45)
+    const before = owners(meshes[0]!)
+    heavy.ring.setWeight(1)
+    await waitFor(() => meshes.every((m) => m.ring.weightOf(heavy.peerId) === 1), { message: 'weight 1 everywhere' })
+    const after = owners(meshes[0]!)
+    for (const m of meshes) expect(owners(m)).toEqual(after)
+    for (let i = 0; i < KEYS.length; i++) if (before[i] !== after[i]) expect(before[i]).toBe(heavy.peerId)
+    expect(share(meshes[0]!, heavy.peerId)).toBeLessThan(0.25)
+    // Graceful stop: the goodbye removes it before any timeout could.
+    const stoppedAt = Date.now()
+    const leaver = meshes[2]!
+    await leaver.stop()
+    const rest = meshes.filter((m) => m !== leaver)
+    await waitFor(
+      () =>
+        ringsAre(
+          rest,
+          ids.filter((id) => id !== leaver.peerId),
+        ),
+      { message: 'the leaver off every ring' },
+    )
+    expect(Date.now() - stoppedAt).toBeLessThan(TEST_TIMING.memberTimeoutMs)
+  })
+
+  it('refuses weights outside 0.01..100 (remote claims are clamped: test/unit/ring-mesh.test.ts)', async () => {
+    await expect(startMesh({ weight: 1000 })).rejects.toThrow(/weight/)
+    await expect(startMesh({ weight: 0 })).rejects.toThrow(/weight/)
+  })
+})
