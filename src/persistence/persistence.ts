@@ -86,6 +86,8 @@ export interface PersistenceCounters extends DocPersistenceCounters {
   restoreMs: number
   /** 1 when the previous run did not stop cleanly (crash, kill, power loss), else 0. */
   uncleanStart: number
+  /** The Yjs client id this peer writes under now (`clientIdFor(peerId, epoch)`); 0 before the document is restored. */
+  writerId: number
   /** 1 when the stored writer id (Yjs client id) was reused, 0 when a fresh one was drawn. */
   writerReused: number
   /** Times the writer id had to be replaced while running (peers held writes of ours the store lacked). */
@@ -232,7 +234,7 @@ class StoredPeer implements Persistence {
 
   get counters(): PersistenceCounters {
     const bound = this.bound?.counters ?? { appends: 0, failedAppends: 0, compactions: 0 }
-    return { ...bound, ...this.own }
+    return { ...bound, ...this.own, writerId: this.writer?.clientId ?? 0 }
   }
 
   rememberedAddresses(): string[] {

@@ -9,10 +9,10 @@ import { runChurn } from './lib/churn-scenario.js'
 
 describe('faults: churn of peer processes', () => {
   it('8 peers, 3 writers, kill and restart every 2 s for 40 s: nothing acknowledged lost, no duplicates', {
-    timeout: 300_000,
+    timeout: 900_000,
   }, async () => {
     const seed = testSeed('faults churn')
-    const report = await runChurn({ seed, peers: 8, writers: 3, durationMs: 40_000 })
+    const report = await runChurn({ seed, peers: 8, writers: 3, durationMs: 40_000, writePauseMs: 50 })
     console.log(`[faults churn] seed=${seed} ${JSON.stringify(report)}`)
     expect(report.lost).toBe(0)
     expect(report.duplicates).toBe(0)

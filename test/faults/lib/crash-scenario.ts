@@ -37,8 +37,10 @@ export interface CrashReport {
   lost: number
   /** Writes that were not acknowledged before the kill but survived anyway (durable, ack not yet sent). */
   survivedUnacked: number
-  /** Distinct Yjs client ids of the writer over all rounds (1 = reused every time). */
+  /** Distinct Yjs client ids the writer wrote under over all rounds (1 = reused every time). */
   writerIds: number
+  /** Client ids in the final state vector (the writer's, and the observer's if its history retention pruned). */
+  stateVectorEntries: number
   /** Time from the final restart to convergence with the observer, ms. */
   convergeMs: number
   totalMs: number
@@ -78,7 +80,7 @@ export async function runCrashRounds(scenario: CrashScenario): Promise<CrashRepo
       }
     }
     survivedUnacked += previousRoundKeys.filter((k) => k in stored && !acked.has(k)).length
-    for (const id of Object.keys(state.diagnostics.stateVector)) writerIds.add(id)
+    writerIds.add(String(state.diagnostics.counters['storage.writerId']))
     return state
   }
 
@@ -109,7 +111,7 @@ export async function runCrashRounds(scenario: CrashScenario): Promise<CrashRepo
     }
 
     child = await spawnWriter()
-    await verify(child, `seed ${scenario.seed}, final restart`, lastRoundKeys)
+    const last = await verify(child, `seed ${scenario.seed}, final restart`, lastRoundKeys)
     const restarted = Date.now()
     const final = child
     await waitFor(
@@ -134,6 +136,7 @@ export async function runCrashRounds(scenario: CrashScenario): Promise<CrashRepo
       lost,
       survivedUnacked,
       writerIds: writerIds.size,
+      stateVectorEntries: Object.keys(last.diagnostics.stateVector).length,
       convergeMs,
       totalMs: Date.now() - started,
     }
