@@ -18,7 +18,7 @@ import { parseCli } from './lib/cli.js'
 import { machineLine, sampleMachine, warnIfBusy } from './lib/machine.js'
 import { cpuMsOf, rssOf } from './lib/procinfo.js'
 import { note, progress, progressDone } from './lib/progress.js'
-import { writeResultsSection } from './lib/results.js'
+import { writeResultsData, writeResultsSection } from './lib/results.js'
 import { fmt, fmtBytes, summarize } from './lib/stats.js'
 import { printTable, renderMarkdown, type Table } from './lib/table.js'
 import { startBaselineWorker } from './peers/cluster.js'
@@ -173,6 +173,7 @@ export async function runFootprint(options: { argv?: string[]; write?: boolean }
   }
   printTable('Footprint: memory and CPU per peer', table)
   if (options.write ?? true) {
+    writeResultsData('footprint', { quick: cli.quick, machine, rows })
     writeResultsSection(
       'footprint',
       [

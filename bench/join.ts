@@ -17,7 +17,7 @@ import { isMain, runMain } from './lib/cleanup.js'
 import { parseCli } from './lib/cli.js'
 import { machineLine, sampleMachine, warnIfBusy } from './lib/machine.js'
 import { note, progress, progressDone } from './lib/progress.js'
-import { writeResultsSection } from './lib/results.js'
+import { writeResultsData, writeResultsSection } from './lib/results.js'
 import { fmt, fmtBytes, summarize } from './lib/stats.js'
 import { printTable, renderMarkdown, type Table } from './lib/table.js'
 import { runBurst } from './runs/burst.js'
@@ -155,6 +155,7 @@ export async function runJoin(options: { argv?: string[]; write?: boolean } = {}
   }
   printTable('Join: a new peer catches up with existing config', table)
   if (options.write ?? true) {
+    writeResultsData('join', { quick: cli.quick, machine, rows })
     writeResultsSection(
       'join',
       [

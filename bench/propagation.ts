@@ -17,7 +17,7 @@ import { isMain, runMain } from './lib/cleanup.js'
 import { parseCli } from './lib/cli.js'
 import { machineLine, sampleMachine, warnIfBusy } from './lib/machine.js'
 import { note, progress, progressDone } from './lib/progress.js'
-import { resultsPath, writeResultsSection } from './lib/results.js'
+import { resultsPath, writeResultsData, writeResultsSection } from './lib/results.js'
 import { fmt, summarize } from './lib/stats.js'
 import { printTable, renderMarkdown, type Table } from './lib/table.js'
 import { measurePropagation, warmUp } from './runs/propagate.js'
@@ -159,6 +159,15 @@ export async function runPropagation(options: PropagationBenchOptions = {}): Pro
       series: labels.map((l) => ({
         name: l,
         points: rows.filter((r) => r.label === l).map((r) => ({ x: r.peers, y: summarize(r.latencies).p99 })),
+      })),
+    })
+    writeResultsData('propagation', {
+      quick: cli.quick,
+      machine,
+      rows: rows.map(({ latencies, allSeen, ...r }) => ({
+        ...r,
+        latency: summarize(latencies),
+        allSeen: summarize(allSeen),
       })),
     })
     writeResultsSection(

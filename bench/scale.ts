@@ -19,7 +19,7 @@ import { isMain, runMain } from './lib/cleanup.js'
 import { parseCli } from './lib/cli.js'
 import { machineLine, sampleMachine, warnIfBusy } from './lib/machine.js'
 import { note, progress, progressDone } from './lib/progress.js'
-import { resultsPath, writeResultsSection } from './lib/results.js'
+import { resultsPath, writeResultsData, writeResultsSection } from './lib/results.js'
 import { fmt, fmtBytes, summarize } from './lib/stats.js'
 import { printTable, renderMarkdown, type Table } from './lib/table.js'
 import type { WorkerStats } from './peers/protocol.js'
@@ -203,6 +203,7 @@ export async function runScale(options: { argv?: string[]; write?: boolean } = {
       yLabel: 'reads / peer / write',
       series: series((r) => r.readsPerWrite),
     })
+    writeResultsData('scale', { quick: cli.quick, machine, rows })
     writeResultsSection(
       'scale',
       [

@@ -16,7 +16,7 @@ import { isMain, runMain } from './lib/cleanup.js'
 import { parseCli } from './lib/cli.js'
 import { machineLine, sampleMachine, warnIfBusy } from './lib/machine.js'
 import { note, progress, progressDone } from './lib/progress.js'
-import { writeResultsSection } from './lib/results.js'
+import { writeResultsData, writeResultsSection } from './lib/results.js'
 import { fmt } from './lib/stats.js'
 import { printTable, renderMarkdown, type Table } from './lib/table.js'
 import { runBurst } from './runs/burst.js'
@@ -121,6 +121,7 @@ export async function runThroughput(options: { argv?: string[]; write?: boolean 
   }
   printTable('Throughput: burst of sets until every peer has converged', table)
   if (options.write ?? true) {
+    writeResultsData('throughput', { quick: cli.quick, machine, rows })
     writeResultsSection(
       'throughput',
       [

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -59,4 +59,40 @@ export function writeResultsSection(name: string, markdown: string, file: string
   const tmp = `${file}.${process.pid}.tmp`
   writeFileSync(tmp, next)
   renameSync(tmp, file)
+}
+
+/**
+ * Path of the machine-readable companion of a results section: `data/<name>.json` next to the results file.
+ *
+ * @param name - section name
+ */
+export function resultsDataPath(name: string): string {
+  return path.join(path.dirname(resultsPath()), 'data', `${name}.json`)
+}
+
+/**
+ * Save the rows behind a results section as JSON (`data/<name>.json` next to the results file), so the headline can
+ * be rebuilt without re-running (`bench/index.ts --summary`). `NaN` is stored as `null`.
+ *
+ * @param name - section name
+ * @param data - the rows (any JSON-serialisable value)
+ */
+export function writeResultsData(name: string, data: unknown): void {
+  const file = resultsDataPath(name)
+  mkdirSync(path.dirname(file), { recursive: true })
+  const tmp = `${file}.${process.pid}.tmp`
+  writeFileSync(tmp, `${JSON.stringify(data, null, 1)}\n`)
+  renameSync(tmp, file)
+}
+
+/**
+ * Load rows saved by {@link writeResultsData}; `null` numbers come back as `NaN`.
+ *
+ * @param name - section name
+ * @returns the rows, or `undefined` when none were saved
+ */
+export function readResultsData<T>(name: string): T | undefined {
+  const file = resultsDataPath(name)
+  if (!existsSync(file)) return undefined
+  return JSON.parse(readFileSync(file, 'utf8'), (_k, v) => (v === null ? Number.NaN : v)) as T
 }

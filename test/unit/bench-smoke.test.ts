@@ -114,6 +114,8 @@ describe('bench scripts (quick mode)', () => {
     expect(md).toContain('| y-websocket relay | 2 | 5 | 5 | 0 |')
     // the chart goes next to the results file, never over the real one in bench/
     expect(readFileSync(path.join(tmp, 'propagation.svg'), 'utf8')).toContain('<svg')
+    const data = JSON.parse(readFileSync(path.join(tmp, 'data', 'propagation.json'), 'utf8'))
+    expect(data.rows[0]).toMatchObject({ label: 'y-websocket relay', peers: 2, missed: 0, latency: { count: 5 } })
   })
 
   it.skipIf(!existsSync(path.join(ROOT, 'src', 'index.ts')))(
