@@ -12,7 +12,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { Etcd3 } from 'etcd3'
+import { Etcd3, Range } from 'etcd3'
 import { trackChild } from '../lib/cleanup.js'
 import { nowMs } from '../lib/clock.js'
 import { freePorts } from '../lib/ports.js'
@@ -160,25 +160,58 @@ export async function startEtcd(init: EtcdInit = {}): Promise<EtcdServer> {
   }
 }
 
+/** Keys per page of the initial load (a single range response is capped by gRPC's 4 MiB message limit). */
+const PAGE = 500
+
+function parseValue(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString())
+  } catch {
+    return raw.toString()
+  }
+}
+
 /**
- * One etcd client as a benchmark peer: its own gRPC connection, a prefix watch over every bench key.
+ * One etcd client as a benchmark peer, as a config client is usually written: on start it loads every bench key
+ * (paginated range reads) into a local cache, then watches the prefix from the next revision; reads are served from
+ * the cache (like confmesh's and the relay client's local replicas). Its own gRPC connection.
  *
  * @param opts - the member endpoints this client talks to
  */
 export async function createEtcdPeer(opts: { endpoints: string[] }): Promise<BenchPeer> {
   const client = new Etcd3({ hosts: opts.endpoints })
   const listeners: Array<(c: PeerChange) => void> = []
-  const watcher = await client.watch().prefix(PREFIX).create()
+  const cache = new Map<string, unknown>()
+  const emit = (key: string, value: unknown, t: number) => {
+    cache.set(key, value)
+    for (const l of listeners) l({ key, value, t })
+  }
+  // initial load, page by page, at the revision of the first page
+  const end = Range.prefix(PREFIX).end
+  let start: Buffer = Buffer.from(PREFIX)
+  let revision: string | undefined
+  const loaded: Array<[string, unknown]> = []
+  for (;;) {
+    const b = client.getAll().inRange(new Range(start, end)).limit(PAGE)
+    const res = await (revision === undefined ? b : b.revision(revision)).exec()
+    revision ??= res.header.revision
+    for (const kv of res.kvs) {
+      const entry: [string, unknown] = [kv.key.toString().slice(PREFIX.length), parseValue(kv.value)]
+      cache.set(entry[0], entry[1])
+      loaded.push(entry)
+    }
+    const last = res.kvs[res.kvs.length - 1]
+    if (!res.more || !last) break
+    start = Buffer.concat([last.key, Buffer.from([0])])
+  }
+  const watcher = await client
+    .watch()
+    .prefix(PREFIX)
+    .startRevision(String(BigInt(revision ?? '0') + 1n))
+    .create()
   watcher.on('put', (kv) => {
     const t = nowMs()
-    const key = kv.key.toString().slice(PREFIX.length)
-    let value: unknown
-    try {
-      value = JSON.parse(kv.value.toString())
-    } catch {
-      value = kv.value.toString()
-    }
-    for (const l of listeners) l({ key, value, t })
+    emit(kv.key.toString().slice(PREFIX.length), parseValue(kv.value), t)
   })
   watcher.on('error', () => {
     // the client reconnects by itself; a lost event shows up as a miss in the results
@@ -190,16 +223,18 @@ export async function createEtcdPeer(opts: { endpoints: string[] }): Promise<Ben
       await client.put(PREFIX + key).value(JSON.stringify(value))
     },
     async getMany(keys) {
-      const all = await client.getAll().prefix(PREFIX).strings()
       const out = new Map<string, unknown>()
-      for (const k of keys) {
-        const raw = all[PREFIX + k]
-        if (raw !== undefined) out.set(k, JSON.parse(raw))
-      }
+      for (const k of keys) if (cache.has(k)) out.set(k, cache.get(k))
       return out
     },
     onChange(listener) {
       listeners.push(listener)
+      // replay the initial load to the first listener, so a joining peer "sees" the config it loaded
+      if (listeners.length === 1) {
+        const t = nowMs()
+        for (const [k, v] of loaded) emit(k, v, t)
+        loaded.length = 0
+      }
     },
     connections: () => undefined,
     stats: async () => ({}),
