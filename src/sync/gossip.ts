@@ -189,7 +189,10 @@ class GossipChannel implements Gossip {
       await this.init.whenDurable?.()
       if (update.length + 2 <= this.init.maxMessageBytes) {
         const epoch = this.init.epoch?.()
-        await pubsub.publish(topic, encodeMessage({ kind: 'update', update, ...(epoch === undefined ? {} : { epoch }) }))
+        await pubsub.publish(
+          topic,
+          encodeMessage({ kind: 'update', update, ...(epoch === undefined ? {} : { epoch }) }),
+        )
         this.counters.published++
       } else {
         await pubsub.publish(topic, encodeMessage({ kind: 'announce', stateVector: Y.encodeStateVector(doc) }))

@@ -120,10 +120,7 @@ function pendingOf(doc: Y.Doc): [Uint8Array | undefined, Uint8Array | undefined]
 }
 
 /** Whether `after` holds pending data that `before` did not hold byte for byte. */
-function pendingChanged(
-  before: ReturnType<typeof pendingOf>,
-  after: ReturnType<typeof pendingOf>,
-): boolean {
+function pendingChanged(before: ReturnType<typeof pendingOf>, after: ReturnType<typeof pendingOf>): boolean {
   if (after === undefined) return false
   if (before === undefined) return true
   return !sameBytes(before[0], after[0]) || !sameBytes(before[1], after[1])
