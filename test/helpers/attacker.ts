@@ -74,17 +74,15 @@ export function craftUpdate(entries: CraftedEntry[], options: { clientId?: numbe
   const first = entries[0]!
   doc.clientID = options.clientId ?? clientIdFor(first.a, options.epoch ?? first.e ?? 1)
   const now = Date.now()
-  doc
-    .getArray('entries')
-    .push(
-      entries.map((e) => ({
-        n: 'default',
-        t: now + 60_000,
-        c: 0,
-        ...(options.epoch === undefined ? {} : { e: options.epoch }),
-        ...e,
-      })),
-    )
+  doc.getArray('entries').push(
+    entries.map((e) => ({
+      n: 'default',
+      t: now + 60_000,
+      c: 0,
+      ...(options.epoch === undefined ? {} : { e: options.epoch }),
+      ...e,
+    })),
+  )
   return Y.encodeStateAsUpdate(doc)
 }
 

@@ -262,6 +262,28 @@ describe('writers', () => {
       expect(m.get('retired.after')).toBeUndefined()
     }
   })
+
+  it("a late read-only joiner catches up from writers only (a removed writer's earlier change included)", async () => {
+    const lines: string[] = []
+    const late = await startMesh({
+      identity: await generateIdentity(),
+      writers: [w1.peerId],
+      networkKey: key,
+      bootstrap: [ro.addresses[0]!], // joins through a read-only peer: it still pulls from writers only
+      logger: capturingLogger(lines),
+    })
+    honest.push(late)
+    await waitFor(() => late.get('after.removal') === true && late.get('retired.before') === 1, {
+      timeoutMs: 15_000,
+      message: 'the late joiner to catch up',
+    })
+    expect(late.get('mode')).toBe('safe')
+    expect(late.writers()).toEqual(w1.writers())
+    expect(late.get('retired.after')).toBeUndefined()
+    const c = late.diagnostics().counters
+    expect(c['catchUp.bytesReceived']).toBeGreaterThan(0)
+    expect(c['security.UnauthorizedUpdateError'] ?? 0).toBe(0)
+  })
 })
 
 describe('secrets', () => {
