@@ -7,12 +7,13 @@
  */
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 import { DEFAULT_MAX_VALUE_BYTES } from '../config/value.js'
 import { InvalidNamespaceError, InvalidOptionsError } from '../errors.js'
 import type { RemoteOrigin, UpdateValidator } from '../sync/update-applier.js'
 import { NotAuthorizedError } from './authorization-errors.js'
 import { clientIdFor, newEpoch } from './client-id.js'
+import { createClientRegistry, registerDocument } from './client-registry.js'
 import type { Identity } from './identity.js'
 import { parseNetworkKey } from './network-key.js'
 import { createSecretCodec, type SecretCodec } from './secrets.js'
@@ -136,17 +137,28 @@ export interface MeshSecurity {
 export function createMeshSecurity(init: MeshSecurityInit): MeshSecurity {
   const { doc, peerId, options } = init
   let ownEpoch: number | undefined
+  const registry = createClientRegistry()
+  registerDocument(registry, doc)
   const bind = (): void => {
-    ownEpoch = newEpoch()
-    doc.clientID = clientIdFor(peerId, ownEpoch)
+    // a fresh epoch whose client id nobody holds yet (in the document or in the registry)
+    const known = Y.decodeStateVector(Y.encodeStateVector(doc))
+    for (let i = 0; i < 16; i++) {
+      ownEpoch = newEpoch()
+      const id = clientIdFor(peerId, ownEpoch)
+      if (!known.has(id) && registry.owner(id) === undefined) break
+    }
+    doc.clientID = clientIdFor(peerId, ownEpoch as number)
+    registry.bind(doc.clientID, peerId)
   }
   if (init.persistedEpoch === undefined) bind()
+  else registry.bind(doc.clientID, peerId)
   const policy = createWriterPolicy({
     ...(options.writers === undefined ? {} : { seed: options.writers }),
     read: init.readWriters,
   })
   const v = createSecurityValidators({
     policy,
+    registry,
     ...(options.updateLimits.gossip === undefined ? {} : { gossipLimits: options.updateLimits.gossip }),
     ...(options.updateLimits.sync === undefined ? {} : { syncLimits: options.updateLimits.sync }),
   })

@@ -13,6 +13,7 @@
 import type * as Y from 'yjs'
 import { ConfmeshError } from '../errors.js'
 import type { RemoteOrigin, UpdateContext, UpdateValidator } from '../sync/update-applier.js'
+import type { ClientRegistry } from './client-registry.js'
 import { guardedApply, inspectUpdate, type UpdateLimits } from './update-guard.js'
 import { checkUpdateAuthors, type WriterPolicy } from './writers.js'
 
@@ -45,6 +46,8 @@ export interface SecurityCounters {
 export interface SecurityValidatorsInit {
   /** Who may write. */
   policy: WriterPolicy
+  /** Client ids bound to peers so far (first binding wins). Default: none (no collision check). */
+  registry?: ClientRegistry
   /** Gossip limits. Default {@link DEFAULT_GOSSIP_LIMITS}. */
   gossipLimits?: UpdateLimits
   /** Catch-up limits. Default {@link DEFAULT_SYNC_LIMITS}. */
@@ -84,7 +87,13 @@ export function createSecurityValidators(init: SecurityValidatorsInit): Security
   }
   const authors: UpdateValidator = (update, context) => {
     if (context.via === 'storage') return
-    checkUpdateAuthors(update, { via: context.via, from: context.from, epoch: context.epoch, policy: init.policy })
+    checkUpdateAuthors(update, {
+      via: context.via,
+      from: context.from,
+      epoch: context.epoch,
+      policy: init.policy,
+      registry: init.registry,
+    })
     counters.accepted++
   }
   return {

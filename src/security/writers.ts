@@ -22,6 +22,7 @@
 import * as Y from 'yjs'
 import { UnauthorizedUpdateError } from './authorization-errors.js'
 import { clientIdFor } from './client-id.js'
+import type { ClientRegistry } from './client-registry.js'
 
 /** Reserved namespace of mesh-level settings. Only {@link WRITERS_KEY} may be written in it. */
 export const WRITERS_NAMESPACE = '__confmesh'
@@ -129,6 +130,8 @@ export interface AuthorCheck {
   epoch?: number | undefined
   /** The policy (the responder/publisher check). */
   policy: WriterPolicy
+  /** Client ids already bound to peers (first binding wins); extended when the update passes. Default: none. */
+  registry?: ClientRegistry | undefined
 }
 
 /**
@@ -154,8 +157,14 @@ export function checkUpdateAuthors(update: Uint8Array, check: AuthorCheck): void
     if (hasStructs) {
       if (epoch === undefined) throw new UnauthorizedUpdateError(`update from ${from} carries no writer epoch`)
       bound = clientIdFor(from, epoch)
+      const owner = check.registry?.owner(bound)
+      if (owner !== undefined && owner !== from) {
+        throw new UnauthorizedUpdateError(`client id ${bound} belongs to ${owner}, not to ${from}`)
+      }
     }
   }
+  const bindings = new Map<number, string>()
+  if (bound !== undefined) bindings.set(bound, from)
   for (const s of structs) {
     if (s instanceof Y.Skip) continue
     const client = s.id.client
@@ -172,11 +181,12 @@ export function checkUpdateAuthors(update: Uint8Array, check: AuthorCheck): void
         `update from ${from} holds ${s.content.constructor.name}; confmesh writes values only`,
       )
     }
-    for (const el of s.content.arr) checkElement(el, client, check)
+    for (const el of s.content.arr) checkElement(el, client, check, bindings)
   }
+  if (check.registry !== undefined) for (const [client, peer] of bindings) check.registry.bind(client, peer)
 }
 
-function checkElement(el: unknown, client: number, check: AuthorCheck): void {
+function checkElement(el: unknown, client: number, check: AuthorCheck, bindings: Map<number, string>): void {
   if (el === null || typeof el !== 'object' || Array.isArray(el)) return
   const r = el as Record<string, unknown>
   if (!('a' in r)) return
@@ -198,6 +208,11 @@ function checkElement(el: unknown, client: number, check: AuthorCheck): void {
     if (expected !== client) {
       throw new UnauthorizedUpdateError(`entry of ${r.a} is under client ${client}, not the author's (${expected})`)
     }
+    const owner = check.registry?.owner(client) ?? bindings.get(client)
+    if (owner !== undefined && owner !== r.a) {
+      throw new UnauthorizedUpdateError(`client id ${client} belongs to ${owner}, not to ${r.a}`)
+    }
+    bindings.set(client, r.a)
   } else if (check.policy.current() !== undefined) {
     throw new UnauthorizedUpdateError(`entry of ${r.a} carries no writer epoch`)
   }

@@ -18,10 +18,13 @@ import {
   type Identity,
   NotAuthorizedError,
   SecretKeyMismatchError,
+  UnauthorizedUpdateError,
 } from '../../src/index.js'
 import type { MeshLogger } from '../../src/logger.js'
 import { clientIdFor } from '../../src/security/client-id.js'
+import { createClientRegistry } from '../../src/security/client-registry.js'
 import { isSealed } from '../../src/security/secret-box.js'
+import { checkUpdateAuthors, createWriterPolicy } from '../../src/security/writers.js'
 import { encodeMessage } from '../../src/sync/codec.js'
 import { type Attacker, craftUpdate, createAttacker } from '../helpers/attacker.js'
 import { startMesh, stopAll, waitForMembers } from '../helpers/cluster.js'
@@ -372,5 +375,33 @@ describe('identity', () => {
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('client-id collisions', () => {
+  it('a client id already bound to one peer is refused for another (the first binding wins)', async () => {
+    const [a, b] = await Promise.all([generateIdentity(), generateIdentity()])
+    // A birthday search finds two epochs whose 32-bit client ids collide in ~10^5 hashes: what a malicious writer
+    // would do (against a chosen victim it takes ~2^32).
+    const table = new Map<number, number>()
+    for (let e = 0; e < 1 << 17; e++) table.set(clientIdFor(a.peerId, e), e)
+    let eb = 0
+    while (!table.has(clientIdFor(b.peerId, eb))) eb++
+    const ea = table.get(clientIdFor(b.peerId, eb))!
+    const client = clientIdFor(a.peerId, ea)
+    expect(clientIdFor(b.peerId, eb)).toBe(client)
+    const policy = createWriterPolicy({ read: () => undefined })
+    const fromA = craftUpdate([{ k: 'x', v: 1, a: a.peerId }], { epoch: ea })
+    const fromB = craftUpdate([{ k: 'x', v: 2, a: b.peerId }], { epoch: eb })
+    // without a registry the binding check alone accepts both
+    checkUpdateAuthors(fromA, { via: 'gossip', from: a.peerId, epoch: ea, policy })
+    checkUpdateAuthors(fromB, { via: 'gossip', from: b.peerId, epoch: eb, policy })
+    const registry = createClientRegistry()
+    checkUpdateAuthors(fromA, { via: 'gossip', from: a.peerId, epoch: ea, policy, registry })
+    expect(registry.owner(client)).toBe(a.peerId)
+    expect(() => checkUpdateAuthors(fromB, { via: 'gossip', from: b.peerId, epoch: eb, policy, registry })).toThrow(
+      UnauthorizedUpdateError,
+    )
+    expect(() => checkUpdateAuthors(fromB, { via: 'sync', from: a.peerId, policy, registry })).toThrow(/belongs to/)
   })
 })
