@@ -11,7 +11,7 @@ const rounds = Number(process.env.CONFMESH_KILLS ?? 50)
 
 describe('faults: crashes (SIGKILL) of a writer process', () => {
   it(`loses no acknowledged write over ${rounds} kills, reopens cleanly, reuses its writer id`, {
-    timeout: 60_000 + rounds * 5_000,
+    timeout: 60_000 + rounds * 10_000,
   }, async () => {
     const seed = testSeed('faults crash')
     const report = await runCrashRounds({ rounds, seed, maxRunMs: 1_000 })

@@ -9,7 +9,7 @@ import { testSeed } from '../helpers/cluster.js'
 
 describe('durability: churn of peer processes', () => {
   it('4 peers, 3 writers, kill and restart every 2 s for 8 s: nothing acknowledged lost, no duplicates', {
-    timeout: 90_000,
+    timeout: 150_000,
   }, async () => {
     const seed = testSeed('durability churn')
     const report = await runChurn({ seed, peers: 4, writers: 3, durationMs: 8_000 })

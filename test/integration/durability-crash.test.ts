@@ -11,7 +11,7 @@ const rounds = Number(process.env.CONFMESH_KILLS ?? 5)
 
 describe('durability: crashes (SIGKILL) of a writer process', () => {
   it(`loses no acknowledged write over ${rounds} kills, reopens cleanly, reuses its writer id`, {
-    timeout: 30_000 + rounds * 3_000,
+    timeout: 30_000 + rounds * 10_000,
   }, async () => {
     const seed = testSeed('durability crash')
     const report = await runCrashRounds({ rounds, seed })

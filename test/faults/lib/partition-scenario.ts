@@ -5,7 +5,7 @@
  *
  * Checked: during the split neither side sees the other's writes; after the heal every acknowledged write is on every
  * peer, every conflicting key has the same winner everywhere (identical JSON and state vectors, nothing pending), and
- * that winner is the latest write by wall clock (hybrid logical clocks on one machine). Reported: time from the heal
+ * that winner is the latest write by wall clock, within 50 ms (hybrid logical clocks on one machine). Reported: time from the heal
  * to convergence.
  *
  * @module
@@ -121,8 +121,11 @@ export async function runPartition(scenario: PartitionScenario): Promise<Partiti
       const winner = meshes[0]!.namespace(NS).get<string>(key)!
       const won = acked.find((w) => w.key === key && w.value === winner)
       expect(won, `${key}: the winner ${winner} is a write that was made`).toBeDefined()
-      // Later by wall clock wins; writes a few ms apart on two sides are a tie that the counter and author decide.
-      expect(last.startedAt - won!.startedAt, `${key}: winner ${winner} vs latest ${last.value}`).toBeLessThanOrEqual(5)
+      // Later by wall clock wins. The clock is read a little after `startedAt` (six meshes share this event loop), and
+      // writes a few ms apart on two sides are decided by the hybrid clock's counter and the author: allow 50 ms.
+      expect(last.startedAt - won!.startedAt, `${key}: winner ${winner} vs latest ${last.value}`).toBeLessThanOrEqual(
+        50,
+      )
     }
     return { writes: acked.length, conflictingKeys: latest.size, convergeMs }
   } finally {
