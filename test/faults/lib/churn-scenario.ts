@@ -194,7 +194,10 @@ export async function runChurn(scenario: ChurnScenario): Promise<ChurnReport> {
         if (added.has(c.key)) duplicates++
         added.add(c.key)
         let byPeer = firstSeen.get(c.key)
-        if (byPeer === undefined) firstSeen.set(c.key, (byPeer = new Map()))
+        if (byPeer === undefined) {
+          byPeer = new Map()
+          firstSeen.set(c.key, byPeer)
+        }
         if (!byPeer.has(peer) || byPeer.get(peer)! > c.at) {
           byPeer.set(peer, c.at)
           readyAtOf.set(`${c.key}@${peer}`, readyAt)
