@@ -48,6 +48,8 @@ export interface JoinSpreadResult {
   convergeMs: number
   /** The joiners' time to their first full state (ms), min and max. */
   joinMs: [number, number]
+  /** Counters of every joiner at the end (for diagnosis). */
+  joinerCounters: Array<Record<string, number>>
 }
 
 const DEFAULT_TIMING: MeshTiming = { heartbeatMs: 500, memberTimeoutMs: 3_000, antiEntropyMs: 5_000 }
@@ -148,6 +150,7 @@ export async function measureJoinSpread(init: JoinSpreadInit = {}): Promise<Join
       fallbacks: joinerStates.reduce((a, s) => a + (s.counters['join.fallbacks'] ?? 0), 0),
       convergeMs,
       joinMs: [Math.min(...joinMs), Math.max(...joinMs)],
+      joinerCounters: joinerStates.map((s) => s.counters),
     }
   } finally {
     await stopPeers(all)

@@ -5,7 +5,7 @@
  * @module
  */
 import { type ChildProcess, fork } from 'node:child_process'
-import { mkdirSync, mkdtempSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { MeshOptions } from '../src/index.js'
@@ -30,6 +30,7 @@ function hostEntry(): Promise<{ file: string; execArgv: string[] }> {
       const root = path.join(path.dirname(HOST), '.build')
       mkdirSync(root, { recursive: true })
       const dir = mkdtempSync(path.join(root, 'ring-mesh-'))
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
       const file = path.join(dir, 'host.mjs')
       await esbuild.build({
         entryPoints: [HOST],

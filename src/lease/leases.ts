@@ -42,6 +42,8 @@ export const DEFAULT_LEASE_REQUEST_TIMEOUT_MS = 5_000
 export const DEFAULT_LEASE_WAIT_TIMEOUT_MS = 30_000
 /** Time limit of one request/reply exchange, ms. */
 export const LEASE_EXCHANGE_TIMEOUT_MS = 3_000
+/** First poll interval of a waiting requester; it doubles up to 8x (no queue on the owner: waiters poll). */
+const HELD_POLL_MS = 20
 /** Redirects followed before waiting for the ring views to converge. */
 const MAX_REDIRECT_HOPS = 3
 
@@ -327,7 +329,7 @@ class LeaseService implements Leases {
             )
             if (!wait) throw error
             lastProblem = error.message
-            pause = Math.min(reply.retryAfterMs, 25 * 2 ** Math.min(attempt, 4))
+            pause = Math.min(reply.retryAfterMs, HELD_POLL_MS * 2 ** Math.min(attempt, 3))
             hops = 0
             break
           }

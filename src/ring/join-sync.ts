@@ -7,7 +7,8 @@
  *
  * 1. The joiner holds every catch-up pull (`CatchUp.hold`) until its first state is complete.
  * 2. It waits until it knows the mesh: at least one *ready* member (one that has its first state; heartbeats carry
- *    the flag) and no membership change for `settleMs`, or `timeoutMs` after its first connection at the latest.
+ *    the flag), at least 90 % of the members the ready members say they see (`meshSize` in their heartbeats), and no
+ *    membership change for `settleMs`; or `timeoutMs` after its first connection at the latest.
  * 3. It splits its first state into `parts` slices (`ring/sync-parts.ts`) and places them, together with the slices
  *    of every other joiner it can see, on the ready members with a bounded-load hash ring ({@link HashRing.assign},
  *    member weights, `epsilon`). Joiners that see the same membership compute the same placement, so no ready
@@ -24,15 +25,20 @@
  *
  * @module
  */
-import { createHashRing } from './hash-ring.js'
+import { createHashRing, type HashRing } from './hash-ring.js'
 import type { Membership } from './membership.js'
 import type { SyncPart } from './sync-parts.js'
 import { clampWeight } from './weight.js'
 
-/** Default number of slices a joiner's first state is split into. */
-export const DEFAULT_JOIN_PARTS = 8
+/**
+ * Default most slices a joiner's first state is split into (fewer when fewer members are ready; the responders also
+ * send fewer non-empty slices for a small document, see `ring/sync-parts.ts`).
+ */
+export const DEFAULT_JOIN_PARTS = 32
 /** Default bounded-load slack of the slice placement. */
 export const DEFAULT_JOIN_EPSILON = 0.1
+/** Fraction of the members a ready member sees that a joiner must know before it plans its slices. */
+const KNOWN_FRACTION = 0.9
 /** Passes over a slice's candidate owners before falling back to a whole pull. */
 const FETCH_PASSES = 3
 
@@ -44,7 +50,7 @@ export interface JoinSyncOptions {
   epsilon?: number
   /** Quiet time of the membership before planning, in ms. Default: the heartbeat period. */
   settleMs?: number
-  /** Longest wait for a settled view with a ready member after the first connection, in ms. Default 4 heartbeats. */
+  /** Longest wait for a settled view with a ready member after the first connection, in ms. Default 6 heartbeats. */
   timeoutMs?: number
 }
 
@@ -123,7 +129,7 @@ class JoinSyncImpl implements JoinSync {
     this.#parts = init.parts ?? DEFAULT_JOIN_PARTS
     this.#epsilon = init.epsilon ?? DEFAULT_JOIN_EPSILON
     this.#settleMs = init.settleMs ?? init.heartbeatMs
-    this.#timeoutMs = init.timeoutMs ?? 4 * init.heartbeatMs
+    this.#timeoutMs = init.timeoutMs ?? 6 * init.heartbeatMs
     this.done = new Promise<void>((resolve) => {
       this.#resolve = resolve
     })
@@ -194,7 +200,7 @@ class JoinSyncImpl implements JoinSync {
       if (!this.#running) return false
       const now = Date.now()
       if (now - firstContact >= this.#timeoutMs) break
-      if (servers().length > 0 && now - this.#lastChange >= this.#settleMs) break
+      if (this.#knowsMesh(servers()) && now - this.#lastChange >= this.#settleMs) break
       await this.#sleep(Math.max(5, Math.min(this.#settleMs - (now - this.#lastChange), 50)))
     }
     const ready = servers()
@@ -205,29 +211,28 @@ class JoinSyncImpl implements JoinSync {
     )
   }
 
+  /** At least one ready member, and (nearly) as many members known as the ready members see. */
+  #knowsMesh(ready: ReadonlyArray<{ meshSize: number }>): boolean {
+    if (ready.length === 0) return false
+    const seen = Math.max(...ready.map((p) => p.meshSize))
+    return this.#init.membership.memberIds().length >= Math.floor(KNOWN_FRACTION * seen)
+  }
+
   async #fetchSlices(
     servers: ReadonlyArray<readonly [string, number]>,
     otherJoiners: ReadonlyArray<{ peerId: string }>,
   ): Promise<boolean> {
-    const { self } = this.#init
     const count = Math.max(1, Math.min(this.#parts, servers.length))
     const ring = await createHashRing({
       ...(this.#init.vnodes === undefined ? {} : { vnodes: this.#init.vnodes }),
       boundedLoad: { epsilon: this.#epsilon },
       members: servers,
     })
-    const sliceKey = (joiner: string, index: number) => `${joiner}/join/${index}`
-    const joiners = [self, ...otherJoiners.map((p) => p.peerId)]
-    const placement = ring.assign(joiners.flatMap((j) => Array.from({ length: count }, (_, i) => sliceKey(j, i))))
-    const fetches = Array.from({ length: count }, (_, index) => {
-      const key = sliceKey(self, index)
-      const first = placement.get(key)!
-      const candidates = [first, ...ring.ownerOf(key, Math.min(3, servers.length)).filter((id) => id !== first)]
-      return this.#fetchOne(candidates, { index, count })
-    })
+    const candidates = this.#placeSlices(ring, servers, otherJoiners, count)
+    const fetches = candidates.map((owners, index) => this.#fetchOne(owners, { index, count }))
     this.#init.logger.debug(
-      `joining: ${count} slices from ${new Set(fetches.map((_, i) => placement.get(sliceKey(self, i)))).size} of ` +
-        `${servers.length} ready members (${joiners.length} joiners in view)`,
+      `joining: ${count} slices from ${new Set(candidates.map((c) => c[0])).size} of ${servers.length} ready ` +
+        `members (${otherJoiners.length + 1} joiners in view)`,
     )
     let complete = true
     for (const fetch of fetches) {
@@ -245,6 +250,37 @@ class JoinSyncImpl implements JoinSync {
         .filter((p) => p.connected)
         .map((p) => p.peerId),
     )
+  }
+
+  /**
+   * Candidate owners of each slice, preferred first. One slice per ready member when there are no more members than
+   * slices and their weights are equal: slice `i` goes to the `i`-th member clockwise from this joiner's position,
+   * so every member serves exactly one slice of every joiner whatever the joiners know of each other. Otherwise the
+   * slices of every joiner in view are placed with bounded loads (member weights count), which balances as well as
+   * the joiners' views agree.
+   */
+  #placeSlices(
+    ring: HashRing,
+    servers: ReadonlyArray<readonly [string, number]>,
+    otherJoiners: ReadonlyArray<{ peerId: string }>,
+    count: number,
+  ): string[][] {
+    const { self } = this.#init
+    // Backups of a slice: every other ready member, clockwise from the chosen one (a slice is only given up, for a
+    // whole pull, when no ready member serves it).
+    const clockwiseFrom = (id: string): string[] => {
+      const all = ring.ownerOf(id, servers.length)
+      const at = all.indexOf(id)
+      return [...all.slice(at), ...all.slice(0, at)]
+    }
+    if (count === servers.length && servers.every(([, w]) => w === servers[0]![1])) {
+      const clockwise = ring.ownerOf(self, count)
+      return clockwise.map((_, i) => [...clockwise.slice(i), ...clockwise.slice(0, i)])
+    }
+    const sliceKey = (joiner: string, index: number) => `${joiner}/join/${index}`
+    const joiners = [self, ...otherJoiners.map((p) => p.peerId)]
+    const placement = ring.assign(joiners.flatMap((j) => Array.from({ length: count }, (_, i) => sliceKey(j, i))))
+    return Array.from({ length: count }, (_, index) => clockwiseFrom(placement.get(sliceKey(self, index))!))
   }
 
   async #fetchOne(candidates: string[], part: SyncPart): Promise<{ update: Uint8Array; from: string } | undefined> {

@@ -7,7 +7,8 @@
  * check interval). The gossipsub signature must match the heartbeat's peer id, so nobody can speak for another peer.
  *
  * A heartbeat also says whether the member is `ready` (has its first full state; see `ring/join-sync.ts`), so joiners
- * take their first state from ready members only. Heartbeats without the field count as ready. A change of weight,
+ * take their first state from ready members only, and how many members it sees (`meshSize`), so a joiner can tell
+ * when it has heard of (nearly) everyone. Heartbeats without the field count as ready. A change of weight,
  * tags or readiness of a known member is an `update` event (the ring re-weights on it); a new member makes every
  * peer send its own heartbeat early (at most once per quarter period), so a joiner learns the membership quickly.
  *
@@ -54,6 +55,8 @@ export interface Member {
   readonly connected: boolean
   /** Whether it holds its first full state and serves joiners (heartbeats without the field: `true`). */
   readonly ready: boolean
+  /** How many live members it sees, itself included (0 if its heartbeat does not say). */
+  readonly meshSize: number
 }
 
 /** Detail of a membership `update` event: a known member announced a new weight, tags or readiness. */
@@ -134,6 +137,7 @@ interface MemberRecord {
   tags: Record<string, string>
   startedAt: number
   ready: boolean
+  meshSize: number
   lastSeen: number
 }
 
@@ -152,7 +156,8 @@ function parseMember(body: unknown): Omit<MemberRecord, 'lastSeen'> | undefined 
   }
   const startedAt = typeof b.startedAt === 'number' ? b.startedAt : 0
   const ready = b.ready !== false
-  return { peerId: b.peerId, addresses: b.addresses as string[], weight, tags, startedAt, ready }
+  const meshSize = typeof b.meshSize === 'number' && Number.isSafeInteger(b.meshSize) && b.meshSize > 0 ? b.meshSize : 0
+  return { peerId: b.peerId, addresses: b.addresses as string[], weight, tags, startedAt, ready, meshSize }
 }
 
 class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements Membership {
@@ -269,6 +274,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
       tags: this.init.tags,
       startedAt: this.startedAt,
       ready: this.init.ready?.() ?? true,
+      meshSize: this.records.size + 1,
     }
   }
 

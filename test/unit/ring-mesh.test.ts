@@ -56,6 +56,7 @@ class FakeMembership extends TypedEventEmitter<MembershipEvents> implements Memb
       lastSeen: Date.now(),
       connected: true,
       ready: true,
+      meshSize: 0,
       ...fields,
     })
     this.safeDispatchEvent('change', { detail: { joined: [peerId], left: [], members: this.memberIds() } })
@@ -201,6 +202,64 @@ describe('join sync (ring-served first state)', () => {
     expect(fetched.every(([id]) => id.startsWith('m'))).toBe(true)
     expect(target.getArray('entries').toJSON()).toEqual(source.getArray('entries').toJSON())
     expect(target.store.pendingStructs).toBeNull()
+  })
+
+  it('with no more ready members than slices, every member serves exactly one slice of every joiner', async () => {
+    const members = Array.from({ length: 7 }, (_, i) => `m${i}`)
+    const served = new Map<string, number>()
+    // Three joiners that cannot see each other (the case bounded loads cannot coordinate).
+    for (const joiner of ['j0', 'j1', 'j2']) {
+      const membership = new FakeMembership(joiner)
+      for (const m of members) membership.join(m)
+      const join = createJoinSync({
+        self: joiner,
+        membership,
+        joining: true,
+        heartbeatMs: 10,
+        connect: async () => {},
+        fetchPart: async (peerId, part) => {
+          expect(part.count).toBe(members.length)
+          served.set(peerId, (served.get(peerId) ?? 0) + 1)
+          return new Uint8Array([0, 0])
+        },
+        apply: () => true,
+        pullWhole: async () => {},
+        logger: { debug: () => {}, info: () => {} },
+      })
+      join.start()
+      await join.done
+    }
+    expect([...served.keys()].sort()).toEqual(members)
+    expect([...served.values()]).toEqual(members.map(() => 3))
+  })
+
+  it('waits until it knows about as many members as the ready ones announce (meshSize)', async () => {
+    const membership = new FakeMembership('joiner')
+    membership.join('m0', { meshSize: 5 })
+    const plans: number[] = []
+    const join = createJoinSync({
+      self: 'joiner',
+      membership,
+      joining: true,
+      heartbeatMs: 10,
+      timeoutMs: 5_000,
+      connect: async () => {},
+      fetchPart: async (_id, part) => {
+        plans.push(part.count)
+        return new Uint8Array([0, 0])
+      },
+      apply: () => true,
+      pullWhole: async () => {},
+      logger: { debug: () => {}, info: () => {} },
+    })
+    join.start()
+    await new Promise((r) => setTimeout(r, 100))
+    expect(plans).toEqual([]) // knows 2 of 5: still waiting
+    membership.join('m1', { meshSize: 5 })
+    membership.join('m2', { meshSize: 5 })
+    membership.join('m3', { meshSize: 5 })
+    await join.done
+    expect(plans).toEqual([4, 4, 4, 4])
   })
 
   it('moves a failing slice to the next owner, and falls back to a whole pull when no owner answers', async () => {
