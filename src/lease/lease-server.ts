@@ -25,6 +25,8 @@ import type { OwnershipHistory } from './ownership.js'
 export const LEASE_NAMESPACE = '__confmesh.leases'
 /** Fencing tokens are at least `Date.now() * TOKEN_CLOCK_SCALE` when granted. */
 export const TOKEN_CLOCK_SCALE = 1000
+/** Recorded tokens at or above this are ignored (leaves room below `Number.MAX_SAFE_INTEGER`). */
+const MAX_RECORDED_TOKEN = Number.MAX_SAFE_INTEGER - 2 ** 32
 
 /** The replicated record of a lease name. */
 export interface LeaseRecord {
@@ -170,11 +172,10 @@ class Server implements LeaseServer {
       return { kind: 'held', name, reason: 'takeover', retryAfterMs: Math.max(1, Math.ceil(safeAt - now)) }
     }
     const record = this.#init.readRecord(name)
-    const token = Math.max(
-      (this.#lastToken.get(name) ?? 0) + 1,
-      (record?.token ?? 0) + 1,
-      Date.now() * TOKEN_CLOCK_SCALE,
-    )
+    // A record near the top of the safe-integer range (forged, or from a clock far in the future) is ignored
+    // rather than allowed to push tokens past what the wire format carries.
+    const recorded = record !== undefined && record.token < MAX_RECORDED_TOKEN ? record.token : 0
+    const token = Math.max((this.#lastToken.get(name) ?? 0) + 1, recorded + 1, Date.now() * TOKEN_CLOCK_SCALE)
     const granted: Grant = {
       holder,
       holderPeer: from,
