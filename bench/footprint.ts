@@ -55,7 +55,7 @@ export async function runFootprint(options: { argv?: string[]; write?: boolean }
   const keys = cli.num('keys', 10_000, 500)
   const valueBytes = cli.num('value-bytes', 64, 64)
   const timeoutMs = cli.num('timeout', 180_000, 30_000)
-  const idleMs = cli.num('idle-ms', 5000, 1000)
+  const idleMs = cli.num('idle-ms', 5000, 500)
   const rows: FootprintRow[] = []
 
   progress('harness baseline')

@@ -61,6 +61,7 @@ export async function runPropagation(options: PropagationBenchOptions = {}): Pro
   const writes = cli.num('writes', 200, 20)
   const intervalMs = cli.num('interval', 20, 10)
   const deliveryTimeoutMs = cli.num('delivery-timeout', 5000, 3000)
+  const maxRunMs = cli.num('max-row-ms', 180_000, 30_000)
   const rows: PropagationRow[] = []
   const variants: Array<{ v: Variant; n: number }> = []
   for (const v of standardVariants(cli.systems)) for (const n of peerCounts) variants.push({ v, n })
@@ -80,11 +81,11 @@ export async function runPropagation(options: PropagationBenchOptions = {}): Pro
             Math.max(...cluster.startTimes.map((s) => s.tReady)) - Math.min(...cluster.startTimes.map((s) => s.tBegin))
           progress(`${label}: warming up`)
           const warm = await warmUp(cluster)
-          const r = await measurePropagation(cluster, { writes, intervalMs, deliveryTimeoutMs, label })
+          const r = await measurePropagation(cluster, { writes, intervalMs, deliveryTimeoutMs, label, maxRunMs })
           return {
             label: v.label,
             peers: n,
-            writes,
+            writes: r.writesDone,
             latencies: r.latencies,
             allSeen: r.allSeen,
             missed: r.missed,
@@ -177,7 +178,7 @@ export async function runPropagation(options: PropagationBenchOptions = {}): Pro
         '',
         machineLine(machine),
         '',
-        `Closed loop: ${writes} writes per row, rotating writer, one write in flight, starts >= ${intervalMs} ms apart; a delivery not seen within ${deliveryTimeoutMs} ms counts as missed. Latency per (write, receiving peer) = watcher callback - writer call, both read from CLOCK_MONOTONIC (one clock for every process). Peers are separate OS processes except "confmesh (1 process)". etcd: one client (own gRPC connection, prefix watch) per peer, spread over the members. Relay: one y-websocket client per peer against a central relay process. "all-seen" = time until the last peer saw the write (only writes every peer saw). Percentiles cover delivered writes only: read them together with "missed". "start s" = time to start all peers. "lost peers" = most peers at once that had missed 3 writes in a row (no longer waited for, still counted as missed); "warm-up incomplete" = a warm-up write did not reach every peer within 30 s.${cli.quick ? ' **Quick run (tiny sizes).**' : ''}`,
+        `Closed loop: ${writes} writes per row, rotating writer, one write in flight, starts >= ${intervalMs} ms apart; a delivery not seen within ${deliveryTimeoutMs} ms counts as missed; a row stops early after ${maxRunMs / 1000} s ("writes" then shows how many were made). Latency per (write, receiving peer) = watcher callback - writer call, both read from CLOCK_MONOTONIC (one clock for every process). Peers are separate OS processes except "confmesh (1 process)". etcd: one client (own gRPC connection, prefix watch) per peer, spread over the members. Relay: one y-websocket client per peer against a central relay process. "all-seen" = time until the last peer saw the write (only writes every peer saw). Percentiles cover delivered writes only: read them together with "missed". "start s" = time to start all peers. "lost peers" = most peers at once that had missed 3 writes in a row (no longer waited for, still counted as missed); "warm-up incomplete" = a warm-up write did not reach every peer within 30 s.${cli.quick ? ' **Quick run (tiny sizes).**' : ''}`,
         '',
         renderMarkdown(table),
         '',

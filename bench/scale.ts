@@ -101,6 +101,7 @@ export async function runScale(options: { argv?: string[]; write?: boolean } = {
   const writes = cli.num('writes', 100, 10)
   const intervalMs = cli.num('interval', 20, 10)
   const deliveryTimeoutMs = cli.num('delivery-timeout', 5000, 3000)
+  const maxRunMs = cli.num('max-row-ms', 180_000, 30_000)
   const rows: ScaleRow[] = []
   const variants = standardVariants(cli.systems).filter((v) => !(v.system === 'etcd' && v.members !== 3))
   for (const v of variants) {
@@ -115,14 +116,14 @@ export async function runScale(options: { argv?: string[]; write?: boolean } = {
           async (cluster) => {
             await warmUp(cluster)
             const before = await cluster.stats()
-            const r = await measurePropagation(cluster, { writes, intervalMs, deliveryTimeoutMs, label })
+            const r = await measurePropagation(cluster, { writes, intervalMs, deliveryTimeoutMs, label, maxRunMs })
             const after = await cluster.stats()
             const s = summarize(r.latencies)
-            const per = perReceiver(before, after, writes, n)
+            const per = perReceiver(before, after, r.writesDone, n)
             rows.push({
               label: v.label,
               peers: n,
-              writes,
+              writes: r.writesDone,
               p50: s.p50,
               p99: s.p99,
               missed: r.missed,
@@ -144,6 +145,7 @@ export async function runScale(options: { argv?: string[]; write?: boolean } = {
     headers: [
       'system',
       'peers',
+      'writes',
       'p50 ms',
       'p99 ms',
       'missed',
@@ -155,6 +157,7 @@ export async function runScale(options: { argv?: string[]; write?: boolean } = {
     rows: rows.map((r) => [
       r.label,
       String(r.peers),
+      String(r.writes),
       fmt(r.p50),
       fmt(r.p99),
       String(r.missed),

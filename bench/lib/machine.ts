@@ -61,9 +61,9 @@ export function describeMachine(): MachineInfo {
   }
 }
 
-/** {@link describeMachine} plus how busy the CPUs are right now (a 1 s sample of /proc/stat). */
-export async function sampleMachine(): Promise<MachineInfo> {
-  return { ...describeMachine(), busy: await sampleCpuBusy() }
+/** {@link describeMachine} plus how busy the CPUs are right now (a sample of /proc/stat over `ms`, default 500). */
+export async function sampleMachine(ms = 500): Promise<MachineInfo> {
+  return { ...describeMachine(), busy: await sampleCpuBusy(ms) }
 }
 
 /**

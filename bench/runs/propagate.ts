@@ -19,6 +19,8 @@ export interface PropagationOptions {
   deliveryTimeoutMs: number
   /** Progress label. */
   label: string
+  /** Stop the row early (fewer writes) once it has run this long, ms (default unlimited). */
+  maxRunMs?: number
 }
 
 /** Result of {@link measurePropagation}. */
@@ -35,6 +37,8 @@ export interface PropagationResult {
   elapsedMs: number
   /** Most peers that were "lost" at once (missed LOST_AFTER writes in a row; then not waited for). */
   lostPeers: number
+  /** Writes actually made (fewer than asked when `maxRunMs` cut the row short). */
+  writesDone: number
 }
 
 /** After this many consecutive misses a peer is no longer waited for (its deliveries still count as missed). */
@@ -74,8 +78,9 @@ export async function warmUp(cluster: Cluster, timeoutMs = 30_000): Promise<bool
 /**
  * Measure propagation: `writes` writes, writer `i % N`, one at a time; each waits until all other peers saw it (or
  * the delivery timeout), and write starts are at least `intervalMs` apart. A peer that missed {@link LOST_AFTER}
- * writes in a row is not waited for any more (so one dead peer cannot stretch the run to writes x timeout); its
- * deliveries still count as missed, and it is waited for again once it delivers.
+ * writes in a row is not waited for any more (so one dead peer cannot stretch the run to writes x timeout) unless
+ * every receiver is lost (then the system is slow and all are waited for); its deliveries still count as missed, and
+ * it is waited for again once it delivers. `maxRunMs` bounds the whole row.
  *
  * @param cluster - running, warmed-up peers
  * @param opts - sizes and limits
@@ -89,7 +94,10 @@ export async function measurePropagation(cluster: Cluster, opts: PropagationOpti
   let waiting: { s: number; w: number; resolve: () => void } | undefined
   const complete = (s: number, w: number) => {
     const got = received.get(s)
-    for (let p = 0; p < n; p++) if (p !== w && !isLost(p) && !got?.has(p)) return false
+    // when every receiver counts as lost the system is slow, not a peer dead: wait for all of them again
+    let anyLive = false
+    for (let p = 0; p < n; p++) if (p !== w && !isLost(p)) anyLive = true
+    for (let p = 0; p < n; p++) if (p !== w && (!anyLive || !isLost(p)) && !got?.has(p)) return false
     return true
   }
   const off = cluster.onEvent((e) => {
@@ -102,11 +110,24 @@ export async function measurePropagation(cluster: Cluster, opts: PropagationOpti
     if (waiting && waiting.s === e.s && complete(e.s, waiting.w)) waiting.resolve()
   })
   await cluster.setReport(true)
-  const result: PropagationResult = { latencies: [], allSeen: [], missed: 0, setCall: [], elapsedMs: 0, lostPeers: 0 }
+  const result: PropagationResult = {
+    latencies: [],
+    allSeen: [],
+    missed: 0,
+    setCall: [],
+    elapsedMs: 0,
+    lostPeers: 0,
+    writesDone: 0,
+  }
   const begin = nowMs()
   let lastStart = 0
   try {
     for (let i = 0; i < opts.writes; i++) {
+      if (opts.maxRunMs !== undefined && nowMs() - begin > opts.maxRunMs) {
+        progress(`${opts.label}: time cap of ${opts.maxRunMs} ms reached after ${i} writes`)
+        break
+      }
+      result.writesDone = i + 1
       const gap = lastStart + opts.intervalMs - nowMs()
       if (gap > 0) await new Promise((r) => setTimeout(r, gap)) // pacing, not synchronisation
       lastStart = nowMs()
