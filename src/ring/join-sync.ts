@@ -7,8 +7,8 @@
  *
  * 1. The joiner holds every catch-up pull (`CatchUp.hold`) until its first state is complete.
  * 2. It waits until it knows the mesh: at least one *ready* member (one that has its first state; heartbeats carry
- *    the flag), at least 90 % of the members the ready members say they see (`meshSize` in their heartbeats), and no
- *    membership change for `settleMs`; or `timeoutMs` after its first connection at the latest.
+ *    the flag) and as many members as the ready members say they see (`meshSize` in their heartbeats), or 90 % of
+ *    them and no membership change for `settleMs`; or `timeoutMs` after its first connection at the latest.
  * 3. It splits its first state into `parts` slices (`ring/sync-parts.ts`) and places them, together with the slices
  *    of every other joiner it can see, on the ready members with a bounded-load hash ring ({@link HashRing.assign},
  *    member weights, `epsilon`). Joiners that see the same membership compute the same placement, so no ready
@@ -19,8 +19,8 @@
  * 5. It becomes ready, says so in its next heartbeat (sent at once), and releases the held pulls: one per
  *    connected peer, each now a small diff that also fills any gap between slices.
  *
- * What it costs: the first state arrives after the membership settled (about one heartbeat plus `settleMs`) rather
- * than right after the first connection. What it does not guarantee: balance when joiners' views differ (they then
+ * What it costs: the first state arrives once the joiner knows the membership (a round trip of early heartbeats,
+ * see `membership.ts`) plus `settleMs`, rather than right after the first connection. What it does not guarantee: balance when joiners' views differ (they then
  * compute slightly different placements; every slice is still fetched exactly once).
  *
  * @module
@@ -48,7 +48,7 @@ export interface JoinSyncOptions {
   parts?: number
   /** Bounded-load slack of the slice placement. Default {@link DEFAULT_JOIN_EPSILON}. */
   epsilon?: number
-  /** Quiet time of the membership before planning, in ms. Default: the heartbeat period. */
+  /** Quiet time of the membership before planning, in ms. Default: a quarter of the heartbeat period. */
   settleMs?: number
   /** Longest wait for a settled view with a ready member after the first connection, in ms. Default 6 heartbeats. */
   timeoutMs?: number
@@ -113,6 +113,7 @@ class JoinSyncImpl implements JoinSync {
   #resolve!: () => void
   #lastChange = 0
   #wake: (() => void) | undefined
+  #started = Date.now()
   readonly #init: JoinSyncInit
   readonly #parts: number
   readonly #epsilon: number
@@ -128,7 +129,7 @@ class JoinSyncImpl implements JoinSync {
     this.#ready = !init.joining
     this.#parts = init.parts ?? DEFAULT_JOIN_PARTS
     this.#epsilon = init.epsilon ?? DEFAULT_JOIN_EPSILON
-    this.#settleMs = init.settleMs ?? init.heartbeatMs
+    this.#settleMs = init.settleMs ?? init.heartbeatMs / 4
     this.#timeoutMs = init.timeoutMs ?? 6 * init.heartbeatMs
     this.done = new Promise<void>((resolve) => {
       this.#resolve = resolve
@@ -170,6 +171,7 @@ class JoinSyncImpl implements JoinSync {
 
   async #run(): Promise<void> {
     const started = Date.now()
+    this.#started = started
     while (this.#running && !this.#ready) {
       try {
         if (await this.#attempt()) break
@@ -200,10 +202,15 @@ class JoinSyncImpl implements JoinSync {
       if (!this.#running) return false
       const now = Date.now()
       if (now - firstContact >= this.#timeoutMs) break
-      if (this.#knowsMesh(servers()) && now - this.#lastChange >= this.#settleMs) break
+      const knows = this.#knowsMesh(servers())
+      if (knows === 'all' || (knows === 'most' && now - this.#lastChange >= this.#settleMs)) break
       await this.#sleep(Math.max(5, Math.min(this.#settleMs - (now - this.#lastChange), 50)))
     }
     const ready = servers()
+    this.#init.logger.debug(
+      `joining: first contact after ${firstContact - this.#started} ms, planning after ${Date.now() - firstContact} ms ` +
+        `more (${membership.memberIds().length} members known, ${ready.length} ready)`,
+    )
     if (ready.length === 0) return this.#fallback(connected().map((p) => p.peerId))
     return this.#fetchSlices(
       ready.map((p) => [p.peerId, clampWeight(p.weight)] as const),
@@ -211,11 +218,16 @@ class JoinSyncImpl implements JoinSync {
     )
   }
 
-  /** At least one ready member, and (nearly) as many members known as the ready members see. */
-  #knowsMesh(ready: ReadonlyArray<{ meshSize: number }>): boolean {
-    if (ready.length === 0) return false
+  /**
+   * How much of the mesh this joiner knows, compared with what its ready members say they see: `'all'` (at least as
+   * many members), `'most'` ({@link KNOWN_FRACTION} of them), or `'not yet'` (also with no ready member).
+   */
+  #knowsMesh(ready: ReadonlyArray<{ meshSize: number }>): 'all' | 'most' | 'not yet' {
+    if (ready.length === 0) return 'not yet'
     const seen = Math.max(...ready.map((p) => p.meshSize))
-    return this.#init.membership.memberIds().length >= Math.floor(KNOWN_FRACTION * seen)
+    const known = this.#init.membership.memberIds().length
+    if (seen > 0 && known >= seen) return 'all'
+    return known >= Math.floor(KNOWN_FRACTION * seen) ? 'most' : 'not yet'
   }
 
   async #fetchSlices(

@@ -9,8 +9,9 @@
  * A heartbeat also says whether the member is `ready` (has its first full state; see `ring/join-sync.ts`), so joiners
  * take their first state from ready members only, and how many members it sees (`meshSize`), so a joiner can tell
  * when it has heard of (nearly) everyone. Heartbeats without the field count as ready. A change of weight,
- * tags or readiness of a known member is an `update` event (the ring re-weights on it); a new member makes every
- * peer send its own heartbeat early (at most once per quarter period), so a joiner learns the membership quickly.
+ * tags or readiness of a known member is an `update` event (the ring re-weights on it). A new member, and a new
+ * subscriber to the topic, make a peer send its own heartbeat early (at most once per quarter period), so a joiner
+ * learns the membership within a round trip instead of a heartbeat period.
  *
  * Discovery: a heartbeat from a member this peer is not connected to makes it dial that member (up to
  * `maxDialsPerRound` a round, bounded by the connection cap), so peers that only knew one bootstrap node meet each
@@ -19,7 +20,7 @@
  *
  * @module
  */
-import type { GossipSub, Message as PubsubMessage } from '@libp2p/gossipsub'
+import type { GossipSub, Message as PubsubMessage, SubscriptionChangeData } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -121,7 +122,7 @@ export interface Membership extends TypedEventEmitter<MembershipEvents> {
   knownAddresses(): string[]
   /** Changes this peer's announced weight (validated by the caller) and announces it at once. */
   setWeight(weight: number): void
-  /** Sends this peer's heartbeat now (e.g. after it became ready), at most once per quarter heartbeat. */
+  /** Sends this peer's heartbeat now (e.g. after it became ready); within a quarter heartbeat of the last, then. */
   announce(): void
 }
 
@@ -177,11 +178,16 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
   private reconnectCursor = 0
   private weight: number
   private lastAnnounce = 0
+  private announceTimer: NodeJS.Timeout | undefined
   private readonly dialing = new Set<string>()
   private readonly onMessage = (evt: CustomEvent<PubsubMessage>): void => {
     const msg = evt.detail
     if (msg.topic !== this.init.topic || msg.type !== 'signed') return
     this.handle(msg.from.toString(), msg.data)
+  }
+  /** A peer subscribed to the membership topic: it may be new, so tell it about us now. */
+  private readonly onSubscription = (evt: CustomEvent<SubscriptionChangeData>): void => {
+    if (evt.detail.subscriptions.some((s) => s.topic === this.init.topic && s.subscribe)) this.announce()
   }
 
   constructor(init: MembershipInit) {
@@ -199,6 +205,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     const { pubsub, topic } = this.init
     pubsub.topicValidators.set(topic, (_peer, msg) => this.validate(msg))
     pubsub.addEventListener('message', this.onMessage)
+    pubsub.addEventListener('subscription-change', this.onSubscription)
     pubsub.subscribe(topic)
     this.tick()
   }
@@ -207,6 +214,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     if (!this.running) return
     this.running = false
     if (this.timer !== undefined) clearTimeout(this.timer)
+    if (this.announceTimer !== undefined) clearTimeout(this.announceTimer)
     const { pubsub, topic } = this.init
     try {
       await pubsub.publish(topic, encodeMessage({ kind: 'leave', body: { peerId: this.self } }))
@@ -214,6 +222,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
       // best effort: the others time us out
     }
     pubsub.removeEventListener('message', this.onMessage)
+    pubsub.removeEventListener('subscription-change', this.onSubscription)
     pubsub.topicValidators.delete(topic)
     try {
       pubsub.unsubscribe(topic)
@@ -253,14 +262,23 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
   }
 
   announce(): void {
-    if (!this.running) return
-    const now = Date.now()
-    if (now - this.lastAnnounce < this.heartbeatMs / 4) return
-    this.publishHeartbeat(now)
+    if (!this.running || this.announceTimer !== undefined) return
+    const wait = this.lastAnnounce + this.heartbeatMs / 4 - Date.now()
+    if (wait <= 0) {
+      this.publishHeartbeat(Date.now())
+      return
+    }
+    // Too soon after the last one: send one more when the quarter period is over (requests coalesce meanwhile).
+    this.announceTimer = setTimeout(() => {
+      this.announceTimer = undefined
+      if (this.running) this.publishHeartbeat(Date.now())
+    }, wait)
+    this.announceTimer.unref()
   }
 
   private publishHeartbeat(now: number): void {
-    this.lastAnnounce = now
+    // A heartbeat nobody could receive (no subscriber known yet) does not count against the early-heartbeat limit.
+    if (this.init.pubsub.getSubscribers(this.init.topic).length > 0) this.lastAnnounce = now
     void this.init.pubsub
       .publish(this.init.topic, encodeMessage({ kind: 'member', body: this.selfRecord() }))
       .catch((err: Error) => this.init.logger.debug(`heartbeat publish failed: ${err.message}`))
