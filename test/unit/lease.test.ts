@@ -167,6 +167,23 @@ describe('lease server', () => {
     expect(Number.isSafeInteger((m as { token: number }).token)).toBe(true)
   })
 
+  it('still grants when the record cannot be written (e.g. not an allowed writer)', async () => {
+    const s = createLeaseServer({
+      self: 'owner',
+      ownerOf: () => 'owner',
+      history: { record: () => {}, ownedSince: async () => -1e9 },
+      maxTtlMs: 1000,
+      guardMs: 2000,
+      readRecord: () => undefined,
+      writeRecord: async () => {
+        throw new Error('not a writer')
+      },
+      logger: { debug: () => {} },
+    })
+    expect((await s.handle({ kind: 'acquire', name: 'n', holder: 'x', ttlMs: 500 }, 'A')).kind).toBe('granted')
+    expect(s.counters.recordFailures).toBe(1)
+  })
+
   it('forgets grants made in an earlier period of ownership', async () => {
     let since = 0
     let now = 1000
