@@ -89,6 +89,27 @@ describe('the ring inside the mesh (6 real peers)', () => {
     for (const m of meshes) expect(owners(m)).toEqual(before)
   })
 
+  it('with the default timing (heartbeat 1 s, timeout 4 s) a crashed peer is dropped everywhere within 5 s', async () => {
+    const network = new NetworkControl()
+    const timing = { heartbeatMs: 1_000, memberTimeoutMs: 4_000, antiEntropyMs: 5_000 }
+    meshes = await startCluster(3, { network, timing })
+    const [a, b, victim] = meshes as [ConfigMesh, ConfigMesh, ConfigMesh]
+    await waitFor(
+      () =>
+        ringsAre(
+          meshes,
+          meshes.map((m) => m.peerId),
+        ),
+      { message: '3 members everywhere' },
+    )
+    const cutAt = Date.now()
+    await network.split([[a, b], [victim]])
+    await waitFor(() => ringsAre([a, b], [a.peerId, b.peerId]), { timeoutMs: 10_000, message: 'victim dropped' })
+    const tookMs = Date.now() - cutAt
+    console.log(`[ring] default timing: cut-off peer dropped from both rings after ${tookMs} ms`)
+    expect(tookMs).toBeLessThanOrEqual(5_000 + 500)
+  })
+
   it('a stopped peer leaves at once (goodbye), and weights shift ownership to and from that peer only', async () => {
     meshes = await startCluster(5)
     const heavy = await startMesh({ bootstrap: [meshes[0]!.addresses[0]!], weight: 3 })
