@@ -134,10 +134,13 @@ export interface LeasesInit extends LeaseOptions {
 
 /** The lease service of one mesh peer. */
 export interface Leases {
+  /** Serves the lease protocol and follows the ring. */
   start(): Promise<void>
+  /** Stops serving; pending `acquire` calls reject with `MeshStoppedError`. */
   stop(): Promise<void>
   /** Acquires a lease; see {@link LeaseRequestOptions}. */
   acquire(name: string, options: LeaseRequestOptions): Promise<Lease>
+  /** Owner- and requester-side counters. */
   readonly counters: LeaseCounters
 }
 

@@ -56,7 +56,9 @@ export interface JoinSyncOptions {
 
 /** Options of {@link createJoinSync}. */
 export interface JoinSyncInit extends JoinSyncOptions {
+  /** This peer's id. */
   self: string
+  /** Live membership (readiness, weights, `meshSize`, connectivity). */
   membership: Membership
   /** Whether this peer must join; `false` for a peer that starts a mesh (it is ready at once). */
   joining: boolean
@@ -74,6 +76,7 @@ export interface JoinSyncInit extends JoinSyncOptions {
   pullWhole(peerId: string): Promise<void>
   /** Called once this peer is ready. */
   onReady?(): void
+  /** Where progress lines go. */
   logger: { debug(msg: string): void; info(msg: string): void }
 }
 
@@ -95,8 +98,11 @@ export interface JoinSync {
   readonly ready: boolean
   /** Resolves once ready (or stopped); never rejects. */
   readonly done: Promise<void>
+  /** Slices, failures, fallbacks, time to ready. */
   readonly counters: JoinSyncCounters
+  /** Starts joining (no-op for a peer that is ready at once). */
   start(): void
+  /** Stops; `done` resolves (with `ready` still false if the join did not finish). */
   stop(): void
 }
 

@@ -62,13 +62,17 @@ export interface Member {
 
 /** Detail of a membership `update` event: a known member announced a new weight, tags or readiness. */
 export interface MemberUpdate {
+  /** The member (this peer too, after `setWeight`). */
   readonly peerId: string
+  /** What changed. */
   readonly changed: ReadonlyArray<'weight' | 'tags' | 'ready'>
 }
 
 /** Detail of a membership `change` event. */
 export interface MembershipChange {
+  /** Members seen for the first time (or again after they left). */
   readonly joined: readonly string[]
+  /** Members that said goodbye or timed out. */
   readonly left: readonly string[]
   /** Live member ids after the change (including this peer), sorted. */
   readonly members: readonly string[]
@@ -76,7 +80,9 @@ export interface MembershipChange {
 
 /** Events of {@link Membership}. */
 export interface MembershipEvents {
+  /** Members joined or left. */
   change: CustomEvent<MembershipChange>
+  /** A known member announced a new weight, tags or readiness. */
   update: CustomEvent<MemberUpdate>
 }
 

@@ -96,17 +96,23 @@ export interface MeshRing {
   on(type: 'change', listener: (event: CustomEvent<RingChange>) => void): void
   /** Unsubscribes (alias of `removeEventListener`). */
   off(type: 'change', listener: (event: CustomEvent<RingChange>) => void): void
+  /** Subscribes to {@link MeshRingEvents} (`change`). */
   addEventListener: TypedEventEmitter<MeshRingEvents>['addEventListener']
+  /** Unsubscribes from {@link MeshRingEvents}. */
   removeEventListener: TypedEventEmitter<MeshRingEvents>['removeEventListener']
 }
 
 /** Options of {@link createMeshRing}. */
 export interface MeshRingInit {
+  /** The live membership to mirror. */
   membership: Membership
+  /** This peer's id (always on the ring). */
   self: string
-  /** This peer's weight at start. */
+  /** This peer's weight at start (0.01..100). */
   weight: number
+  /** Virtual nodes per unit of weight. Default `DEFAULT_VNODES`. */
   vnodes?: number
+  /** Bounded loads of `assign`. Default: off. */
   boundedLoad?: BoundedLoadInit
   /** Random source of the pickers. Default `Math.random`. */
   random?: () => number
@@ -114,7 +120,9 @@ export interface MeshRingInit {
 
 /** A {@link MeshRing} with a lifecycle, owned by the mesh. */
 export interface MeshRingService extends MeshRing {
+  /** Starts following the membership (and syncs once). */
   start(): void
+  /** Stops following the membership. */
   stop(): void
   /** The underlying ring (read-only use: `ownerOf`, `primaryOf`, `assign`). */
   readonly ring: HashRing
