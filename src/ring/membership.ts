@@ -88,11 +88,17 @@ export interface MembershipEvents {
 
 /** Options of {@link createMembership}. */
 export interface MembershipInit {
+  /** The libp2p node (connections, dials). */
   node: MeshNode
+  /** Gossipsub, for heartbeats. */
   pubsub: GossipSub
+  /** The membership topic, e.g. `/confmesh/<mesh>/members/1`. */
   topic: string
+  /** Where log lines go. */
   logger: MeshLogger
+  /** This peer's weight at start (announced). */
   weight: number
+  /** This peer's tags (announced). */
   tags: Record<string, string>
   /** Whether this peer is ready (holds its first full state), announced in heartbeats. Default: always. */
   ready?: () => boolean
@@ -116,7 +122,9 @@ export interface MembershipInit {
 
 /** Live membership of one mesh. */
 export interface Membership extends TypedEventEmitter<MembershipEvents> {
+  /** Subscribes to the topic and starts heartbeats and discovery. */
   start(): Promise<void>
+  /** Says goodbye (`leave`) and stops. */
   stop(): Promise<void>
   /** Live members other than this peer. */
   peers(): Member[]
