@@ -16,6 +16,7 @@
 import * as Y from 'yjs'
 import { compareHlc, type HybridLogicalClock } from './hlc.js'
 import { deepFreeze, type JsonValue, jsonEqual } from './value.js'
+import { appendElements, deleteElement, findStructIndex } from './yjs-elements.js'
 
 /** Name of the root `Y.Array` that holds every entry. */
 export const ENTRIES_ROOT = 'entries'
@@ -161,20 +162,6 @@ function isStoredEntry(e: unknown): e is StoredEntry {
     typeof r.a === 'string' &&
     (r.x === 1 || 'v' in r)
   )
-}
-
-/** Index of the first struct whose range contains or follows `clock` (structs sorted by clock). */
-function findStructIndex(structs: ReadonlyArray<Y.AbstractStruct>, clock: number): number {
-  let lo = 0
-  let hi = structs.length - 1
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1
-    const s = structs[mid]!
-    if (s.id.clock + s.length <= clock) lo = mid + 1
-    else if (s.id.clock > clock) hi = mid - 1
-    else return mid
-  }
-  return lo
 }
 
 class LwwKvStore implements KvStore {
@@ -384,20 +371,11 @@ class LwwKvStore implements KvStore {
   }
 
   /**
-   * Appends `content` (plain objects) at the end of the array: what `Y.Array.push` does, without its walk over every
-   * item from the start (push is O(items) in an array without search markers, as this one; with history retained the
-   * array holds thousands of items).
+   * Appends `content` at the end of the array in O(1) from the last element this store appended (`Y.Array.push`
+   * walks every item from the start; with history retained the array holds thousands of items).
    */
   private append(tr: Y.Transaction, content: unknown[]): void {
-    const store = this.doc.store
-    // the hint may have been merged into its left neighbour since: take the item that holds its id now
-    let left: Y.Item | null = this.tail === null ? this.array._start : (Y.getItem(store, this.tail.id) as Y.Item)
-    if (left !== null) while (left.right !== null) left = left.right
-    const own = this.doc.clientID
-    const id = Y.createID(own, Y.getState(store, own))
-    const item = new Y.Item(id, left, left?.lastId ?? null, null, null, this.array, null, new Y.ContentAny(content))
-    item.integrate(tr, 0)
-    this.tail = item
+    this.tail = appendElements(tr, this.array, content, this.tail?.id)
   }
 
   /** Deletes losing entries in a transaction of its own (queued after the current one). */
@@ -409,11 +387,6 @@ class LwwKvStore implements KvStore {
   }
 
   private deleteById(tr: Y.Transaction, id: Y.ID): void {
-    const structs = this.doc.store.clients.get(id.client)
-    if (structs === undefined) return
-    const item = Y.getItemCleanStart(tr, id)
-    if (!(item instanceof Y.Item) || item.deleted) return
-    if (item.length > 1) Y.getItemCleanEnd(tr, this.doc.store, id)
-    item.delete(tr)
+    deleteElement(tr, id)
   }
 }

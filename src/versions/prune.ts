@@ -9,10 +9,10 @@
  * @module
  */
 import * as Y from 'yjs'
+import { appendElements, deleteElement } from '../config/yjs-elements.js'
 import { type BaseState, type StoredHorizon, storedBaseWrite } from './base.js'
 import { compareStamps, compareWrites, type KeyWrite } from './lww.js'
 import type { HistoryRecord } from './record.js'
-import { appendElements, deleteElement } from './yjs-util.js'
 
 /**
  * Folds `victims` into the base and deletes them, inside transaction `tr`. Returns the base as it is after the

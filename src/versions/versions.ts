@@ -18,6 +18,7 @@ import {
   type WriteMeta,
   type WriteOp,
 } from '../config/kv-store.js'
+import { deleteElement, forEachDeleted, forEachInserted } from '../config/yjs-elements.js'
 import { type BaseState, isBaseElement, readBase } from './base.js'
 import { diffStates, type HistoryChange } from './diff.js'
 import { UnknownVersionError, VersionPrunedError } from './errors.js'
@@ -51,7 +52,6 @@ import {
   type VersionRef,
 } from './vector-clock.js'
 import { createVersionView, type VersionView } from './view.js'
-import { deleteElement, forEachDeleted, forEachInserted } from './yjs-util.js'
 
 /** Options of {@link createVersions}. */
 export interface VersionsInit {

@@ -1,6 +1,7 @@
 /**
- * Small helpers over Yjs internals used by the versions module: walking the live elements of a root array with their
- * ids, and deleting one element by id (splitting the item that holds it).
+ * Small helpers over Yjs internals, shared by the key-value store and the versions module: walking the live elements of
+ * a root array with their ids, appending in O(1), deleting one element by id (splitting the item that holds it), and
+ * finding the structs a transaction inserted or deleted.
  *
  * @module
  */
@@ -25,7 +26,7 @@ export function forEachAlive(
  * Appends `content` (plain objects) at the end of `array` in `tr`: what `Y.Array.push` does, but walking to the end
  * from `hint` (the id of an element known to sit near the end) instead of from the start of the list.
  */
-export function appendElements(tr: Y.Transaction, array: Y.Array<unknown>, content: unknown[], hint?: Y.ID): void {
+export function appendElements(tr: Y.Transaction, array: Y.Array<unknown>, content: unknown[], hint?: Y.ID): Y.Item {
   const store = tr.doc.store
   let left: Y.Item | null = array._start
   if (hint !== undefined) {
@@ -39,7 +40,9 @@ export function appendElements(tr: Y.Transaction, array: Y.Array<unknown>, conte
   if (left !== null) while (left.right !== null) left = left.right
   const own = tr.doc.clientID
   const id = Y.createID(own, Y.getState(store, own))
-  new Y.Item(id, left, left?.lastId ?? null, null, null, array, null, new Y.ContentAny(content)).integrate(tr, 0)
+  const item = new Y.Item(id, left, left?.lastId ?? null, null, null, array, null, new Y.ContentAny(content))
+  item.integrate(tr, 0)
+  return item
 }
 
 /** Deletes the element with id `id` in transaction `tr`; a no-op if unknown or already deleted. */
@@ -95,7 +98,7 @@ export function forEachDeleted(
 }
 
 /** Index of the first struct whose range contains or follows `clock` (structs sorted by clock). */
-function findStructIndex(structs: ReadonlyArray<Y.AbstractStruct>, clock: number): number {
+export function findStructIndex(structs: ReadonlyArray<Y.AbstractStruct>, clock: number): number {
   let lo = 0
   let hi = structs.length - 1
   while (lo <= hi) {
