@@ -163,7 +163,7 @@ export async function runJoin(options: { argv?: string[]; write?: boolean } = {}
         '',
         machineLine(machine),
         '',
-        `${seeds} running peers hold the config (random 1 KiB values under distinct keys, written by one peer); a new peer then starts in a fresh process. "created s" = until its constructor resolved (confmesh: createMesh; etcd: client + watch; relay: provider synced); "caught up s" = from the start of its creation until it held the last key written (watch event, or a 50 ms poll as fallback). "bytes read" = read() bytes of the joining process meanwhile (/proc/self/io rchar, sockets and pipes; module loading excluded). etcd's equivalent of catching up is a range read of the whole prefix by a new client. "doc size" = encoded Yjs document at a seed (confmesh diagnostics / relay client).${cli.quick ? ' **Quick run (tiny sizes).**' : ''}`,
+        `${seeds} running peers hold the config (random 1 KiB values under distinct keys, written by one peer); a new peer then starts in a fresh process. "created s" = until its constructor resolved (confmesh: createMesh; etcd: client, paginated read of the whole prefix, watch; relay: provider synced); "caught up s" = from the start of its creation until it held the last key written (watch event, or a 50 ms poll as fallback). "bytes read" = read() bytes of the joining process meanwhile (/proc/self/io rchar, sockets and pipes; module loading excluded). etcd's equivalent of catching up is a range read of the whole prefix by a new client. "doc size" = encoded Yjs document at a seed (confmesh diagnostics / relay client).${cli.quick ? ' **Quick run (tiny sizes).**' : ''}`,
         '',
         renderMarkdown(table),
       ].join('\n'),
