@@ -48,7 +48,8 @@ export function ratio(a: number | undefined, b: number | undefined): string {
  * @param heads - the metrics
  */
 export function headlineTable(heads: Headline[]): Table {
-  const cell = (v: number | undefined, unit: string) => (v === undefined ? 'n/a' : `${fmt(v)}${unit ? ` ${unit}` : ''}`)
+  const num = (v: number) => (Number.isInteger(v) ? v.toLocaleString('en-US') : fmt(v))
+  const cell = (v: number | undefined, unit: string) => (v === undefined ? 'n/a' : `${num(v)}${unit ? ` ${unit}` : ''}`)
   return {
     headers: ['metric', 'confmesh', 'etcd', 'relay', 'confmesh / etcd', 'confmesh / relay', 'better is'],
     rows: heads.map((h) => [
