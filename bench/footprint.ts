@@ -52,7 +52,7 @@ export async function runFootprint(options: { argv?: string[]; write?: boolean }
   const machine = await sampleMachine()
   warnIfBusy(machine)
   const peers = cli.num('peers', 3, 3)
-  const keys = cli.num('keys', 10_000, 500)
+  const keys = cli.num('keys', 10_000, 200)
   const valueBytes = cli.num('value-bytes', 64, 64)
   const timeoutMs = cli.num('timeout', 180_000, 30_000)
   const idleMs = cli.num('idle-ms', 5000, 500)
@@ -75,7 +75,7 @@ export async function runFootprint(options: { argv?: string[]; write?: boolean }
     await base.stop()
   }
 
-  for (const v of standardVariants(cli.systems)) {
+  for (const v of standardVariants(cli.systems, { quick: cli.quick })) {
     if (await unavailable(v.system)) continue
     const label = `${v.label} x${peers}`
     progress(`${label}: starting`)

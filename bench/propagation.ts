@@ -58,13 +58,14 @@ export async function runPropagation(options: PropagationBenchOptions = {}): Pro
   warnIfBusy(machine)
   const peerCounts = cli.nums('peers', [3, 10, 30], [3])
   const inproc = cli.num('inproc', 30, 3)
-  const writes = cli.num('writes', 200, 20)
+  const writes = cli.num('writes', 200, 10)
   const intervalMs = cli.num('interval', 20, 10)
   const deliveryTimeoutMs = cli.num('delivery-timeout', 5000, 3000)
   const maxRunMs = cli.num('max-row-ms', 180_000, 30_000)
   const rows: PropagationRow[] = []
   const variants: Array<{ v: Variant; n: number }> = []
-  for (const v of standardVariants(cli.systems)) for (const n of peerCounts) variants.push({ v, n })
+  for (const v of standardVariants(cli.systems, { quick: cli.quick }))
+    for (const n of peerCounts) variants.push({ v, n })
   if (cli.systems.includes('confmesh') && inproc > 0) {
     variants.push({ v: { system: 'confmesh', label: 'confmesh (1 process)', layout: 'inproc' }, n: inproc })
   }

@@ -97,7 +97,7 @@ export async function runScale(options: { argv?: string[]; write?: boolean } = {
   const staggerMs = cli.num('stagger', 0)
   const machine = await sampleMachine()
   warnIfBusy(machine)
-  const peerCounts = cli.nums('peers', [3, 10, 30], [3, 5])
+  const peerCounts = cli.nums('peers', [3, 10, 30], [2, 4])
   const writes = cli.num('writes', 100, 10)
   const intervalMs = cli.num('interval', 20, 10)
   const deliveryTimeoutMs = cli.num('delivery-timeout', 5000, 3000)

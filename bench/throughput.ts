@@ -55,7 +55,7 @@ export async function runThroughput(options: { argv?: string[]; write?: boolean 
   const timeoutMs = cli.num('timeout', 180_000, 30_000)
   const writerCounts = cli.nums('writers', [1, 3])
   const rows: ThroughputRow[] = []
-  for (const v of standardVariants(cli.systems)) {
+  for (const v of standardVariants(cli.systems, { quick: cli.quick })) {
     if (await unavailable(v.system)) continue
     const label = `${v.label} x${peers}`
     progress(`${label}: starting`)

@@ -50,18 +50,19 @@ export async function unavailable(system: SystemName): Promise<string | undefine
 
 /**
  * The standard variants: confmesh (one process per peer), etcd with 1 and with 3 members, the relay; filtered to the
- * selected systems.
+ * selected systems. `quick` leaves out the 3-member etcd (its leader election dominates a tiny run).
  *
  * @param systems - selected systems
+ * @param opts - `quick`: the reduced set
  */
-export function standardVariants(systems: readonly SystemName[]): Variant[] {
+export function standardVariants(systems: readonly SystemName[], opts: { quick?: boolean } = {}): Variant[] {
   const all: Variant[] = [
     { system: 'confmesh', label: 'confmesh', layout: 'procs' },
     { system: 'etcd', label: 'etcd (1 member)', layout: 'procs', members: 1 },
     { system: 'etcd', label: 'etcd (3 members)', layout: 'procs', members: 3 },
     { system: 'relay', label: 'y-websocket relay', layout: 'procs' },
   ]
-  return all.filter((v) => systems.includes(v.system))
+  return all.filter((v) => systems.includes(v.system) && !(opts.quick && v.members === 3))
 }
 
 /**
