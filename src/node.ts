@@ -59,10 +59,11 @@ export async function createNode(init: NodeInit): Promise<MeshNode> {
       maxConnections: init.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       dialTimeout: 5_000,
       // hostile-input limits (security review): an upgrade (pnet + Noise + Yamux) must finish within 5 s, at most 10
-      // connections upgrade at once, a host may open 5 per second (libp2p defaults, kept explicit)
+      // connections upgrade at once, a host may open 64 per second: libp2p's default of 5 refused peers that share an
+      // address (many processes per host, NAT, Kubernetes) while a mesh of 30 started (measured in bench/scale.ts)
       inboundUpgradeTimeout: 5_000,
-      maxIncomingPendingConnections: 10,
-      inboundConnectionThreshold: 5,
+      maxIncomingPendingConnections: 32,
+      inboundConnectionThreshold: 64,
       // confmesh's own dialer re-dials known members; libp2p's reconnect queue stays modest.
       reconnectRetries: 3,
     },

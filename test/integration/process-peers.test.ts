@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, it } from 'vitest'
 import { type PeerProcess, spawnPeer } from '../helpers/peer-process.js'
 import { waitFor } from '../helpers/wait-for.js'
 
