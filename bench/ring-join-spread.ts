@@ -20,13 +20,13 @@ export interface JoinSpreadInit {
   batches?: number
   keysPerBatch?: number
   valueBytes?: number
-  /** Mesh timing of every peer. Default heartbeat 500 ms, timeout 3 s, anti-entropy 5 s. */
+  /** Mesh timing of every peer. Default heartbeat 1 s, timeout 6 s, anti-entropy 10 s. */
   timing?: MeshTiming
   /** Ring options of every peer (e.g. `{ joinSync: false }` for the old behaviour). */
   ring?: MeshOptions['ring']
   /** Progress lines. Default: none. */
   log?: (line: string) => void
-  /** Give up after this long, ms. Default 150 s. */
+  /** Give up after this long, ms. Default 400 s. */
   timeoutMs?: number
 }
 
@@ -52,15 +52,35 @@ export interface JoinSpreadResult {
   joinerCounters: Array<Record<string, number>>
 }
 
-const DEFAULT_TIMING: MeshTiming = { heartbeatMs: 500, memberTimeoutMs: 3_000, antiEntropyMs: 5_000 }
+const DEFAULT_TIMING: MeshTiming = { heartbeatMs: 1_000, memberTimeoutMs: 6_000, antiEntropyMs: 10_000 }
 
-async function until<T>(what: string, deadline: number, probe: () => Promise<T | undefined>): Promise<T> {
+async function until<T>(
+  what: string,
+  deadline: number,
+  probe: () => Promise<T | undefined>,
+  peers: RemotePeer[],
+): Promise<T> {
   for (;;) {
     const v = await probe()
     if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${await summary(peers)}`)
     await new Promise((r) => setTimeout(r, 200))
   }
+}
+
+/** One line per peer: what it sees and holds (for timeouts). */
+async function summary(peers: RemotePeer[]): Promise<string> {
+  const s = await Promise.all(peers.map((p) => p.state().catch((e: Error) => e)))
+  return s
+    .map((x, i) =>
+      x instanceof Error
+        ? `#${i} ${x.message}`
+        : `#${i} ${x.peerId.slice(-6)} peers ${x.peers} conn ${x.connected} ready ${x.ready} keys ${x.keys} ` +
+          `pending ${x.pending} digest ${x.digest.slice(0, 6)} join ${JSON.stringify(
+            Object.fromEntries(Object.entries(x.counters).filter(([k]) => k.startsWith('join.'))),
+          )} pulls ${x.counters['catchUp.pulls']}/${x.counters['catchUp.failedPulls']} gaps ${x.counters['applier.gaps']}`,
+    )
+    .join('\n')
 }
 
 const states = (peers: RemotePeer[]): Promise<HostState[]> => Promise.all(peers.map((p) => p.state()))
@@ -87,7 +107,7 @@ export async function measureJoinSpread(init: JoinSpreadInit = {}): Promise<Join
   const valueBytes = init.valueBytes ?? 2_000
   const log = init.log ?? (() => {})
   const options: MeshOptions = { timing: init.timing ?? DEFAULT_TIMING, ...(init.ring ? { ring: init.ring } : {}) }
-  const deadline = Date.now() + (init.timeoutMs ?? 150_000)
+  const deadline = Date.now() + (init.timeoutMs ?? 400_000)
   const started = Date.now()
   const all: RemotePeer[] = []
   try {
@@ -104,7 +124,7 @@ export async function measureJoinSpread(init: JoinSpreadInit = {}): Promise<Join
         )),
       )
     }
-    await until(`${members} members to meet`, deadline, () => formed(all))
+    await until(`${members} members to meet`, deadline, () => formed(all), all)
     log(`${members} members formed in ${Date.now() - started} ms`)
     const value = 'x'.repeat(valueBytes)
     for (let w = 0; w < writers; w++) {
@@ -115,7 +135,7 @@ export async function measureJoinSpread(init: JoinSpreadInit = {}): Promise<Join
         await writer.write('app', batch)
       }
     }
-    const before = await until('the members to converge', deadline, () => converged(all))
+    const before = await until('the members to converge', deadline, () => converged(all), all)
     const keys = writers * batches * keysPerBatch
     const documentBytes = before[0]!.documentBytes
     log(`document written and converged at ${Date.now() - started} ms`)
@@ -125,10 +145,15 @@ export async function measureJoinSpread(init: JoinSpreadInit = {}): Promise<Join
       Array.from({ length: joinerCount }, () => spawnPeer({ ...options, bootstrap: [all[0]!.addresses[0]!] })),
     )
     all.push(...joiners)
-    const after = await until('the joiners to converge', deadline, async () => {
-      const s = await converged(all)
-      return s?.every((x) => x.keys === keys) ? s : undefined
-    })
+    const after = await until(
+      'the joiners to converge',
+      deadline,
+      async () => {
+        const s = await converged(all)
+        return s?.every((x) => x.keys === keys) ? s : undefined
+      },
+      all,
+    )
     const convergeMs = Date.now() - joinStart
     const servedPerMember = after
       .slice(0, members)

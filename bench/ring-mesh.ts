@@ -7,7 +7,7 @@
  * joins (the default) and once with `ring: { joinSync: false }` (every joiner pulls from the neighbours it meets
  * first), for comparison. The hash-ring figures (balance, movement, lookups) are `bench/ring.ts`.
  *
- * Run: `npx tsx bench/ring-mesh.ts` (env: `MEMBERS=20 JOINERS=10`, `HEARTBEAT_MS=500`). Prints the results and
+ * Run: `npx tsx bench/ring-mesh.ts` (env: `MEMBERS=20 JOINERS=10`, `HEARTBEAT_MS=1000`). Prints the results and
  * replaces the section between `<!-- ring-mesh:start -->` and `<!-- ring-mesh:end -->` of `bench/RESULTS.md`.
  *
  * @module
@@ -19,7 +19,7 @@ import { describeSpread, type JoinSpreadResult, measureJoinSpread } from './ring
 
 const MEMBERS = Number(process.env.MEMBERS ?? 20)
 const JOINERS = Number(process.env.JOINERS ?? 10)
-const HEARTBEAT_MS = Number(process.env.HEARTBEAT_MS ?? 500)
+const HEARTBEAT_MS = Number(process.env.HEARTBEAT_MS ?? 1000)
 const timing = { heartbeatMs: HEARTBEAT_MS, memberTimeoutMs: 6 * HEARTBEAT_MS, antiEntropyMs: 10 * HEARTBEAT_MS }
 
 const log = (line: string) => console.log(`  ${line}`)

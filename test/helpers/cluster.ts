@@ -60,19 +60,32 @@ export interface ClusterOptions extends MeshOptions {
   /** A network control whose gater every mesh uses. */
   network?: NetworkControl
   /**
-   * Turn off gossipsub's IP-colocation penalty (score P6) on every mesh. All test peers share 127.0.0.1, and with more
-   * than 10 peers from one IP gossipsub scores them below its graylist threshold and drops their messages, so meshes
-   * of more than ~13 peers in one process never see each other. Default `false`.
+   * Lift the per-IP limits on every mesh (see {@link ignoreIpColocation}). All test peers share 127.0.0.1: with more
+   * than 10 peers from one IP gossipsub scores them below its graylist threshold and drops their messages, and libp2p
+   * accepts 5 new connections per second from one IP, so large local meshes barely form. Default `false`.
    */
   ignoreIpColocation?: boolean
 }
 
-/** Sets gossipsub's IP-colocation score weight of `mesh` to 0 (test-only: reaches into the libp2p node). */
+/**
+ * Lifts the per-IP limits that every peer on 127.0.0.1 runs into (test-only: reaches into the libp2p node):
+ * gossipsub's IP-colocation score weight goes to 0, and libp2p's inbound connection limits (5 new connections per
+ * second per remote IP, 10 pending) are raised, so dozens of local peers can connect to each other at once.
+ */
 export function ignoreIpColocation(mesh: ConfigMesh): void {
-  const pubsub = (mesh as unknown as { node: { services: { pubsub: unknown } } }).node.services.pubsub as {
-    score: { params: { IPColocationFactorWeight: number } }
-  }
+  const node = (mesh as unknown as { node: { services: { pubsub: unknown }; components: unknown } }).node
+  const pubsub = node.services.pubsub as { score: { params: { IPColocationFactorWeight: number } } }
   pubsub.score.params.IPColocationFactorWeight = 0
+  const manager = (
+    node.components as {
+      connectionManager?: {
+        inboundConnectionRateLimiter?: { points: number }
+        maxIncomingPendingConnections?: number
+      }
+    }
+  ).connectionManager
+  if (manager?.inboundConnectionRateLimiter !== undefined) manager.inboundConnectionRateLimiter.points = 1_000
+  if (manager?.maxIncomingPendingConnections !== undefined) manager.maxIncomingPendingConnections = 100
 }
 
 /** Starts one mesh on loopback with test timing. */
