@@ -3,7 +3,9 @@ import { describeSpread, measureJoinSpread } from '../../bench/ring-join-spread.
 
 // Every peer is its own Node process (as in a deployment): dozens of libp2p peers inside one process measure that
 // process's event loop, not the protocol (signature checks and handshakes of all peers queue behind each other).
-// By default 4 joiners into 8 members (fast); CONFMESH_RING_SCALE=full runs the 10-into-20 figure of the issue
+// A load-spread measurement across 12+ OS processes: it belongs with the slow multi-process suite (`npm run
+// test:faults`), where nothing else competes for the 2 cores (under a loaded machine the spread it measures is the
+// scheduler's). By default 4 joiners into 8 members; CONFMESH_RING_SCALE=full runs the 10-into-20 figure of the issue
 // (30 processes, a few minutes on 2 cores; also `npx tsx bench/ring-mesh.ts`).
 const FULL = process.env.CONFMESH_RING_SCALE === 'full'
 const MEMBERS = FULL ? 20 : 8
