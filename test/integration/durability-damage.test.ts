@@ -157,6 +157,10 @@ describe('durability: damaged data dirs through createMesh', () => {
         expect(outcome.error, context).toBeInstanceOf(ConfmeshError)
         const name = (outcome.error as Error).name
         outcomes[name] = (outcomes[name] ?? 0) + 1
+      } else if (file !== DB && JSON.stringify(outcome.config) === JSON.stringify(withoutLastWrite(expected))) {
+        // Damage inside the LAST transaction of a crashed store's log cannot be told from a torn write: SQLite (and
+        // so confmesh) drops that one transaction, k39 here (docs/durability.md, "Undetectable loss"). Never more.
+        outcomes.lastTransactionDropped = (outcomes.lastTransactionDropped ?? 0) + 1
       } else {
         expect(outcome.config, `${context}: started with an altered config`).toEqual(expected)
         outcomes.harmless = (outcomes.harmless ?? 0) + 1
@@ -166,3 +170,10 @@ describe('durability: damaged data dirs through createMesh', () => {
     console.log(`[durability damage] seed=${seed} ${flips} random flips: ${JSON.stringify(outcomes)}`)
   })
 })
+
+/** The stored config without the crashed store's last write (`k39` of the default namespace, its own transaction). */
+function withoutLastWrite(config: unknown): unknown {
+  const copy = structuredClone(config) as Record<string, Record<string, unknown>>
+  if (copy.default !== undefined) delete copy.default.k39
+  return copy
+}
