@@ -673,7 +673,8 @@ class Mesh implements ConfigMesh {
         heartbeatMs: o.timing.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
         ...(o.ring.vnodes === undefined ? {} : { vnodes: o.ring.vnodes }),
         connect: (id) => this.connectMember(id),
-        fetchPart: (id, part) => this.catchUp.fetchPart(id, part),
+        stateVector: () => Y.encodeStateVector(this.doc),
+        fetchPart: (id, part, sv) => this.catchUp.fetchPart(id, part, sv),
         apply: (update, from) => this.applier.apply(update, { from, via: 'sync' }) === undefined,
         pullWhole: async (id) => {
           await this.catchUp.pull(id)

@@ -39,7 +39,9 @@ export const DEFAULT_JOIN_PARTS = 32
 export const DEFAULT_JOIN_EPSILON = 0.1
 /** Fraction of the members a ready member sees that a joiner must know before it plans its slices. */
 const KNOWN_FRACTION = 0.9
-/** Passes over a slice's candidate owners before falling back to a whole pull. */
+/** Attempts at a slice's chosen member before trying others. */
+const PREFERRED_ATTEMPTS = 3
+/** Passes over a slice's other candidate owners before falling back to a whole pull. */
 const FETCH_PASSES = 3
 
 /** Options of the join sync, as given to `createMesh({ ring: { joinSync } })`. */
@@ -68,8 +70,10 @@ export interface JoinSyncInit extends JoinSyncOptions {
   vnodes?: number
   /** Connects to a member (no-op if connected); rejects if it cannot. */
   connect(peerId: string): Promise<void>
-  /** Fetches one slice from a member; rejects on failure. */
-  fetchPart(peerId: string, part: SyncPart): Promise<Uint8Array>
+  /** This peer's document state vector now (the slices of one plan are all cut against the one taken at planning). */
+  stateVector(): Uint8Array
+  /** Fetches one slice, cut against `stateVector`, from a member; rejects on failure. */
+  fetchPart(peerId: string, part: SyncPart, stateVector: Uint8Array): Promise<Uint8Array>
   /** Applies a fetched slice; returns `false` if it was refused. */
   apply(update: Uint8Array, from: string): boolean
   /** Pulls (and applies) everything missing from one member; rejects on failure. */
@@ -247,7 +251,10 @@ class JoinSyncImpl implements JoinSync {
       members: servers,
     })
     const candidates = this.#placeSlices(ring, servers, otherJoiners, count)
-    const fetches = candidates.map((owners, index) => this.#fetchOne(owners, { index, count }))
+    // Every slice, retries included, is cut against this one state vector: slices are applied as they arrive, and
+    // a retry cut against the grown vector would cover a different range (leaving gaps for the final diffs to fill).
+    const sv = this.#init.stateVector()
+    const fetches = candidates.map((owners, index) => this.#fetchOne(owners, { index, count }, sv))
     this.#init.logger.debug(
       `joining: ${count} slices from ${new Set(candidates.map((c) => c[0])).size} of ${servers.length} ready ` +
         `members (${otherJoiners.length + 1} joiners in view)`,
@@ -301,25 +308,40 @@ class JoinSyncImpl implements JoinSync {
     return Array.from({ length: count }, (_, index) => clockwiseFrom(placement.get(sliceKey(self, index))!))
   }
 
-  async #fetchOne(candidates: string[], part: SyncPart): Promise<{ update: Uint8Array; from: string } | undefined> {
-    // A few passes over the candidates: dials fail transiently (a remote's inbound rate limit, a busy peer), and a
-    // whole-pull fallback would put the slice's bytes on a member the placement did not choose.
+  async #fetchOne(
+    candidates: string[],
+    part: SyncPart,
+    sv: Uint8Array,
+  ): Promise<{ update: Uint8Array; from: string } | undefined> {
+    // The chosen member first, a few times: dials fail transiently (a busy peer, a remote's inbound rate limit), and
+    // moving on at once would pile slices onto whichever members happen to be connected already.
+    const [preferred, ...others] = candidates
+    for (let attempt = 0; preferred !== undefined && attempt < PREFERRED_ATTEMPTS; attempt++) {
+      if (attempt > 0) await this.#sleep(2 * this.#settleMs)
+      const got = await this.#fetchPass([preferred], part, sv)
+      if (got !== undefined || !this.#running) return got
+    }
+    // Then every other ready member, clockwise, a few passes; a whole pull is the last resort.
     for (let pass = 0; pass < FETCH_PASSES; pass++) {
       if (pass > 0) await this.#sleep(this.#settleMs)
-      const got = await this.#fetchPass(candidates, part)
+      const got = await this.#fetchPass(others, part, sv)
       if (got !== undefined || !this.#running) return got
     }
     return undefined
   }
 
-  async #fetchPass(candidates: string[], part: SyncPart): Promise<{ update: Uint8Array; from: string } | undefined> {
+  async #fetchPass(
+    candidates: string[],
+    part: SyncPart,
+    sv: Uint8Array,
+  ): Promise<{ update: Uint8Array; from: string } | undefined> {
     for (const peerId of candidates) {
       if (!this.#running) return undefined
       try {
         const t0 = Date.now()
         await this.#init.connect(peerId)
         const t1 = Date.now()
-        const update = await this.#init.fetchPart(peerId, part)
+        const update = await this.#init.fetchPart(peerId, part, sv)
         this.#init.logger.debug(
           `slice ${part.index}/${part.count} from ${peerId}: ${update.length} bytes (connect ${t1 - t0} ms, ` +
             `fetch ${Date.now() - t1} ms)`,

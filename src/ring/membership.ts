@@ -16,7 +16,7 @@
  * Discovery: a heartbeat from a member this peer is not connected to makes it dial that member (up to
  * `maxDialsPerRound` a round, bounded by the connection cap), so peers that only knew one bootstrap node meet each
  * other and the mesh survives the loss of that node. While this peer has no connection at all, it re-dials its
- * bootstrap and remembered addresses with exponential backoff.
+ * bootstrap and remembered addresses with exponential backoff (capped at 8 heartbeats, jittered).
  *
  * @module
  */
@@ -187,6 +187,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
   private timer: NodeJS.Timeout | undefined
   private running = false
   private lonelyRounds = 0
+  private nextTickAt = 0
   private nextSeedDial = 0
   private nextReconnect = 0
   private reconnectCursor = 0
@@ -221,6 +222,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     pubsub.addEventListener('message', this.onMessage)
     pubsub.addEventListener('subscription-change', this.onSubscription)
     pubsub.subscribe(topic)
+    this.nextTickAt = Date.now()
     this.tick()
   }
 
@@ -371,7 +373,12 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     if (left.length > 0) this.emitChange([], left)
     this.discover()
     this.redialSeeds(now)
-    this.timer = setTimeout(() => this.tick(), this.heartbeatMs)
+    // Fixed rate, not fixed delay: a late tick (a busy event loop) does not push every later one back, so a silent
+    // member is dropped within `timeoutMs + heartbeatMs` of its last heartbeat plus one tick's lateness, not more.
+    this.nextTickAt += this.heartbeatMs
+    if (this.nextTickAt <= now)
+      this.nextTickAt += Math.ceil((now - this.nextTickAt + 1) / this.heartbeatMs) * this.heartbeatMs
+    this.timer = setTimeout(() => this.tick(), this.nextTickAt - now)
     this.timer.unref()
   }
 
@@ -390,7 +397,10 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     }
   }
 
-  /** While alone, re-dial seed addresses with exponential backoff (1 heartbeat, 2, 4, ... up to 30; jittered). */
+  /**
+   * While alone, re-dial seed addresses with exponential backoff (1 heartbeat, 2, 4, then every 8; jittered). A peer
+   * with no connection at all is useless to its application, and one dial per 8 heartbeats costs nothing.
+   */
   private redialSeeds(now: number): void {
     if (this.init.node.getConnections().length > 0) {
       this.lonelyRounds = 0
@@ -401,7 +411,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     if (now < this.nextSeedDial) return
     this.lonelyRounds++
     // ±50 % jitter: peers refused together (e.g. by the remote's inbound rate limit) must not retry together.
-    const backoff = Math.min(30, 2 ** Math.min(this.lonelyRounds - 1, 5)) * this.heartbeatMs
+    const backoff = 2 ** Math.min(this.lonelyRounds - 1, 3) * this.heartbeatMs
     this.nextSeedDial = now + backoff * (0.5 + Math.random())
     const byPeer = new Map<string, string[]>()
     for (const addr of this.init.seedAddresses()) {

@@ -96,8 +96,11 @@ export interface CatchUp {
   requestPull(peerId: string): Promise<void>
   /** Pulls from `peerId` now and resolves with the bytes received; rejects with {@link SyncError}. */
   pull(peerId: string): Promise<number>
-  /** Fetches (does not apply) one part of what this peer lacks from `peerId`; rejects with {@link SyncError}. */
-  fetchPart(peerId: string, part: SyncPart): Promise<Uint8Array>
+  /**
+   * Fetches (does not apply) one part of what this peer lacks from `peerId`; rejects with {@link SyncError}. Parts
+   * are cut against `stateVector` (default: the current one); all parts of one split must use the same.
+   */
+  fetchPart(peerId: string, part: SyncPart, stateVector?: Uint8Array): Promise<Uint8Array>
   /** Until `until` settles, queued pulls wait (and anti-entropy skips its rounds); then they run. */
   hold(until: Promise<void>): void
   readonly counters: CatchUpCounters
@@ -225,10 +228,10 @@ class CatchUpProtocol implements CatchUp {
     return update.length
   }
 
-  fetchPart(peerId: string, part: SyncPart): Promise<Uint8Array> {
+  fetchPart(peerId: string, part: SyncPart, stateVector?: Uint8Array): Promise<Uint8Array> {
     const protocol = this.init.partsProtocol
     if (protocol === undefined) return Promise.reject(new SyncError('no parts protocol configured'))
-    return this.fetch(peerId, protocol, encodePartRequest(Y.encodeStateVector(this.init.doc), part))
+    return this.fetch(peerId, protocol, encodePartRequest(stateVector ?? Y.encodeStateVector(this.init.doc), part))
   }
 
   /** One request/reply exchange: sends `request` as the sync-request payload, returns the (unapplied) reply. */

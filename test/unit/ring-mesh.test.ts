@@ -174,11 +174,12 @@ describe('join sync (ring-served first state)', () => {
       heartbeatMs: 20,
       parts: 4,
       connect: async () => {},
-      fetchPart: async (peerId, part) => {
+      stateVector: () => Y.encodeStateVector(target),
+      fetchPart: async (peerId, part, sv) => {
         fetched.push([peerId, part])
-        // Answer out of order: later slices first.
+        // Answer out of order: later slices first (earlier ones are applied meanwhile: the cut must not move).
         await new Promise((r) => setTimeout(r, 5 * (part.count - part.index)))
-        return encodeUpdatePart(source, Y.encodeStateVector(target), part, { minPartWeight: 1 })
+        return encodeUpdatePart(source, sv, part, { minPartWeight: 1 })
       },
       apply: (update) => {
         applied.push(fetched.length)
@@ -204,6 +205,47 @@ describe('join sync (ring-served first state)', () => {
     expect(target.store.pendingStructs).toBeNull()
   })
 
+  it('cuts retried slices against the state vector of the plan (slices applied meanwhile do not move the cut)', async () => {
+    const membership = new FakeMembership('joiner')
+    for (let i = 0; i < 5; i++) membership.join(`m${i}`)
+    const source = responderDoc()
+    const target = new Y.Doc()
+    let firstCall = true
+    let bytes = 0
+    const join = createJoinSync({
+      self: 'joiner',
+      membership,
+      joining: true,
+      heartbeatMs: 40,
+      connect: async () => {},
+      stateVector: () => Y.encodeStateVector(target),
+      fetchPart: async (_peerId, part, sv) => {
+        // The slice of index 4 fails once, so its retry comes after the other slices were applied.
+        if (part.index === 4 && firstCall) {
+          firstCall = false
+          throw new Error('busy')
+        }
+        const update = encodeUpdatePart(source, sv, part, { minPartWeight: 1 })
+        bytes += update.length
+        return update
+      },
+      apply: (update) => {
+        Y.applyUpdate(target, update)
+        return true
+      },
+      pullWhole: async () => {
+        throw new Error('no fallback expected')
+      },
+      logger: { debug: () => {}, info: () => {} },
+    })
+    join.start()
+    await join.done
+    expect(join.counters.partFailures).toBe(1)
+    expect(target.getArray('entries').toJSON()).toEqual(source.getArray('entries').toJSON())
+    expect(target.store.pendingStructs).toBeNull()
+    expect(bytes).toBeLessThan(Y.encodeStateAsUpdate(source).length * 1.05)
+  })
+
   it('with no more ready members than slices, every member serves exactly one slice of every joiner', async () => {
     const members = Array.from({ length: 7 }, (_, i) => `m${i}`)
     const served = new Map<string, number>()
@@ -216,6 +258,7 @@ describe('join sync (ring-served first state)', () => {
         membership,
         joining: true,
         heartbeatMs: 10,
+        stateVector: () => new Uint8Array([0]),
         connect: async () => {},
         fetchPart: async (peerId, part) => {
           expect(part.count).toBe(members.length)
@@ -243,6 +286,7 @@ describe('join sync (ring-served first state)', () => {
       joining: true,
       heartbeatMs: 10,
       timeoutMs: 5_000,
+      stateVector: () => new Uint8Array([0]),
       connect: async () => {},
       fetchPart: async (_id, part) => {
         plans.push(part.count)
@@ -273,6 +317,7 @@ describe('join sync (ring-served first state)', () => {
       joining: true,
       heartbeatMs: 10,
       parts: 3,
+      stateVector: () => new Uint8Array([0]),
       connect: async (id) => {
         if (dead.has(id)) throw new Error(`${id} unreachable`)
       },
@@ -297,6 +342,7 @@ describe('join sync (ring-served first state)', () => {
       membership: lonely,
       joining: true,
       heartbeatMs: 5,
+      stateVector: () => new Uint8Array([0]),
       connect: async () => {
         throw new Error('unreachable')
       },
@@ -323,6 +369,7 @@ describe('join sync (ring-served first state)', () => {
       joining: true,
       heartbeatMs: 10,
       timeoutMs: 100,
+      stateVector: () => new Uint8Array([0]),
       connect: async () => {},
       fetchPart: async () => new Uint8Array(),
       apply: () => true,
@@ -342,6 +389,7 @@ describe('join sync (ring-served first state)', () => {
       membership: new FakeMembership('s'),
       joining: false,
       heartbeatMs: 10,
+      stateVector: () => new Uint8Array([0]),
       connect: async () => {},
       fetchPart: async () => new Uint8Array(),
       apply: () => true,
@@ -354,6 +402,7 @@ describe('join sync (ring-served first state)', () => {
       membership: new FakeMembership('s'), // never connects
       joining: true,
       heartbeatMs: 10,
+      stateVector: () => new Uint8Array([0]),
       connect: async () => {},
       fetchPart: async () => new Uint8Array(),
       apply: () => true,
