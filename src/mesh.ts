@@ -117,6 +117,11 @@ export interface MeshOptions extends SecurityOptions {
   maxValueBytes?: number
   /** Connection cap. Default 128. */
   maxConnections?: number
+  /**
+   * Connections a peer's discovery dials aim for (more arrive inbound). Meshes up to this size + 1 are fully
+   * connected; larger ones form a random graph of this degree that gossip crosses in about two hops. Default 12.
+   */
+  targetConnections?: number
   /** Timing knobs. */
   timing?: MeshTiming
   /**
@@ -263,6 +268,7 @@ interface ResolvedOptions {
   logger: MeshLogger | undefined
   maxValueBytes: number
   maxConnections: number
+  targetConnections: number | undefined
   timing: MeshTiming
   connectionGater: ConnectionGater | undefined
   retention: ResolvedRetention
@@ -288,6 +294,9 @@ function validateOptions(o: MeshOptions): ResolvedOptions {
     throw new InvalidOptionsError(`name must match ${MESH_NAME}, got ${JSON.stringify(name)}`)
   }
   const bootstrap = strings(o.bootstrap, 'bootstrap')
+  if (o.targetConnections !== undefined && !(Number.isSafeInteger(o.targetConnections) && o.targetConnections >= 1)) {
+    throw new InvalidOptionsError(`targetConnections must be a positive integer, got ${String(o.targetConnections)}`)
+  }
   for (const b of bootstrap) {
     if (!/\/p2p\/[A-Za-z0-9]+$/.test(b))
       throw new InvalidOptionsError(`bootstrap address ${b} must end in /p2p/<peerId>`)
@@ -310,6 +319,7 @@ function validateOptions(o: MeshOptions): ResolvedOptions {
     logger: o.logger,
     maxValueBytes: o.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES,
     maxConnections: o.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    targetConnections: o.targetConnections,
     timing: { ...o.timing },
     connectionGater: o.connectionGater,
     retention: resolveRetention(o.retention),
@@ -443,6 +453,7 @@ class Mesh implements ConfigMesh {
         ...(this.persistence?.rememberedAddresses() ?? []),
       ],
       maxConnections: o.maxConnections,
+      ...(o.targetConnections === undefined ? {} : { targetConnections: o.targetConnections }),
       ...(o.timing.heartbeatMs === undefined ? {} : { heartbeatMs: o.timing.heartbeatMs }),
       ...(o.timing.memberTimeoutMs === undefined ? {} : { timeoutMs: o.timing.memberTimeoutMs }),
       ready: () => this.joinSync?.ready ?? true,

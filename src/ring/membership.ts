@@ -14,7 +14,7 @@
  * learns the membership within a round trip instead of a heartbeat period.
  *
  * Discovery: a heartbeat from a member this peer is not connected to makes it dial that member (up to
- * `maxDialsPerRound` a round, bounded by the connection cap), so peers that only knew one bootstrap node meet each
+ * `maxDialsPerRound` a round, until it holds `targetConnections`), so peers that only knew one bootstrap node meet each
  * other and the mesh survives the loss of that node. While this peer has no connection at all, it re-dials its
  * bootstrap and remembered addresses with exponential backoff (capped at 8 heartbeats, jittered).
  *
@@ -35,6 +35,13 @@ export const DEFAULT_HEARTBEAT_MS = 1_000
 export const DEFAULT_MEMBER_TIMEOUT_MS = 4_000
 /** Default number of new members dialled per heartbeat round. */
 export const DEFAULT_MAX_DIALS_PER_ROUND = 8
+/**
+ * Default connections discovery aims for. Meshes up to this size + 1 are fully connected (a write reaches every peer
+ * in one hop); larger ones form a random graph of at least this degree, over which gossipsub (mesh degree 6) still
+ * reaches everyone in about two hops. Connecting everyone to everyone costs N^2/2 handshakes at start: 30 peers on
+ * one 2-core host spent so long in 435 Noise handshakes that dials timed out and some peers never joined.
+ */
+export const DEFAULT_TARGET_CONNECTIONS = 12
 /** Default of {@link MembershipInit.reconnectMs}, in heartbeats. */
 export const DEFAULT_RECONNECT_HEARTBEATS = 8
 
@@ -118,6 +125,8 @@ export interface MembershipInit {
   reconnectMs?: number
   /** Connection cap for discovery dials. */
   maxConnections: number
+  /** Discovery dials members until this peer holds this many connections. Default {@link DEFAULT_TARGET_CONNECTIONS}. */
+  targetConnections?: number
 }
 
 /** Live membership of one mesh. */
@@ -146,6 +155,8 @@ export function createMembership(init: MembershipInit): Membership {
 }
 
 interface MemberRecord {
+  /** When this peer first heard of it in the current run of its record (local clock; not part of {@link Member}). */
+  firstSeen?: number
   peerId: string
   addresses: string[]
   weight: number
@@ -250,7 +261,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
   peers(): Member[] {
     const connected = new Set(this.init.node.getConnections().map((c) => c.remotePeer.toString()))
     return [...this.records.values()]
-      .map((r) => ({ ...r, connected: connected.has(r.peerId) }))
+      .map(({ firstSeen: _, ...r }) => ({ ...r, connected: connected.has(r.peerId) }))
       .sort((a, b) => (a.peerId < b.peerId ? -1 : 1))
   }
 
@@ -260,8 +271,9 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
 
   get(peerId: string): Member | undefined {
     if (peerId === this.self) return { ...this.selfRecord(), lastSeen: Date.now(), connected: true }
-    const r = this.records.get(peerId)
-    if (r === undefined) return undefined
+    const record = this.records.get(peerId)
+    if (record === undefined) return undefined
+    const { firstSeen: _, ...r } = record
     return { ...r, connected: this.init.node.getConnections(peerIdFromString(peerId)).length > 0 }
   }
 
@@ -343,7 +355,8 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     const parsed = parseMember(decoded.body)
     if (parsed === undefined || parsed.peerId !== from) return
     const previous = this.records.get(from)
-    this.records.set(from, { ...parsed, lastSeen: Date.now() })
+    const now = Date.now()
+    this.records.set(from, { ...parsed, lastSeen: now, firstSeen: previous?.firstSeen ?? now })
     if (parsed.addresses.length > 0) this.everSeen.set(from, parsed.addresses)
     if (previous === undefined) {
       this.emitChange([from], [])
@@ -382,18 +395,32 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     this.timer.unref()
   }
 
-  /** Dials live members this peer is not connected to, a few per round. */
+  /**
+   * Dials live members this peer is not connected to, a few per round, until it holds `targetConnections`
+   * connections (bounded by the cap). Members are taken in random order, so the graph is random rather than
+   * everyone piling onto the members heard of first.
+   */
   private discover(): void {
     const node = this.init.node
     const connections = node.getConnections()
-    if (connections.length >= this.init.maxConnections) return
+    const target = Math.min(this.init.targetConnections ?? DEFAULT_TARGET_CONNECTIONS, this.init.maxConnections)
+    if (connections.length >= target) return
     const connected = new Set(connections.map((c) => c.remotePeer.toString()))
-    let budget = Math.min(this.maxDials, this.init.maxConnections - connections.length)
-    for (const r of this.records.values()) {
-      if (budget <= 0) break
-      if (connected.has(r.peerId) || this.dialing.has(r.peerId) || r.addresses.length === 0) continue
+    let budget = Math.min(this.maxDials, target - connections.length - this.dialing.size)
+    // Two members that learn of each other at once would dial each other at once and hold two connections: the one
+    // with the smaller id dials first; the other waits two heartbeats before it dials too.
+    const now = Date.now()
+    const candidates = [...this.records.values()].filter(
+      (r) =>
+        !connected.has(r.peerId) &&
+        !this.dialing.has(r.peerId) &&
+        r.addresses.length > 0 &&
+        (this.self < r.peerId || now - (r.firstSeen ?? 0) >= 2 * this.heartbeatMs),
+    )
+    while (budget > 0 && candidates.length > 0) {
+      const [r] = candidates.splice(Math.floor(Math.random() * candidates.length), 1)
       budget--
-      this.dial(r.peerId, r.addresses)
+      this.dial(r!.peerId, r!.addresses)
     }
   }
 

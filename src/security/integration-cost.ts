@@ -67,8 +67,11 @@ export const createStructRefs = (): StructRefs => ({
   parentSub: [],
 })
 
-/** Index of the recorded item containing `(client, clock)`, or -1. Items of one client are recorded in clock order. */
-const indexer = (refs: StructRefs): ((client: number, clock: number) => number) => {
+/**
+ * A lookup for the recorded item containing `(client, clock)` (its index, or -1). Items of one client are recorded in
+ * clock order. O(n) to build, O(log n) per lookup.
+ */
+export const indexer = (refs: StructRefs): ((client: number, clock: number) => number) => {
   const byClient = new Map<number, number[]>()
   for (let i = 0; i < refs.count; i++) {
     const c = refs.client[i]!

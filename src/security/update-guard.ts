@@ -11,7 +11,8 @@
  *   duplicate client blocks, unsorted or overlapping delete ranges, clocks beyond `maxClock`, client ids beyond
  *   uint32, trailing bytes, invalid UTF-8 or JSON. Every update Yjs 13.6 itself produces passes these checks.
  * - On an accepted update, `Y.applyUpdate` on any document does not throw or loop (verified by fuzzing against fresh
- *   and pre-populated documents).
+ *   and pre-populated documents). That a sequence of updates cannot corrupt a document (so that a later one throws)
+ *   needs the document-aware checks of `guardedApply` too.
  *
  * What it does not guarantee:
  * - Authorisation. The returned client ids / clock ranges / delete ranges / root names are what the caller needs to
@@ -22,6 +23,8 @@
  *   inherit their parent from structs already in the document.
  * - That the update applies completely: it may depend on structs the receiver does not have yet; then Yjs keeps it
  *   pending (`guardedApply` reports that so the caller can start a catch-up).
+ * - Checks that depend on the receiving document: they run in `guardedApply` (conflict cost; live map values spanning
+ *   several clocks, whose map key is often only known from the document, see {@link guardedApply}).
  *
  * @module
  */
@@ -41,6 +44,7 @@ import {
   createStructRefs,
   estimateDocCost,
   estimateUpdateCost,
+  indexer,
   type StructRefs,
 } from './integration-cost.js'
 import { utf16Length } from './utf8.js'
@@ -223,6 +227,8 @@ const BIT7_RIGHT_ORIGIN = 0x40
 const BIT8_ORIGIN = 0x80
 const REF_GC = 0
 const REF_SKIP = 10
+/** Content ref of `ContentDeleted`: such items integrate as deleted. */
+const REF_DELETED = 1
 
 // `lib0/encoding` writeAny tags.
 const ANY_UNDEFINED = 127
@@ -632,6 +638,8 @@ interface Inspection {
   limits: ResolvedLimits
   refs: StructRefs
   groups: ConflictGroup[]
+  /** Indices (in `refs`) of items spanning several clocks with content other than `ContentDeleted`. */
+  multiClock: number[]
 }
 
 const inspect = (update: Uint8Array, limits: UpdateLimits | undefined): Inspection => {
@@ -649,6 +657,7 @@ const inspect = (update: Uint8Array, limits: UpdateLimits | undefined): Inspecti
   const roots = new Set<string>()
   const blockClients = new Set<number>()
   const refs = createStructRefs()
+  const multiClock: number[] = []
   let structCount = 0
 
   // Struct section: #blocks, then per block: #structs, client, first clock, structs.
@@ -723,6 +732,7 @@ const inspect = (update: Uint8Array, limits: UpdateLimits | undefined): Inspecti
         refs.parentClient[r] = pc
         refs.parentClock[r] = pk
         refs.parentSub[r] = parentSub
+        if (length > 1 && kind !== REF_DELETED) multiClock.push(r)
       }
       if (length < 1) throw p.malformed(`zero-length struct at ${client}:${clock}`)
       if (clock + length > l.maxClock) throw p.tooLarge(`struct ${client}:${clock}+${length} > maxClock ${l.maxClock}`)
@@ -779,7 +789,130 @@ const inspect = (update: Uint8Array, limits: UpdateLimits | undefined): Inspecti
     contents: counts,
     conflictCost,
   }
-  return { info, limits: l, refs, groups }
+  return { info, limits: l, refs, groups, multiClock }
+}
+
+/** Delete ranges per client, sorted by clock. */
+type RangesByClient = Map<number, { clock: number; len: number }[]>
+
+/** Whether `[from, to)` of `client` lies entirely in (adjacent or overlapping) ranges of `ds`. */
+const covers = (ds: RangesByClient, client: number, from: number, to: number): boolean => {
+  const ranges = ds.get(client)
+  if (ranges === undefined) return false
+  let pos = from
+  for (const r of ranges) {
+    if (r.clock > pos) break
+    if (r.clock + r.len > pos) pos = r.clock + r.len
+    if (pos >= to) return true
+  }
+  return false
+}
+
+const byClient = (ranges: Iterable<[number, { clock: number; len: number }]>): RangesByClient => {
+  const out: RangesByClient = new Map()
+  for (const [client, r] of ranges) {
+    let list = out.get(client)
+    if (list === undefined) {
+      list = []
+      out.set(client, list)
+    }
+    list.push({ clock: r.clock, len: r.len })
+  }
+  for (const list of out.values()) list.sort((a, b) => a.clock - b.clock)
+  return out
+}
+
+const MAP_NO = 1
+const MAP_YES = 2
+const MAP_VISITING = 3
+
+/**
+ * Refuse an update that would leave a **live map value spanning several clocks** in `doc`.
+ *
+ * Yjs itself only ever writes map values (`parentSub !== null`) of length 1 (`Y.Map#set` inserts one `ContentAny`,
+ * `ContentType`, `ContentBinary` or `ContentDoc`); longer map items only arise by merging values that are all
+ * deleted. A crafted item can still be a live map value of several clocks: a `ContentString`/`ContentAny`/
+ * `ContentJSON` with an explicit map key, or one whose origin (or, after trimming, its predecessor) is a map value, so
+ * it inherits the key from an item that may only exist in the document. Once any later update splits that value (an
+ * origin or right origin inside it, or a delete range ending inside it), the key's history holds a live item that is
+ * not the key's current value. `ContentType.delete` only deletes the current values of a deleted map, and
+ * `ContentType.gc` then reaches the live one and throws `Unexpected case` from `Item.gc`, mid-transaction (found by the
+ * structural fuzz test, seed 512279). Refusing the value when it is created keeps the invariant Yjs relies on.
+ *
+ * An item counts as a map value when it resolves like `Item.getMissing` does: the part the document lacks (trimmed
+ * by `Y.diffUpdate`, its origin then the document's predecessor) inherits the map key of its origin, else of its right
+ * origin, else has its explicit key; origins inside the update are followed, GC and missing origins end the walk (a
+ * parked item is checked again when it is released). Items deleted within the same transaction are allowed: covered
+ * by the update's delete set or the document's pending deletes (what a `gc: false` replica honestly sends).
+ *
+ * @throws {@link MalformedUpdateError} when such a value would be created.
+ */
+const checkMapValues = (doc: Y.Doc, inspection: Inspection): void => {
+  const { refs, multiClock, info } = inspection
+  if (multiClock.length === 0) return
+  const store = doc.store
+  const find = indexer(refs)
+  const memo = new Uint8Array(refs.count)
+  /** Whether item `start` integrates with a map key (iterative: origin chains can be as long as the update). */
+  const isMapValue = (start: number): boolean => {
+    const chain: number[] = []
+    let result = MAP_NO
+    for (let i = start; ; ) {
+      const m = memo[i]!
+      if (m !== 0) {
+        result = m === MAP_VISITING ? MAP_NO : m // a reference cycle is parked by Yjs for good
+        break
+      }
+      memo[i] = MAP_VISITING
+      chain.push(i)
+      const client = refs.client[i]!
+      const state = Y.getState(store, client)
+      let rc = refs.originClient[i]!
+      let rk = refs.originClock[i]!
+      if (refs.clock[i]! < state) {
+        rc = client
+        rk = state - 1
+      } else if (rc < 0) {
+        rc = refs.rightClient[i]!
+        rk = refs.rightClock[i]!
+      }
+      if (rc < 0) {
+        result = refs.parentSub[i] !== null ? MAP_YES : MAP_NO
+        break
+      }
+      if (rk < Y.getState(store, rc)) {
+        const s = Y.getItem(store, Y.createID(rc, rk))
+        result = s instanceof Y.Item && s.parentSub !== null ? MAP_YES : MAP_NO
+        break
+      }
+      const next = find(rc, rk)
+      if (next < 0) break // a GC or Skip struct of the update, or missing: not a map value now
+      i = next
+    }
+    for (const k of chain) memo[k] = result
+    return result === MAP_YES
+  }
+  let ds: RangesByClient | null = null
+  let pendingDs: RangesByClient | null = null
+  for (const i of multiClock) {
+    const client = refs.client[i]!
+    const end = refs.clock[i]! + refs.length[i]!
+    const from = Math.max(refs.clock[i]!, Y.getState(store, client))
+    if (end - from < 2 || !isMapValue(i)) continue
+    ds ??= byClient(info.deleteSet.map((r) => [r.client, r]))
+    if (covers(ds, client, from, end)) continue
+    if (pendingDs === null) {
+      const pending = store.pendingDs === null ? [] : [...Y.decodeUpdateV2(store.pendingDs).ds.clients]
+      pendingDs = byClient(
+        pending.flatMap(([c, list]) => list.map((r) => [c, r] as [number, { clock: number; len: number }])),
+      )
+    }
+    if (covers(pendingDs, client, from, end)) continue
+    throw new MalformedUpdateError(
+      `malformed Yjs update: item ${client}:${from}+${end - from} would be a live map value spanning several clocks ` +
+        '(Yjs writes map values of length 1; splitting a longer one corrupts the map)',
+    )
+  }
 }
 
 type Pending = { missing: Map<number, number>; update: Uint8Array }
@@ -810,7 +943,9 @@ const pendingWithinLimits = (
   maxCost: number,
 ): boolean => {
   try {
-    const { info, refs, groups } = inspect(Y.convertUpdateFormatV2ToV1(pending.update), limits)
+    const inspection = inspect(Y.convertUpdateFormatV2ToV1(pending.update), limits)
+    checkMapValues(doc, inspection)
+    const { info, refs, groups } = inspection
     return info.conflictCost + estimateDocCost(doc, refs, groups, maxCost - info.conflictCost) <= maxCost
   } catch (err) {
     if (err instanceof UpdateRejectedError) return false
@@ -833,6 +968,10 @@ const pendingWithinLimits = (
  * Every code path that feeds remote or stored bytes into the document must therefore use `guardedApply`; a direct
  * `Y.applyUpdate` on a document with pending structs re-opens the hole. Local edits are unaffected.
  *
+ * It also refuses, with {@link MalformedUpdateError}, an update that would create a live map value spanning several
+ * clocks (a later split of it makes Yjs throw in garbage collection, see `checkMapValues`). Whether an item is a map
+ * value often depends on the document (it inherits the key of its origin), so {@link inspectUpdate} alone accepts it.
+ *
  * Nothing is applied when inspection throws, so a refused update leaves `doc` unchanged. One call can emit several
  * `update` events / transactions (one per round), all with `origin`.
  *
@@ -840,7 +979,8 @@ const pendingWithinLimits = (
  * @param update - Raw Yjs v1 update bytes.
  * @param origin - Transaction origin (visible to `update` / observer handlers).
  * @param limits - Limits for {@link inspectUpdate}.
- * @throws The errors of {@link inspectUpdate}; {@link UpdateApplyError} if Yjs (or an observer) throws while applying.
+ * @throws The errors of {@link inspectUpdate}; {@link MalformedUpdateError} for a live map value spanning several
+ *   clocks; {@link UpdateApplyError} if Yjs (or an observer) throws while applying.
  */
 export const guardedApply = (
   doc: Y.Doc,
@@ -848,7 +988,9 @@ export const guardedApply = (
   origin?: unknown,
   limits?: UpdateLimits,
 ): GuardedApplyResult => {
-  const { info, limits: l, refs, groups } = inspect(update, limits)
+  const inspection = inspect(update, limits)
+  const { info, limits: l, refs, groups } = inspection
+  checkMapValues(doc, inspection)
   const docCost = estimateDocCost(doc, refs, groups, l.maxIntegrationCost - info.conflictCost)
   const integrationCost = info.conflictCost + docCost
   if (integrationCost > l.maxIntegrationCost) {

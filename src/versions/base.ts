@@ -11,6 +11,11 @@
  *
  * Both merge commutatively and idempotently, so concurrent or repeated pruning by several peers converges.
  *
+ * Losing elements (a lower write of a key, a lower mark of a writer) are deleted only by a prune that pushes a newer
+ * winner for the same key or writer, in the same transaction (see `prune.ts`), never in a delete-only transaction:
+ * Yjs applies a deletion without the writes that superseded the deleted element, so a peer that received such a
+ * deletion before the winner would lose the key's base write (or the writer's horizon) meanwhile.
+ *
  * @module
  */
 import * as Y from 'yjs'
@@ -39,8 +44,10 @@ export interface BaseState {
   readonly horizon: ReadonlyMap<number, number>
   /** Ids of the horizon elements that hold {@link horizon} (one per client). */
   readonly horizonIds: ReadonlyMap<number, Y.ID>
-  /** Elements that lost to another one (duplicate writes of a key, lower horizon marks): safe to delete. */
-  readonly losers: readonly Y.ID[]
+  /** Base writes that lost to another one, by {@link baseKey}: deleted with the next base write of that key. */
+  readonly writeLosers: ReadonlyMap<string, readonly Y.ID[]>
+  /** Horizon marks that lost to a higher one, by writer: deleted with the next mark of that writer. */
+  readonly horizonLosers: ReadonlyMap<number, readonly Y.ID[]>
   /** Number of base writes (keys). */
   readonly size: number
 }
@@ -50,8 +57,20 @@ export const EMPTY_BASE: BaseState = {
   writes: new Map(),
   horizon: new Map(),
   horizonIds: new Map(),
-  losers: [],
+  writeLosers: new Map(),
+  horizonLosers: new Map(),
   size: 0,
+}
+
+/** The key of `namespace`/`key` in {@link BaseState.writeLosers}. */
+export function baseKey(namespace: string, key: string): string {
+  return `${namespace}\u0000${key}`
+}
+
+function addLoser<K>(losers: Map<K, Y.ID[]>, key: K, id: Y.ID): void {
+  const list = losers.get(key)
+  if (list === undefined) losers.set(key, [id])
+  else list.push(id)
 }
 
 /** Reads the base held in `array`. Foreign elements are ignored. */
@@ -59,7 +78,8 @@ export function readBase(array: Y.Array<unknown>): BaseState {
   const writes = new Map<string, Map<string, KeyWrite>>()
   const horizon = new Map<number, number>()
   const horizonIds = new Map<number, Y.ID>()
-  const losers: Y.ID[] = []
+  const writeLosers = new Map<string, Y.ID[]>()
+  const horizonLosers = new Map<number, Y.ID[]>()
   let size = 0
   forEachAlive(array, (element, client, clock) => {
     if (element === null || typeof element !== 'object') return
@@ -72,11 +92,11 @@ export function readBase(array: Y.Array<unknown>): BaseState {
         e.h > current ||
         (e.h === current && currentId !== undefined && compareId(client, clock, currentId) > 0)
       if (better) {
-        if (currentId !== undefined) losers.push(currentId)
+        if (currentId !== undefined) addLoser(horizonLosers, e.q, currentId)
         horizon.set(e.q, e.h)
         horizonIds.set(e.q, Y.createID(client, clock))
       } else {
-        losers.push(Y.createID(client, clock))
+        addLoser(horizonLosers, e.q, Y.createID(client, clock))
       }
       return
     }
@@ -92,13 +112,13 @@ export function readBase(array: Y.Array<unknown>): BaseState {
       size++
       ns.set(write.key, write)
     } else if (compareWrites(write, current) > 0) {
-      losers.push(Y.createID(current.client, current.clock))
+      addLoser(writeLosers, baseKey(write.namespace, write.key), Y.createID(current.client, current.clock))
       ns.set(write.key, write)
     } else {
-      losers.push(Y.createID(client, clock))
+      addLoser(writeLosers, baseKey(write.namespace, write.key), Y.createID(client, clock))
     }
   })
-  return { writes, horizon, horizonIds, losers, size }
+  return { writes, horizon, horizonIds, writeLosers, horizonLosers, size }
 }
 
 /** The stored form of a base write. */

@@ -9,7 +9,7 @@ import type { BaseState } from './base.js'
 import type { HistoryChange } from './diff.js'
 import { compareStamps, compareWrites, type KeyWrite } from './lww.js'
 import { compareRecords, type HistoryRecord } from './record.js'
-import { dominates, toVersion, type Version } from './vector-clock.js'
+import { dominates, toVersion, type VectorClock, type Version } from './vector-clock.js'
 
 /** One recorded change set (or labelled snapshot). Its `id`/`clock` are the version right after it on its writer. */
 export interface HistoryEntry extends Version {
@@ -22,8 +22,10 @@ export interface HistoryEntry extends Version {
   /** The keys written, in the order written; empty for a snapshot. */
   readonly changes: readonly HistoryChange[]
   /**
-   * Whether `at(id)` / `rollback(id)` can still reconstruct this version. `false` only for a change set that was
-   * concurrent with history another peer has pruned already.
+   * Whether `at(id)` / `rollback(id)` can reconstruct this version on this peer now. `false` for a change set that was
+   * concurrent with history another peer has pruned already (for good), and for one whose writer had seen writes this
+   * peer has not received yet (Yjs integrates a record without the other writers' structs its version includes): it
+   * becomes available once this peer caught up with them.
    */
   readonly available: boolean
 }
@@ -52,10 +54,14 @@ export function recordVersion(record: HistoryRecord): Version {
   return v
 }
 
-/** Lists `records` as history entries, newest first, filtered by `options`. */
+/**
+ * Lists `records` as history entries, newest first, filtered by `options`. `received` is the listing peer's state
+ * vector: an entry is available iff its version includes the base's horizon and `received` includes its version.
+ */
 export function listHistory(
   records: readonly HistoryRecord[],
   base: BaseState,
+  received: VectorClock,
   options: HistoryOptions = {},
 ): HistoryEntry[] {
   const inScope = (w: KeyWrite) =>
@@ -89,7 +95,7 @@ export function listHistory(
         before: before.get(w)?.value,
         after: w.value,
       })),
-      available: dominates(record.version, base.horizon),
+      available: dominates(record.version, base.horizon) && dominates(received, record.version),
     }
     return entry
   })

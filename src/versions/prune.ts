@@ -4,13 +4,14 @@
  * For every key the pruned records wrote, their LWW winner is pushed to the base when it beats the base's current
  * write (which is then deleted); the horizon mark of every writer is raised to cover the pruned records; the records
  * are deleted. Pruning the same records twice, or different overlapping sets on different peers at the same time,
- * converges to the same base and horizon (LWW per key, maximum per writer) and deletes each record once.
+ * converges to the same base and horizon (LWW per key, maximum per writer) and deletes each record once. The base
+ * elements that lost to concurrent prunes (see `base.ts`) of a key or writer are deleted along with its new winner.
  *
  * @module
  */
 import * as Y from 'yjs'
 import { appendElements, deleteElement } from '../config/yjs-elements.js'
-import { type BaseState, type StoredHorizon, storedBaseWrite } from './base.js'
+import { type BaseState, baseKey, type StoredHorizon, storedBaseWrite } from './base.js'
 import { compareStamps, compareWrites, type KeyWrite } from './lww.js'
 import type { HistoryRecord } from './record.js'
 
@@ -32,7 +33,7 @@ export function pruneRecords(
   for (const record of victims) {
     if ((reach.get(record.client) ?? 0) < record.clock + 1) reach.set(record.client, record.clock + 1)
     for (const w of record.changes) {
-      const fk = `${w.namespace}\u0000${w.key}`
+      const fk = baseKey(w.namespace, w.key)
       const current = winners.get(fk)
       if (current === undefined || compareWrites(w, current) > 0) winners.set(fk, w)
     }
@@ -43,6 +44,8 @@ export function pruneRecords(
   const copied = new Set<string>()
   const horizon = new Map(base.horizon)
   const horizonIds = new Map(base.horizonIds)
+  const writeLosers = new Map(base.writeLosers)
+  const horizonLosers = new Map(base.horizonLosers)
   let size = base.size
   const push: unknown[] = []
   for (const w of winners.values()) {
@@ -51,6 +54,9 @@ export function pruneRecords(
     if (current !== undefined && compareStamps(w, current) <= 0) continue
     if (current !== undefined) deleteElement(tr, Y.createID(current.client, current.clock))
     else size++
+    const fk = baseKey(w.namespace, w.key)
+    for (const id of writeLosers.get(fk) ?? []) deleteElement(tr, id)
+    writeLosers.delete(fk)
     push.push(storedBaseWrite(w))
     if (!copied.has(w.namespace)) {
       writes.set(w.namespace, new Map(base.writes.get(w.namespace)))
@@ -62,6 +68,8 @@ export function pruneRecords(
     if ((base.horizon.get(client) ?? 0) >= h) continue
     const old = base.horizonIds.get(client)
     if (old !== undefined) deleteElement(tr, old)
+    for (const id of horizonLosers.get(client) ?? []) deleteElement(tr, id)
+    horizonLosers.delete(client)
     const mark: StoredHorizon = { q: client, h }
     push.push(mark)
     horizon.set(client, h)
@@ -69,5 +77,5 @@ export function pruneRecords(
   }
   if (push.length > 0) appendElements(tr, baseArray, push, tail)
   for (const record of victims) deleteElement(tr, Y.createID(record.client, record.clock))
-  return { writes, horizon, horizonIds, losers: base.losers, size }
+  return { writes, horizon, horizonIds, writeLosers, horizonLosers, size }
 }

@@ -18,7 +18,7 @@ import {
   type WriteMeta,
   type WriteOp,
 } from '../config/kv-store.js'
-import { deleteElement, forEachDeleted, forEachInserted } from '../config/yjs-elements.js'
+import { forEachDeleted, forEachInserted } from '../config/yjs-elements.js'
 import { type BaseState, isBaseElement, readBase } from './base.js'
 import { diffStates, type HistoryChange } from './diff.js'
 import { UnknownVersionError, VersionPrunedError } from './errors.js'
@@ -152,7 +152,6 @@ class DocVersions implements Versions {
     this.onLocalWrite = (entries, tr, meta) => this.record(entries, tr, meta as RecordingMeta)
     this.handler = (tr) => this.afterTransaction(tr)
     this.doc.on('afterTransaction', this.handler)
-    this.collectBaseLosers()
   }
 
   // --- reading ----------------------------------------------------------------------------------------------------
@@ -167,7 +166,7 @@ class DocVersions implements Versions {
 
   history(options: HistoryOptions = {}): HistoryEntry[] {
     if (options === null || typeof options !== 'object') throw new TypeError('history options must be an object')
-    return listHistory(this.records(), this.base(), options)
+    return listHistory(this.records(), this.base(), stateVectorOf(this.doc), options)
   }
 
   at(ref: VersionRef): VersionView {
@@ -351,11 +350,10 @@ class DocVersions implements Versions {
   /** Updates the record index and base cache from what `tr` inserted and deleted; returns whether records changed. */
   private scan(tr: Y.Transaction): boolean {
     let recordsChanged = false
-    let baseTouched = false
-    let baseInserted = false
+    let baseChanged = false
     forEachDeleted(tr, this.array, (element, client, clock) => {
       if (this.records_.delete(recordKey(client, clock))) recordsChanged = true
-      else if (isBaseElement(element)) baseTouched = true
+      else if (isBaseElement(element)) baseChanged = true
     })
     forEachInserted(tr, this.array, (element, client, clock) => {
       const record = parseRecord(element, client, clock)
@@ -363,24 +361,12 @@ class DocVersions implements Versions {
         this.records_.set(recordKey(client, clock), record)
         recordsChanged = true
       } else if (isBaseElement(element)) {
-        baseInserted = true
+        baseChanged = true
       }
     })
-    if (baseTouched || baseInserted) this.baseState = undefined
-    // a remote prune (maybe concurrent with another) may leave losers
-    if (baseInserted) this.collectBaseLosers()
+    // losers a remote prune (maybe concurrent with another) leaves stay until the next prune of their key or writer
+    if (baseChanged) this.baseState = undefined
     return recordsChanged
-  }
-
-  /** Deletes base elements that lost (duplicate writes of one key, lower horizon marks), in a transaction of its own. */
-  private collectBaseLosers(): void {
-    const losers = this.base().losers
-    if (losers.length === 0) return
-    const base = this.base()
-    this.doc.transact((tr) => {
-      for (const id of losers) deleteElement(tr, id)
-      this.baseState = { ...base, losers: [] }
-    }, CLEANUP_ORIGIN)
   }
 
   /** Retained records, oldest first. */

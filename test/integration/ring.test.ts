@@ -138,6 +138,21 @@ describe('the ring inside the mesh (6 real peers)', () => {
     expect(sinceLastHeardMs).toBeLessThanOrEqual(5_000 + 2 * loopLagMs + 250)
   })
 
+  it('discovery stops at targetConnections: a sparse graph still gives full membership and delivers writes', async () => {
+    // All but the bootstrap peer dial it first; beyond that each dials until it holds 2 connections.
+    meshes = await startCluster(7, { targetConnections: 2 })
+    const ids = meshes.map((m) => m.peerId)
+    await waitFor(() => ringsAre(meshes, ids), { message: 'every ring to hold the 7 members' })
+    const degree = (m: ConfigMesh) => m.peers().filter((p) => p.connected).length
+    for (const m of meshes) expect(degree(m)).toBeGreaterThanOrEqual(1)
+    // Not a full mesh (which would be 6 each): the non-bootstrap peers stay near the target.
+    const others = meshes.slice(1).map(degree)
+    console.log(`[ring] degrees with targetConnections 2: bootstrap ${degree(meshes[0]!)}, others ${others.join(' ')}`)
+    expect(others.reduce((a, b) => a + b, 0)).toBeLessThan(6 * 6)
+    await meshes[3]!.set('sparse.key', 42)
+    await waitFor(() => meshes.every((m) => m.get('sparse.key') === 42), { message: 'the write on every peer' })
+  })
+
   it('a stopped peer leaves at once (goodbye), and weights shift ownership to and from that peer only', async () => {
     meshes = await startCluster(5)
     const heavy = await startMesh({ bootstrap: [meshes[0]!.addresses[0]!], weight: 3 })

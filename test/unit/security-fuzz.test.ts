@@ -1,8 +1,9 @@
 /**
  * Fuzzing of the update guard against Yjs. The oracle: every input is either refused by `inspectUpdate` with one of
  * the named errors (and a document handed it through `guardedApply` stays byte-for-byte unchanged), or accepted, and
- * then `Y.decodeUpdate` agrees with the inspection and `Y.applyUpdate` succeeds on a fresh and on a populated
- * document. Nothing may hang (per-input and total time bounds) and memory growth stays bounded.
+ * then `Y.decodeUpdate` agrees with the inspection, `Y.applyUpdate` succeeds on a fresh document and `guardedApply`
+ * on a populated one either succeeds or refuses it with a named error for that document's state (leaving it
+ * unchanged). Nothing may hang (per-input and total time bounds) and memory growth stays bounded.
  *
  * `CONFMESH_FUZZ_ITERATIONS` (default 10000) sets the number of random byte strings and of mutated valid updates;
  * `CONFMESH_TEST_SEED` reproduces a run.
@@ -11,7 +12,12 @@ import * as prng from 'lib0/prng'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { UpdateRejectedError } from '../../src/errors.js'
-import { guardedApply, inspectUpdate, type UpdateInfo } from '../../src/security/update-guard.js'
+import {
+  type GuardedApplyResult,
+  guardedApply,
+  inspectUpdate,
+  type UpdateInfo,
+} from '../../src/security/update-guard.js'
 import {
   bytes,
   makeCorpus,
@@ -41,12 +47,21 @@ interface Stats {
   accepted: number
   rejected: number
   byError: Record<string, number>
+  /** accepted by `inspectUpdate` but refused by `guardedApply` against the populated document (document-aware checks) */
+  refusedByDoc: number
   /** accepted inputs that advanced the populated document's state vector (integrated structs there) */
   advancedWarm: number
   slowestMs: number
 }
 
-const newStats = (): Stats => ({ accepted: 0, rejected: 0, byError: {}, advancedWarm: 0, slowestMs: 0 })
+const newStats = (): Stats => ({
+  accepted: 0,
+  rejected: 0,
+  byError: {},
+  refusedByDoc: 0,
+  advancedWarm: 0,
+  slowestMs: 0,
+})
 
 /**
  * Runs inputs through the oracle. Holds a long-lived "warm" document built from valid states, so accepted inputs
@@ -98,14 +113,24 @@ class Harness {
         expect([...info.roots].sort()).toEqual([...view.roots].sort())
         Y.applyUpdate(new Y.Doc({ guid: 'fuzz' }), input) // a fixed guid skips a uuid per document
         const sv = Y.encodeStateVector(this.warm)
-        const r = guardedApply(this.warm, input)
+        const full = this.n % 25 === 0 ? Y.encodeStateAsUpdate(this.warm) : null
+        let r: GuardedApplyResult | null = null
+        try {
+          r = guardedApply(this.warm, input)
+        } catch (err) {
+          // document-aware refusal (e.g. a live multi-clock map value): named, and nothing applied
+          if (!(err instanceof UpdateRejectedError) || !NAMED.has(err.name)) throw err
+          stats.refusedByDoc++
+          if (Buffer.compare(sv, Y.encodeStateVector(this.warm)) !== 0) throw new Error('refused input changed the doc')
+          if (full !== null) expect(Y.encodeStateAsUpdate(this.warm)).toEqual(full)
+        }
         if (Buffer.compare(sv, Y.encodeStateVector(this.warm)) !== 0) stats.advancedWarm++
         // reading the document back must work too (sampled: it costs O(document))
         if (this.n % 8 === 0) this.warm.toJSON()
         // reset on pending growth, every 64 accepted inputs when starting empty, and every 1000 inputs anyway (a
         // document grown by thousands of random structs makes every step slower and the run superlinear)
         const every = this.base.length === 0 ? 64 : 1000
-        if (r.pendingBytes > MAX_WARM_PENDING_BYTES || stats.accepted % every === 0) {
+        if ((r?.pendingBytes ?? 0) > MAX_WARM_PENDING_BYTES || stats.accepted % every === 0) {
           this.warm = this.makeWarm()
         }
       } catch (err) {

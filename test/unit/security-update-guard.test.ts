@@ -5,6 +5,7 @@ import { ConfmeshError, UpdateRejectedError } from '../../src/errors.js'
 import {
   ForbiddenContentError,
   MalformedUpdateError,
+  UpdateApplyError,
   UpdateTimeoutError,
   UpdateTooLargeError,
 } from '../../src/security/errors.js'
@@ -483,6 +484,126 @@ describe('guardedApply', () => {
       expect(Y.getState(doc.store, 5)).toBe(7)
       expect(doc.getArray('list').toArray()).toEqual([])
     }
+  })
+
+  // A live map value spanning several clocks (Yjs only writes length-1 map values) is split by any later reference
+  // into its middle; the key's history then holds a live item that is not the current value, and deleting the parent
+  // map makes `ContentType.gc` throw `Unexpected case` from `Item.gc` mid-transaction (fuzz seed 512279).
+  /** Client 1: root map `config` with a nested map at key `t` (item 1:0) holding `k: 1` (item 1:1). */
+  const nestedMapDoc = (): Y.Doc =>
+    docWith(1, (d) => {
+      const t = new Y.Map<number>()
+      d.getMap('config').set('t', t)
+      t.set('k', 1)
+    })
+  /** Client 2: `ContentString` "abc" (3 clocks) under the nested map 1:0, explicit key `k`. */
+  const explicitKeyValue = bytes(1, 1, 2, 0, 0x24, 0, 1, 0, varString('k'), varString('abc'), 0)
+  /** Client 2: `ContentAny` [1, 2, 3] whose origin is the map value 1:1, so it inherits key `k` from the document. */
+  const inheritedKeyValue = bytes(1, 1, 2, 0, 0x88, 1, 1, 3, 125, 1, 125, 2, 125, 3, 0)
+  /** Client 3: a deleted item whose origin 2:1 lies inside the 3-clock value (Yjs splits it). */
+  const splitter = bytes(1, 1, 3, 0, 0x81, 2, 1, 1, 0)
+  /** A delete range ending inside the 3-clock value (splits it, too). */
+  const splittingDelete = bytes(0, 1, 2, 1, 1, 1)
+  /** Deletes the nested map 1:0. */
+  const deleteNestedMap = bytes(0, 1, 1, 1, 0, 1)
+
+  it('plain Y.applyUpdate throws in GC after a multi-clock map value is split (documents the Yjs bug)', () => {
+    for (const [value, split] of [
+      [explicitKeyValue, splitter],
+      [inheritedKeyValue, splitter],
+      [explicitKeyValue, splittingDelete],
+    ] as const) {
+      const doc = nestedMapDoc()
+      Y.applyUpdate(doc, value)
+      Y.applyUpdate(doc, split)
+      expect(() => Y.applyUpdate(doc, deleteNestedMap)).toThrow('Unexpected case')
+    }
+  })
+
+  it('refuses a live map value spanning several clocks, with an explicit or an inherited key', () => {
+    for (const value of [explicitKeyValue, inheritedKeyValue]) {
+      expect(() => inspectUpdate(value)).not.toThrow() // the key of an origin is only known from the document
+      const doc = nestedMapDoc()
+      const before = Y.encodeStateAsUpdate(doc)
+      expect(() => guardedApply(doc, value)).toThrow(MalformedUpdateError)
+      expect(Y.encodeStateAsUpdate(doc)).toEqual(before)
+      for (const u of [splitter, splittingDelete, deleteNestedMap]) guardedApply(doc, u)
+      expect(doc.getMap('config').toJSON()).toEqual({})
+    }
+  })
+
+  it('refuses a multi-clock value that inherits a map key after trimming to the clocks the document lacks', () => {
+    const doc = new Y.Doc()
+    guardedApply(doc, Y.encodeStateAsUpdate(docWith(2, (d) => d.getMap('config').set('m', 1))))
+    // 2:0+3 names root `list`, but 2:0 exists: the part 2:1+2 is applied with origin 2:0, the value of `m`
+    const overlap = bytes(1, 1, 2, 0, 4, 1, varString('list'), varString('abc'), 0)
+    expect(() => guardedApply(doc, overlap)).toThrow(MalformedUpdateError)
+    expect(doc.getMap('config').toJSON()).toEqual({ m: 1 })
+  })
+
+  it('the fuzz reproduction (seed 512279): refuses the value that a later input would have crashed Yjs on', () => {
+    const A = 1751454176
+    const B = 1664667739
+    // A:0+51 padding, A:51 a nested map at config.k; B:0+481 padding, B:481+3 "abc" at key p of that map
+    const config = varString('config')
+    const nested = [0x21, 1, ...config, ...varString('pad'), 51, 0x27, 1, ...config, ...varString('k'), 1]
+    const withNested = bytes(1, 2, varUint(A), 0, nested, 0)
+    const padB = [0x21, 1, ...config, ...varString('pad2'), ...varUint(481)]
+    const value = bytes(1, 2, varUint(B), 0, padB, 0x24, 0, varUint(A), 51, varString('p'), varString('abc'), 0)
+    const split = bytes(1, 1, 9, 0, 0x81, varUint(B), varUint(482), 1, 0)
+    // the fuzz input: B:484 deleted, origin A:51, so it replaces config.k and deletes the nested map
+    const input = Uint8Array.from(Buffer.from('0101dba0e39906e40381e0a394c306330101dba0e399060200020403', 'hex'))
+    const plain = new Y.Doc()
+    for (const u of [withNested, value, split]) Y.applyUpdate(plain, u)
+    expect(() => guardedApply(plain, input)).toThrow(UpdateApplyError)
+    const doc = new Y.Doc()
+    guardedApply(doc, withNested)
+    expect(() => guardedApply(doc, value)).toThrow(MalformedUpdateError)
+    // B:0+484 as deleted padding instead: the split and the fuzz input then integrate without harm
+    guardedApply(doc, bytes(1, 1, varUint(B), 0, 0x21, 1, config, varString('pad2'), varUint(484), 0))
+    guardedApply(doc, split)
+    const r = guardedApply(doc, input)
+    expect(r).toMatchObject({ pendingStructs: false, pendingDeletes: false })
+    expect(doc.getMap('config').get('k')).toBeUndefined()
+  })
+
+  it('accepts multi-clock map values that are deleted in the same update or by pending deletes (gc: false)', () => {
+    const src = docWith(
+      4,
+      (d) => {
+        const m = d.getMap('config')
+        d.transact(() => {
+          m.set('a', 1)
+          m.set('a', 2)
+        })
+        m.delete('a')
+        m.set('b', 1)
+      },
+      false,
+    )
+    const state = Y.encodeStateAsUpdate(src)
+    // the deleted values of `a` merged into one 2-clock item
+    expect(Y.decodeUpdate(state).structs.map((s) => s.length)).toEqual([2, 1])
+    const doc = new Y.Doc()
+    guardedApply(doc, state)
+    expect(doc.getMap('config').toJSON()).toEqual({ b: 1 })
+    // the same item parked behind a missing dependency, its delete held as pending delete, released later
+    const parent = docWith(5, (d) => d.getMap('config').set('t', new Y.Map()))
+    const child = docWith(6, (d) => {
+      Y.applyUpdate(d, Y.encodeStateAsUpdate(parent))
+      const t = d.getMap('config').get('t') as Y.Map<number>
+      d.transact(() => {
+        t.set('x', 1)
+        t.set('x', 2)
+      })
+      t.delete('x')
+    })
+    const late = new Y.Doc()
+    const parked = guardedApply(late, Y.encodeStateAsUpdate(child, Y.encodeStateVector(parent)))
+    expect(parked).toMatchObject({ pendingStructs: true, pendingDeletes: true })
+    const released = guardedApply(late, Y.encodeStateAsUpdate(parent))
+    expect(released).toMatchObject({ pendingStructs: false, pendingDropped: false })
+    expect(late.getMap('config').toJSON()).toEqual({ t: {} })
   })
 
   it('keeps pending structs across calls and applies them once their dependencies arrive', () => {

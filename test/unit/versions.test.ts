@@ -16,8 +16,9 @@ interface Replica {
   write: WriteBatch
 }
 
-function replica(name: string, retention?: RetentionOptions, wall?: () => number): Replica {
+function replica(name: string, retention?: RetentionOptions, wall?: () => number, clientID?: number): Replica {
   const doc = new Y.Doc({ gc: true })
+  if (clientID !== undefined) doc.clientID = clientID
   const clock = createHybridLogicalClock(wall)
   const versions = createVersions({
     doc,
@@ -170,6 +171,36 @@ describe('versions on plain Y.Docs', () => {
     expectConverged([a, b])
   })
 
+  it('an entry whose writer had seen writes this peer has not received yet is listed unavailable until they arrive', async () => {
+    // Yjs integrates a writer's update once that writer's earlier structs and the item's neighbours are there, not
+    // every struct its writer had seen: c can hold b's record before a's write that b's version includes
+    const a = replica('a', undefined, undefined, 1)
+    const b = replica('b', undefined, undefined, 2)
+    const c = replica('c', undefined, undefined, 3)
+    const fromA: Uint8Array[] = []
+    const fromB: Uint8Array[] = []
+    a.doc.on('update', (u: Uint8Array, origin: unknown) => origin !== 'remote' && fromA.push(u))
+    b.doc.on('update', (u: Uint8Array, origin: unknown) => origin !== 'remote' && fromB.push(u))
+    set(b, 'y', 1)
+    set(a, 'x', 1)
+    exchange(a, b) // a's elements sort before b's (lower client id): b's next write does not refer to them
+    set(b, 'y', 2)
+    const seenOnB = b.versions.version()
+    for (const u of fromB) Y.applyUpdate(c.doc, u, 'remote')
+    expect(c.doc.store.pendingStructs).toBeNull()
+    const entry = c.versions.history()[0]!
+    expect(entry).toMatchObject({ id: seenOnB.id, author: 'b', available: false })
+    expect(b.versions.history()[0]).toMatchObject({ id: seenOnB.id, available: true })
+    expect(() => c.versions.at(entry.id)).toThrow(UnknownVersionError)
+    await expect(c.versions.rollback(entry.id, undefined, c.store, c.write)).rejects.toThrow(UnknownVersionError)
+    for (const u of fromA) Y.applyUpdate(c.doc, u, 'remote')
+    expect(c.versions.history()[0]).toMatchObject({ id: seenOnB.id, available: true })
+    expect(c.versions.at(entry.id).toJSONAll()).toEqual({ default: { x: 1, y: 2 } })
+    set(c, 'x', 2)
+    await c.versions.rollback(entry.id, undefined, c.store, c.write)
+    expect(live(c)).toEqual({ default: { x: 1, y: 2 } })
+  })
+
   it('rolls back one namespace, or some keys, leaving the rest alone; a no-op rollback is still recorded', async () => {
     const a = replica('a')
     batch(a, { x: 1, y: 1 })
@@ -258,6 +289,47 @@ describe('versions on plain Y.Docs', () => {
     expectConverged([a, b])
   })
 
+  it('losers of concurrent prunes are deleted only along with a newer winner, never before a peer has the winner', () => {
+    // a and b fold the same record into the base concurrently; b's copies win (higher client id). Were b to delete
+    // a's copies in a transaction of its own, d could get that before b's copies (Yjs applies a deletion without
+    // what caused it) and lose the base write of k and the horizon of a's writes.
+    const a = replica('a', { versions: 2 }, undefined, 1)
+    const b = replica('b', { versions: 2 }, undefined, 2)
+    const d = replica('d', { versions: 2 }, undefined, 4)
+    set(a, 'k', 1)
+    set(a, 'j', 1)
+    exchange(a, b)
+    exchange(a, d)
+    const fromA: Uint8Array[] = []
+    a.doc.on('update', (u: Uint8Array, origin: unknown) => origin !== 'remote' && fromA.push(u))
+    set(a, 'x', 1) // prunes k's record
+    set(b, 'y', 1) // prunes k's record too
+    const fromB: Uint8Array[] = []
+    b.doc.on('update', (u: Uint8Array, origin: unknown) => origin !== 'remote' && fromB.push(u))
+    exchange(a, b)
+    expect(fromB).toEqual([]) // b deletes nothing on its own
+    for (const u of [...fromA, ...fromB]) Y.applyUpdate(d.doc, u, 'remote')
+    expect(d.doc.store.pendingStructs).toBeNull()
+    expect(live(d)).toEqual({ default: { j: 1, k: 1, x: 1 } })
+    expect(d.versions.at(d.versions.version()).toJSONAll()).toEqual(live(d))
+    expect(() => d.versions.at('AA')).toThrow(VersionPrunedError) // the empty version: before the horizon
+    exchange(b, d)
+    expectConverged([a, b, d])
+    // the next prune of k deletes the losing copy with its own write
+    const bases = () =>
+      a.doc
+        .getArray(ENTRIES_ROOT)
+        .toJSON()
+        .filter((e: { p?: unknown[] }) => e.p?.[1] === 'k')
+    expect(bases().length).toBe(2)
+    set(a, 'k', 2)
+    set(a, 'k', 3)
+    set(a, 'k', 4)
+    syncAll([a, b, d])
+    expect(bases().length).toBe(1)
+    expectConverged([a, b, d])
+  })
+
   it('age-based retention prunes old versions; versions: 0 disables history', async () => {
     let wall = 1_000_000
     const a = replica('a', { maxAgeMs: 1_000 }, () => wall)
@@ -318,7 +390,13 @@ describe('versions on plain Y.Docs', () => {
     const seed = testSeed('versions random network')
     const rand = seededRandom(seed)
     const n = 4
-    const rs = Array.from({ length: n }, (_, i) => replica(`peer-${i}`, { versions: 12 }))
+    // client ids and wall clock from the seed too, so that a seed replays exactly (Yjs orders concurrent inserts by
+    // client id; history and LWW order by hybrid time)
+    let wall = 1_700_000_000_000
+    const clock = () => wall
+    const rs = Array.from({ length: n }, (_, i) =>
+      replica(`peer-${i}`, { versions: 12 }, clock, 1 + Math.floor(rand() * 2 ** 31)),
+    )
     const inbox: Uint8Array[][] = rs.map(() => [])
     rs.forEach((r, i) => {
       r.doc.on('update', (u: Uint8Array, origin: unknown) => {
@@ -345,6 +423,7 @@ describe('versions on plain Y.Docs', () => {
       return ok
     }
     for (let step = 0; step < 1200; step++) {
+      wall += Math.floor(rand() * 3) // 0-2 ms: same-millisecond writes too
       const i = Math.floor(rand() * n)
       const r = rs[i]!
       const p = rand()
