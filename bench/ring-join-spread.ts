@@ -85,10 +85,13 @@ async function summary(peers: RemotePeer[]): Promise<string> {
 
 const states = (peers: RemotePeer[]): Promise<HostState[]> => Promise.all(peers.map((p) => p.state()))
 
-/** Every peer sees all others connected and ready. */
+/**
+ * Every peer sees all others as ready members and holds at least one connection (discovery connects each peer to
+ * `targetConnections` others, 12 by default, not to everyone).
+ */
 async function formed(peers: RemotePeer[]): Promise<true | undefined> {
   const s = await states(peers)
-  return s.every((x) => x.connected === peers.length - 1 && x.ready === peers.length - 1) ? true : undefined
+  return s.every((x) => x.connected >= 1 && x.ready === peers.length - 1) ? true : undefined
 }
 
 /** Every replica identical, nothing pending. */

@@ -42,6 +42,12 @@ export const DEFAULT_MAX_DIALS_PER_ROUND = 8
  * one 2-core host spent so long in 435 Noise handshakes that dials timed out and some peers never joined.
  */
 export const DEFAULT_TARGET_CONNECTIONS = 12
+/** Members (id + addresses) a heartbeat may carry as dial hints for peers that know few members yet. */
+const SAMPLE_SIZE = 6
+/** Most dial hints remembered. */
+const MAX_HINTS = 256
+/** Every this many periodic heartbeats carries a sample (announces, sent when someone new appears, always do). */
+const SAMPLE_EVERY = 4
 /** Default of {@link MembershipInit.reconnectMs}, in heartbeats. */
 export const DEFAULT_RECONNECT_HEARTBEATS = 8
 
@@ -186,12 +192,32 @@ function parseMember(body: unknown): Omit<MemberRecord, 'lastSeen'> | undefined 
   return { peerId: b.peerId, addresses: b.addresses as string[], weight, tags, startedAt, ready, meshSize }
 }
 
+/** The validated dial hints of a heartbeat (`sample`): at most {@link SAMPLE_SIZE} members with their addresses. */
+function parseSample(body: unknown): Array<{ peerId: string; addresses: string[] }> {
+  const sample = (body as { sample?: unknown } | null)?.sample
+  if (!Array.isArray(sample)) return []
+  const out: Array<{ peerId: string; addresses: string[] }> = []
+  for (const h of sample.slice(0, SAMPLE_SIZE)) {
+    if (h === null || typeof h !== 'object') continue
+    const { peerId, addresses } = h as { peerId?: unknown; addresses?: unknown }
+    if (typeof peerId !== 'string' || peerId.length > 128 || !Array.isArray(addresses)) continue
+    const valid = addresses
+      .slice(0, 8)
+      .filter((a): a is string => typeof a === 'string' && a.length < 512 && a.endsWith(`/p2p/${peerId}`))
+    if (valid.length > 0) out.push({ peerId, addresses: valid })
+  }
+  return out
+}
+
 class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements Membership {
   private readonly init: MembershipInit
   private readonly self: string
   private readonly startedAt = Date.now()
   private readonly records = new Map<string, MemberRecord>()
   private readonly everSeen = new Map<string, string[]>()
+  /** Members heard of in others' heartbeat samples but not (yet) from themselves: dial candidates only. */
+  private readonly hints = new Map<string, { addresses: string[]; at: number }>()
+  private heartbeats = 0
   private readonly heartbeatMs: number
   private readonly timeoutMs: number
   private readonly maxDials: number
@@ -304,12 +330,28 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     this.announceTimer.unref()
   }
 
-  private publishHeartbeat(now: number): void {
+  private publishHeartbeat(now: number, withSample = true): void {
     // A heartbeat nobody could receive (no subscriber known yet) does not count against the early-heartbeat limit.
     if (this.init.pubsub.getSubscribers(this.init.topic).length > 0) this.lastAnnounce = now
+    const body = withSample ? { ...this.selfRecord(), sample: this.sample() } : this.selfRecord()
     void this.init.pubsub
-      .publish(this.init.topic, encodeMessage({ kind: 'member', body: this.selfRecord() }))
+      .publish(this.init.topic, encodeMessage({ kind: 'member', body }))
       .catch((err: Error) => this.init.logger.debug(`heartbeat publish failed: ${err.message}`))
+  }
+
+  /**
+   * A few random live members with their addresses (peer exchange). A peer that knows only its bootstrap member
+   * would otherwise learn the others only from their own heartbeats, relayed to it by gossip once it is in the
+   * gossipsub mesh; with the sample it dials some of them at once and hears the rest directly.
+   */
+  private sample(): Array<{ peerId: string; addresses: string[] }> {
+    const all = [...this.records.values()].filter((r) => r.addresses.length > 0)
+    const out: Array<{ peerId: string; addresses: string[] }> = []
+    while (out.length < SAMPLE_SIZE && all.length > 0) {
+      const [r] = all.splice(Math.floor(Math.random() * all.length), 1)
+      out.push({ peerId: r!.peerId, addresses: r!.addresses.slice(0, 4) })
+    }
+    return out
   }
 
   private selfRecord(): Omit<MemberRecord, 'lastSeen'> {
@@ -356,6 +398,12 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     if (parsed === undefined || parsed.peerId !== from) return
     const previous = this.records.get(from)
     const now = Date.now()
+    this.hints.delete(from)
+    for (const h of parseSample(decoded.body)) {
+      if (h.peerId === this.self || this.records.has(h.peerId)) continue
+      if (this.hints.size >= MAX_HINTS && !this.hints.has(h.peerId)) this.hints.delete(this.hints.keys().next().value!)
+      this.hints.set(h.peerId, { addresses: h.addresses, at: now })
+    }
     this.records.set(from, { ...parsed, lastSeen: now, firstSeen: previous?.firstSeen ?? now })
     if (parsed.addresses.length > 0) this.everSeen.set(from, parsed.addresses)
     if (previous === undefined) {
@@ -375,7 +423,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
   private tick(): void {
     if (!this.running) return
     const now = Date.now()
-    this.publishHeartbeat(now)
+    this.publishHeartbeat(now, this.heartbeats++ % SAMPLE_EVERY === 0)
     const left: string[] = []
     for (const [id, r] of this.records) {
       if (now - r.lastSeen > this.timeoutMs) {
@@ -384,6 +432,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
       }
     }
     if (left.length > 0) this.emitChange([], left)
+    for (const [id, h] of this.hints) if (now - h.at > this.timeoutMs || this.records.has(id)) this.hints.delete(id)
     this.discover()
     this.redialSeeds(now)
     // Fixed rate, not fixed delay: a late tick (a busy event loop) does not push every later one back, so a silent
@@ -410,13 +459,19 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     // Two members that learn of each other at once would dial each other at once and hold two connections: the one
     // with the smaller id dials first; the other waits two heartbeats before it dials too.
     const now = Date.now()
-    const candidates = [...this.records.values()].filter(
+    const candidates: Array<{ peerId: string; addresses: string[] }> = [...this.records.values()].filter(
       (r) =>
         !connected.has(r.peerId) &&
         !this.dialing.has(r.peerId) &&
         r.addresses.length > 0 &&
         (this.self < r.peerId || now - (r.firstSeen ?? 0) >= 2 * this.heartbeatMs),
     )
+    // Hinted members (from others' samples) next: they have not heard of this peer, so they will not dial it first.
+    for (const [peerId, h] of this.hints) {
+      if (peerId !== this.self && !connected.has(peerId) && !this.dialing.has(peerId) && !this.records.has(peerId)) {
+        candidates.push({ peerId, addresses: h.addresses })
+      }
+    }
     while (budget > 0 && candidates.length > 0) {
       const [r] = candidates.splice(Math.floor(Math.random() * candidates.length), 1)
       budget--
