@@ -193,7 +193,7 @@ function parseMember(body: unknown): Omit<MemberRecord, 'lastSeen'> | undefined 
 }
 
 /** The validated dial hints of a heartbeat (`sample`): at most {@link SAMPLE_SIZE} members with their addresses. */
-function parseSample(body: unknown): Array<{ peerId: string; addresses: string[] }> {
+export function parseSample(body: unknown): Array<{ peerId: string; addresses: string[] }> {
   const sample = (body as { sample?: unknown } | null)?.sample
   if (!Array.isArray(sample)) return []
   const out: Array<{ peerId: string; addresses: string[] }> = []
