@@ -26,7 +26,13 @@ import * as Y from 'yjs'
 import { SyncError } from '../errors.js'
 import type { MeshLogger } from '../logger.js'
 import type { MeshNode } from '../node.js'
-import { decodePartRequest, encodePartRequest, encodeUpdatePart, type SyncPart } from '../ring/sync-parts.js'
+import {
+  decodePartRequest,
+  encodePartRequest,
+  encodeUpdatePart,
+  MAX_SYNC_PARTS,
+  type SyncPart,
+} from '../ring/sync-parts.js'
 import { decodeMessage, encodeMessage } from './codec.js'
 import { hasMissing } from './gossip.js'
 import type { UpdateApplier } from './update-applier.js'
@@ -217,15 +223,41 @@ class CatchUpProtocol implements CatchUp {
   }
 
   async pull(peerId: string): Promise<number> {
-    const update = await this.fetch(peerId, this.init.protocol, Y.encodeStateVector(this.init.doc))
+    const sv = Y.encodeStateVector(this.init.doc)
+    const update = await this.fetch(peerId, this.init.protocol, sv)
     if (update.length > 0) {
       const refused = this.init.applier.apply(update, { from: peerId, via: 'sync' })
       if (refused !== undefined) {
+        // A reply over a per-update limit is not necessarily hostile: after a long partition, two sides' concurrent
+        // appends meet at one place and the merge's estimated conflict-resolution cost exceeds the bound for ONE
+        // update (measured: 2.6 M steps for 15 s of writes on both sides of a 3/3 split). The same diff in slices,
+        // each checked and applied on its own, stays under it, so the mesh converges instead of refusing forever.
+        if ((refused as { code?: string }).code === 'ERR_UPDATE_TOO_LARGE' && this.init.partsProtocol !== undefined) {
+          const bytes = await this.pullInParts(peerId, sv)
+          if (bytes !== undefined) return bytes
+        }
         this.counters.failedPulls++
         throw new SyncError(`catch-up reply from ${peerId} refused`, { cause: refused })
       }
     }
     return update.length
+  }
+
+  /**
+   * Fetches what `stateVector` lacks from `peerId` in {@link MAX_SYNC_PARTS} slices and applies them in order;
+   * returns the bytes received, or `undefined` if a slice was refused too (the caller then reports the refusal).
+   */
+  private async pullInParts(peerId: string, stateVector: Uint8Array): Promise<number | undefined> {
+    let bytes = 0
+    for (let index = 0; index < MAX_SYNC_PARTS; index++) {
+      const part = await this.fetchPart(peerId, { index, count: MAX_SYNC_PARTS }, stateVector)
+      bytes += part.length
+      if (part.length === 0) continue
+      const refused = this.init.applier.apply(part, { from: peerId, via: 'sync' })
+      if (refused !== undefined) return undefined
+    }
+    this.init.logger.info(`catch-up with ${peerId}: a reply over the per-update limits arrived in slices instead`)
+    return bytes
   }
 
   fetchPart(peerId: string, part: SyncPart, stateVector?: Uint8Array): Promise<Uint8Array> {

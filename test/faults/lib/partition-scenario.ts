@@ -106,7 +106,19 @@ export async function runPartition(scenario: PartitionScenario): Promise<Partiti
     const healed = Date.now()
     network.heal()
     await reconnectAll(meshes)
-    await waitForConvergence(meshes, 60_000)
+    try {
+      await waitForConvergence(meshes, 60_000)
+    } catch (err) {
+      for (const [i, m] of meshes.entries()) {
+        const d = m.diagnostics()
+        console.log(
+          `[faults partition] peer ${i}: members ${m.peers().length} connected ${m.peers().filter((p) => p.connected).length} ` +
+            `pending ${d.pending} entries ${d.entries} sv ${JSON.stringify(d.stateVector)} ` +
+            `counters ${JSON.stringify(d.counters)}`,
+        )
+      }
+      throw err
+    }
     const convergeMs = Date.now() - healed
 
     const latest = new Map<string, Write>()
