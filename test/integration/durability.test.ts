@@ -135,6 +135,18 @@ describe('durability: createMesh({ dataDir })', () => {
     b = track(await startMesh({ dataDir: dirB, bootstrap: [bootstrap] }))
     await waitFor(() => b.peers().some((p) => p.peerId === c.peerId && p.connected), {
       message: 'the restarted peer to reconnect through its address book',
+    }).catch((err: unknown) => {
+      // Seen twice under load, never alone: print what the two peers know before failing.
+      for (const [name, m] of [
+        ['b', b],
+        ['c', c],
+      ] as const) {
+        console.log(
+          `[durability] ${name}: peers ${JSON.stringify(m.peers().map((p) => [p.peerId.slice(-6), p.connected]))} ` +
+            `counters ${JSON.stringify(m.diagnostics().counters)}`,
+        )
+      }
+      throw err
     })
     await waitFor(() => b.get('while.b.was.down') === true)
   })
