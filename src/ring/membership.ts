@@ -161,8 +161,6 @@ export function createMembership(init: MembershipInit): Membership {
 }
 
 interface MemberRecord {
-  /** When this peer first heard of it in the current run of its record (local clock; not part of {@link Member}). */
-  firstSeen?: number
   peerId: string
   addresses: string[]
   weight: number
@@ -287,7 +285,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
   peers(): Member[] {
     const connected = new Set(this.init.node.getConnections().map((c) => c.remotePeer.toString()))
     return [...this.records.values()]
-      .map(({ firstSeen: _, ...r }) => ({ ...r, connected: connected.has(r.peerId) }))
+      .map((r) => ({ ...r, connected: connected.has(r.peerId) }))
       .sort((a, b) => (a.peerId < b.peerId ? -1 : 1))
   }
 
@@ -297,9 +295,8 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
 
   get(peerId: string): Member | undefined {
     if (peerId === this.self) return { ...this.selfRecord(), lastSeen: Date.now(), connected: true }
-    const record = this.records.get(peerId)
-    if (record === undefined) return undefined
-    const { firstSeen: _, ...r } = record
+    const r = this.records.get(peerId)
+    if (r === undefined) return undefined
     return { ...r, connected: this.init.node.getConnections(peerIdFromString(peerId)).length > 0 }
   }
 
@@ -404,7 +401,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
       if (this.hints.size >= MAX_HINTS && !this.hints.has(h.peerId)) this.hints.delete(this.hints.keys().next().value!)
       this.hints.set(h.peerId, { addresses: h.addresses, at: now })
     }
-    this.records.set(from, { ...parsed, lastSeen: now, firstSeen: previous?.firstSeen ?? now })
+    this.records.set(from, { ...parsed, lastSeen: now })
     if (parsed.addresses.length > 0) this.everSeen.set(from, parsed.addresses)
     if (previous === undefined) {
       this.emitChange([from], [])
@@ -456,15 +453,10 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     if (connections.length >= target) return
     const connected = new Set(connections.map((c) => c.remotePeer.toString()))
     let budget = Math.min(this.maxDials, target - connections.length - this.dialing.size)
-    // Two members that learn of each other at once would dial each other at once and hold two connections: the one
-    // with the smaller id dials first; the other waits two heartbeats before it dials too.
-    const now = Date.now()
+    // Both members of a new pair dial at once (a second connection between them is cheaper than a mesh that forms a
+    // few heartbeats later: a bootstrap peer that dies early must not leave the others unconnected).
     const candidates: Array<{ peerId: string; addresses: string[] }> = [...this.records.values()].filter(
-      (r) =>
-        !connected.has(r.peerId) &&
-        !this.dialing.has(r.peerId) &&
-        r.addresses.length > 0 &&
-        (this.self < r.peerId || now - (r.firstSeen ?? 0) >= 2 * this.heartbeatMs),
+      (r) => !connected.has(r.peerId) && !this.dialing.has(r.peerId) && r.addresses.length > 0,
     )
     // Hinted members (from others' samples) next: they have not heard of this peer, so they will not dial it first.
     for (const [peerId, h] of this.hints) {
