@@ -15,6 +15,10 @@
  * After a deliberate protocol change, regenerate the fixture AND the hex blocks of PROTOCOL.md with
  * `CONFMESH_WRITE_VECTORS=1 npx vitest run test/unit/protocol-vectors.test.ts` (then `npx biome check --write` the
  * fixture), and review the diff of both: the decoded meaning must still be what PROTOCOL.md says around each block.
+ *
+ * Longer than ~500 lines on purpose: one build/decode spec per vector (36 of them), side by side so each vector's
+ * inputs are easy to find, and every import of confmesh's own modules in one block at the top (the renovation moves
+ * files; the integrator fixes the paths there). Byte helpers that need no confmesh code: `test/helpers/protocol-bytes.ts`.
  */
 import { createCipheriv, createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -22,12 +26,9 @@ import { generateKeyPairFromSeed, publicKeyFromProtobuf, publicKeyToProtobuf } f
 import { RPC } from '@libp2p/gossipsub/message'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromPublicKey } from '@libp2p/peer-id'
-import { byteStream, lpStream, streamPair } from '@libp2p/utils'
 import * as decoding from 'lib0/decoding'
-import * as encoding from 'lib0/encoding'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-// -----------------------------------------------------------------------------------------------------------------
 // gossipsub's own message-id function (not in its package exports; imported by path so the vector checks the real one)
 import { msgId as gossipsubMsgId } from '../../node_modules/@libp2p/gossipsub/dist/src/utils/msgIdFn.js'
 // --- Every import of confmesh's own modules is here, so the paths are easy to fix when files move. ---------------
@@ -53,6 +54,19 @@ import type { UpdateContext } from '../../src/sync/update-applier.js'
 import { parseRecord } from '../../src/versions/record.js'
 import { decodeVersionId, encodeVersionId } from '../../src/versions/vector-clock.js'
 import { createVersions } from '../../src/versions/versions.js'
+// -----------------------------------------------------------------------------------------------------------------
+import {
+  anyBytes,
+  BLOCK,
+  docBlocks,
+  frame,
+  fromHex,
+  hexBlock,
+  jsonSafe,
+  summarize,
+  toHex,
+  unframe,
+} from '../helpers/protocol-bytes.js'
 
 const FIXTURE_FILE = new URL('../fixtures/protocol/vectors.json', import.meta.url)
 const PROTOCOL_FILE = new URL('../../PROTOCOL.md', import.meta.url)
@@ -83,46 +97,6 @@ const seed = (byte: number): Uint8Array => new Uint8Array(32).fill(byte)
 
 // --- helpers --------------------------------------------------------------------------------------------------------
 
-const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
-const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'))
-
-/** JSON-safe copy: bytes become `"hex:<hex>"`, `undefined` members are dropped. */
-function jsonSafe(v: unknown): unknown {
-  if (v instanceof Uint8Array) return `hex:${toHex(v)}`
-  if (Array.isArray(v)) return v.map(jsonSafe)
-  if (v !== null && typeof v === 'object') {
-    const out: Record<string, unknown> = {}
-    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = jsonSafe(x)
-    return out
-  }
-  return v
-}
-
-/** What a Yjs v1 update holds, as Yjs itself decodes it. */
-function summarize(update: Uint8Array): unknown {
-  const { structs, ds } = Y.decodeUpdate(update)
-  const id = (x: Y.ID | null) => (x === null ? undefined : [x.client, x.clock])
-  return {
-    structs: structs.map((s) => {
-      const base = { client: s.id.client, clock: s.id.clock, length: s.length }
-      if (s instanceof Y.GC) return { kind: 'gc', ...base }
-      if (!(s instanceof Y.Item)) return { kind: 'skip', ...base }
-      let parent: unknown
-      if (s.parent instanceof Y.AbstractType) {
-        for (const [name, type] of s.parent.doc!.share) if (type === s.parent) parent = name
-      } else if (s.parent !== null) {
-        parent = s.parent
-      }
-      const content =
-        s.content instanceof Y.ContentAny ? s.content.arr : { type: s.content.constructor.name, length: s.length }
-      return jsonSafe({ kind: 'item', ...base, origin: id(s.origin), rightOrigin: id(s.rightOrigin), parent, content })
-    }),
-    deleteSet: [...ds.clients]
-      .sort((a, b) => b[0] - a[0])
-      .flatMap(([client, items]) => items.map((r) => ({ client, clock: r.clock, len: r.len }))),
-  }
-}
-
 /** Decodes a confmesh wire message into its header fields and payload meaning. */
 function describeMessage(bytes: Uint8Array): unknown {
   const msg = decodeMessage(bytes)
@@ -146,50 +120,6 @@ function describeMessage(bytes: Uint8Array): unknown {
     case 'leave':
       return { ...head, body: msg.body }
   }
-}
-
-/** The bytes an `lpStream` (the framing of every confmesh stream) puts on the wire for `messages`. */
-async function frame(messages: Uint8Array[]): Promise<Uint8Array> {
-  const [out, inn] = await streamPair()
-  const lp = lpStream(out)
-  for (const m of messages) await lp.write(m)
-  await out.close()
-  const raw = byteStream(inn)
-  const parts: Uint8Array[] = []
-  for (;;) {
-    const chunk = await raw.read()
-    if (chunk === null || chunk === undefined) break
-    parts.push(chunk.subarray())
-  }
-  return Buffer.concat(parts)
-}
-
-/** Reads the length-prefixed messages of `wire` with `lpStream`, as a confmesh peer reads a stream. */
-async function unframe(wire: Uint8Array, maxDataLength: number): Promise<Uint8Array[]> {
-  const [out, inn] = await streamPair()
-  await byteStream(out).write(wire)
-  await out.close()
-  const lp = lpStream(inn, { maxDataLength })
-  const messages: Uint8Array[] = []
-  let seen = 0
-  while (seen < wire.length) {
-    const m = (await lp.read()).subarray()
-    messages.push(m)
-    seen += m.length + encodingLength(m.length)
-  }
-  return messages
-}
-
-function encodingLength(n: number): number {
-  const enc = encoding.createEncoder()
-  encoding.writeVarUint(enc, n)
-  return encoding.length(enc)
-}
-
-function anyBytes(value: unknown): Uint8Array {
-  const enc = encoding.createEncoder()
-  encoding.writeAny(enc, value as Parameters<typeof encoding.writeAny>[1])
-  return encoding.toUint8Array(enc)
 }
 
 // --- deterministic writers --------------------------------------------------------------------------------------------
@@ -606,22 +536,6 @@ SPECS['lease-acquire-frame'] = {
 }
 
 // --- the document's vector blocks -----------------------------------------------------------------------------------
-
-const BLOCK = /<!-- vector: ([a-z0-9-]+) -->\n```text\n([\s\S]*?)```/g
-
-function docBlocks(text: string): Map<string, string> {
-  const out = new Map<string, string>()
-  for (const [, name, body] of text.matchAll(BLOCK)) out.set(name!, body!.replace(/\s+/g, ''))
-  return out
-}
-
-/** Hex as PROTOCOL.md quotes it: 16 bytes a line, bytes separated by spaces. */
-function hexBlock(hex: string): string {
-  const bytes = hex.match(/../g) ?? []
-  const lines: string[] = []
-  for (let i = 0; i < bytes.length; i += 16) lines.push(bytes.slice(i, i + 16).join(' '))
-  return `${lines.join('\n')}\n`
-}
 
 async function buildAll(s: Scenario): Promise<Record<string, Vector>> {
   const out: Record<string, Vector> = {}
