@@ -651,3 +651,37 @@ describe('what every peer checks, on the vectors', () => {
     expect(parts.store.pendingStructs).toBeNull()
   })
 })
+
+/** An update that appends `element` to `entries` under Yjs client `client` (a raw Yjs document, no confmesh code). */
+function rawUpdate(client: number, element: unknown): Uint8Array {
+  const doc = new Y.Doc()
+  doc.clientID = client
+  let update: Uint8Array | undefined
+  doc.on('update', (u: Uint8Array) => {
+    update = u
+  })
+  doc.getArray('entries').push([element])
+  return update!
+}
+
+// Executable forms of PROTOCOL.md "Known issues". Each states the behaviour the protocol should have and fails today;
+// when a fix lands, vitest reports the `.fails` test as failing: drop `.fails` and the item in PROTOCOL.md section 17.
+describe('known issues (PROTOCOL.md section 17)', () => {
+  const s = S
+  it.fails('1: a catch-up reply cannot put an entry under another peer client id in an open mesh', () => {
+    const forged = rawUpdate(clientIdFor(s.A.id, EPOCH_A), {
+      n: 'default',
+      k: 'k',
+      v: 'forged',
+      t: T0,
+      c: 0,
+      a: s.B.id,
+    })
+    expect(() => validators()(forged, { from: s.B.id, via: 'sync' })).toThrow(UnauthorizedUpdateError)
+  })
+  it.fails('2: an entry whose hybrid timestamp is not a non-negative integer is refused', () => {
+    const b = clientIdFor(s.B.id, EPOCH_B)
+    const nan = rawUpdate(b, { n: 'default', k: 'k', v: 'nan', t: Number.NaN, c: 0, a: s.B.id, e: EPOCH_B })
+    expect(() => validators()(nan, { from: s.B.id, via: 'gossip', epoch: EPOCH_B })).toThrow(UnauthorizedUpdateError)
+  })
+})
