@@ -73,6 +73,10 @@ export type { MembershipChange, MemberUpdate } from './ring/membership.js'
 export type { MeshPickOptions, MeshRing, RingChange, RingOptions } from './ring/mesh-ring.js'
 export type { PickStrategy } from './ring/picker.js'
 export { MAX_MEMBER_WEIGHT, MIN_MEMBER_WEIGHT } from './ring/weight.js'
+// schemas (src/schema)
+export type { MeshSchemas, SchemaInfo, SetSchemaOptions } from './schema/api.js'
+export { InvalidSchemaError, type SchemaIssue, SchemaValidationError } from './schema/errors.js'
+export { SCHEMA_NAMESPACE } from './schema/stored-schema.js'
 // security (src/security)
 export {
   DataKeyRequiredError,

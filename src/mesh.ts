@@ -54,6 +54,10 @@ import {
   type RingOptions,
 } from './ring/mesh-ring.js'
 import { assertWeight } from './ring/weight.js'
+// schemas (src/schema)
+import type { MeshSchemas, SchemaInfo, SetSchemaOptions } from './schema/api.js'
+import type { SchemaIssue } from './schema/errors.js'
+import { createSchemaRegistry, type SchemaRegistry } from './schema/registry.js'
 // security (src/security)
 import {
   createMeshSecurity,
@@ -186,7 +190,7 @@ export interface MeshStats {
 }
 
 /** One embedded configuration-mesh peer. Create with {@link createMesh}. */
-export interface ConfigMesh extends Namespace, MeshVersions {
+export interface ConfigMesh extends Namespace, MeshVersions, MeshSchemas {
   /** This peer's libp2p peer id. */
   readonly peerId: string
   /** This peer's dialable multiaddrs, each ending in `/p2p/<peerId>`. */
@@ -374,6 +378,8 @@ class Mesh implements ConfigMesh {
   private leases!: Leases
   // security (src/security)
   private security!: MeshSecurity
+  // schemas (src/schema)
+  private schemas_!: SchemaRegistry
 
   constructor(opts: ResolvedOptions) {
     this.opts = opts
@@ -428,7 +434,8 @@ class Mesh implements ConfigMesh {
       epoch: () => this.security.epoch(),
     })
     this.hub = createWatchHub(this.logger)
-    this.store.onChanges((changes) => this.hub.dispatch(changes))
+    this.schemas_ = createSchemaRegistry({ store: this.store, write: (ops) => this.write(ops), logger: this.logger })
+    this.store.onChanges((changes) => this.hub.dispatch(this.schemas_.annotate(changes)))
 
     const base = `/confmesh/${o.name}`
     let catchUp: CatchUp | undefined
@@ -630,6 +637,7 @@ class Mesh implements ConfigMesh {
         ...prefixed('join', this.joinSync?.counters ?? {}),
         ...prefixed('lease', this.leases.counters),
         ...prefixed('security', this.security.counters),
+        ...prefixed('schema', this.schemas_.counters),
         'ring.members': this.ring_.members().length,
         'ring.version': this.ring_.version,
       },
@@ -764,6 +772,7 @@ class Mesh implements ConfigMesh {
   private async writeWithMeta(ops: WriteOp[], meta: WriteMeta): Promise<void> {
     this.assertRunning()
     this.security.assertMayWrite(ops)
+    this.schemas_.assertValid(ops)
     this.store.write(ops, meta)
     await this.persistence?.durable()
   }
@@ -820,6 +829,7 @@ class Mesh implements ConfigMesh {
   private async write(ops: WriteOp[]): Promise<void> {
     this.assertRunning()
     this.security.assertMayWrite(ops)
+    this.schemas_.assertValid(ops)
     await this.batcher(ops)
   }
 
@@ -842,6 +852,28 @@ class Mesh implements ConfigMesh {
     this.assertRunning()
     const op = this.security.writersOp(writers)
     await this.batcher([op])
+  }
+
+  // --- schemas (src/schema) ---------------------------------------------------------------------------------------
+
+  setSchema(namespace: string, keyPattern: string, jsonSchema: JsonValue, options?: SetSchemaOptions): Promise<void> {
+    this.assertRunning()
+    return this.schemas_.set(namespace, keyPattern, jsonSchema, options)
+  }
+
+  deleteSchema(namespace: string, keyPattern: string): Promise<void> {
+    this.assertRunning()
+    return this.schemas_.delete(namespace, keyPattern)
+  }
+
+  schemas(): SchemaInfo[] {
+    this.assertRunning()
+    return this.schemas_.list()
+  }
+
+  validate(): SchemaIssue[] {
+    this.assertRunning()
+    return this.schemas_.validate()
   }
 }
 
