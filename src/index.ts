@@ -73,6 +73,11 @@ export type { MembershipChange, MemberUpdate } from './ring/membership.js'
 export type { MeshPickOptions, MeshRing, RingChange, RingOptions } from './ring/mesh-ring.js'
 export type { PickStrategy } from './ring/picker.js'
 export { MAX_MEMBER_WEIGHT, MIN_MEMBER_WEIGHT } from './ring/weight.js'
+// gray release (src/rollout)
+export type { MeshRollouts, RolloutInfo, RolloutOptions } from './rollout/api.js'
+export { inRollout, rolloutBucket } from './rollout/assignment.js'
+export { InvalidRolloutError, RolloutConflictError, UnknownRolloutError } from './rollout/errors.js'
+export { ROLLOUT_NAMESPACE, type RolloutRecord } from './rollout/record.js'
 // schemas (src/schema)
 export type { MeshSchemas, SchemaInfo, SetSchemaOptions } from './schema/api.js'
 export { InvalidSchemaError, type SchemaIssue, SchemaValidationError } from './schema/errors.js'

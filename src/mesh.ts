@@ -54,6 +54,10 @@ import {
   type RingOptions,
 } from './ring/mesh-ring.js'
 import { assertWeight } from './ring/weight.js'
+// gray release (src/rollout)
+import type { MeshRollouts, RolloutInfo, RolloutOptions } from './rollout/api.js'
+import { createRolloutOverlay, type RolloutOverlay } from './rollout/overlay.js'
+import { createRollouts, rolloutTargets } from './rollout/rollouts.js'
 // schemas (src/schema)
 import type { MeshSchemas, SchemaInfo, SetSchemaOptions } from './schema/api.js'
 import type { SchemaIssue } from './schema/errors.js'
@@ -190,7 +194,7 @@ export interface MeshStats {
 }
 
 /** One embedded configuration-mesh peer. Create with {@link createMesh}. */
-export interface ConfigMesh extends Namespace, MeshVersions, MeshSchemas {
+export interface ConfigMesh extends Namespace, MeshVersions, MeshSchemas, MeshRollouts {
   /** This peer's libp2p peer id. */
   readonly peerId: string
   /** This peer's dialable multiaddrs, each ending in `/p2p/<peerId>`. */
@@ -380,6 +384,9 @@ class Mesh implements ConfigMesh {
   private security!: MeshSecurity
   // schemas (src/schema)
   private schemas_!: SchemaRegistry
+  // gray release (src/rollout)
+  private overlay!: RolloutOverlay
+  private rollouts_!: MeshRollouts
 
   constructor(opts: ResolvedOptions) {
     this.opts = opts
@@ -435,7 +442,19 @@ class Mesh implements ConfigMesh {
     })
     this.hub = createWatchHub(this.logger)
     this.schemas_ = createSchemaRegistry({ store: this.store, write: (ops) => this.write(ops), logger: this.logger })
-    this.store.onChanges((changes) => this.hub.dispatch(this.schemas_.annotate(changes)))
+    this.overlay = createRolloutOverlay({ store: this.store, self: peerId, tags: o.tags })
+    this.rollouts_ = createRollouts({
+      overlay: this.overlay,
+      self: peerId,
+      tags: o.tags,
+      members: () => this.membership.peers(),
+      write: async (ops, message) => {
+        await this.batcher([]) // writes issued before come first
+        await this.writeWithMeta(ops, { message })
+      },
+      valueLimits: { maxBytes: o.maxValueBytes },
+    })
+    this.store.onChanges((changes) => this.hub.dispatch(this.schemas_.annotate(this.overlay.translate(changes))))
 
     const base = `/confmesh/${o.name}`
     let catchUp: CatchUp | undefined
@@ -580,7 +599,7 @@ class Mesh implements ConfigMesh {
     let ns = this.namespaces_.get(name)
     if (ns === undefined) {
       ns = createNamespace(name, {
-        store: this.store,
+        store: this.overlay.view, // effective values: rollouts this peer is in (src/rollout)
         hub: this.hub,
         valueLimits: { maxBytes: this.opts.maxValueBytes },
         write: (ops) => this.write(ops),
@@ -772,7 +791,7 @@ class Mesh implements ConfigMesh {
   private async writeWithMeta(ops: WriteOp[], meta: WriteMeta): Promise<void> {
     this.assertRunning()
     this.security.assertMayWrite(ops)
-    this.schemas_.assertValid(ops)
+    this.schemas_.assertValid([...ops, ...rolloutTargets(ops)])
     this.store.write(ops, meta)
     await this.persistence?.durable()
   }
@@ -829,7 +848,7 @@ class Mesh implements ConfigMesh {
   private async write(ops: WriteOp[]): Promise<void> {
     this.assertRunning()
     this.security.assertMayWrite(ops)
-    this.schemas_.assertValid(ops)
+    this.schemas_.assertValid([...ops, ...rolloutTargets(ops)])
     await this.batcher(ops)
   }
 
@@ -874,6 +893,28 @@ class Mesh implements ConfigMesh {
   validate(): SchemaIssue[] {
     this.assertRunning()
     return this.schemas_.validate()
+  }
+
+  // --- gray release (src/rollout) ---------------------------------------------------------------------------------
+
+  rollout(namespace: string, key: string, value: JsonValue, options?: RolloutOptions): Promise<{ id: string }> {
+    this.assertRunning()
+    return this.rollouts_.rollout(namespace, key, value, options)
+  }
+
+  rollouts(): RolloutInfo[] {
+    this.assertRunning()
+    return this.rollouts_.rollouts()
+  }
+
+  promote(id: string): Promise<void> {
+    this.assertRunning()
+    return this.rollouts_.promote(id)
+  }
+
+  abort(id: string): Promise<void> {
+    this.assertRunning()
+    return this.rollouts_.abort(id)
   }
 }
 
