@@ -32,6 +32,12 @@ export {
   SyncError,
   UpdateRejectedError,
 } from './errors.js'
+// feature flags (src/flags)
+export type { MeshFlags } from './flags/api.js'
+export { InvalidFlagsError } from './flags/errors.js'
+export { DEFAULT_FLAG_NAMESPACE, EVALUATORS_KEY, type FlagFile, METADATA_KEY } from './flags/flag-set.js'
+export type { ImportFlagsOptions, ImportFlagsResult } from './flags/import-flags.js'
+export { ConfmeshProvider, type ConfmeshProviderOptions, type FlagSource } from './flags/provider.js'
 export {
   LeaseDeniedError,
   LeaseHeldError,

@@ -24,6 +24,9 @@ import { DEFAULT_MAX_VALUE_BYTES, type JsonValue } from './config/value.js'
 import { createWatchHub, type WatchHub, type WatchListener, type WatchTarget } from './config/watch.js'
 import { createWriteBatcher } from './config/write-batcher.js'
 import { InvalidOptionsError, MeshStoppedError } from './errors.js'
+// feature flags (src/flags)
+import type { MeshFlags } from './flags/api.js'
+import { type ImportFlagsOptions, type ImportFlagsResult, importFlags } from './flags/import-flags.js'
 // ring and leases (src/ring, src/lease)
 import {
   createLeases,
@@ -194,7 +197,7 @@ export interface MeshStats {
 }
 
 /** One embedded configuration-mesh peer. Create with {@link createMesh}. */
-export interface ConfigMesh extends Namespace, MeshVersions, MeshSchemas, MeshRollouts {
+export interface ConfigMesh extends Namespace, MeshVersions, MeshSchemas, MeshRollouts, MeshFlags {
   /** This peer's libp2p peer id. */
   readonly peerId: string
   /** This peer's dialable multiaddrs, each ending in `/p2p/<peerId>`. */
@@ -915,6 +918,13 @@ class Mesh implements ConfigMesh {
   abort(id: string): Promise<void> {
     this.assertRunning()
     return this.rollouts_.abort(id)
+  }
+
+  // --- feature flags (src/flags) -----------------------------------------------------------------------------------
+
+  importFlags(json: string | JsonValue, options?: ImportFlagsOptions): Promise<ImportFlagsResult> {
+    this.assertRunning()
+    return importFlags((name) => this.namespace(name), json, options)
   }
 }
 
