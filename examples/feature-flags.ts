@@ -5,7 +5,7 @@
  * gray release of one flag to a listed peer. A schema guards a plain config key on the way.
  */
 import { readFileSync } from 'node:fs'
-import { OpenFeature, ProviderEvents } from '@openfeature/server-sdk'
+import { type EvaluationContext, OpenFeature, ProviderEvents } from '@openfeature/server-sdk'
 import { ConfmeshProvider, createMesh, SchemaValidationError } from '../src/index.js'
 
 const flagFile = readFileSync(new URL('./feature-flags.flagd.json', import.meta.url), 'utf8')
@@ -21,10 +21,11 @@ try {
   await OpenFeature.setProviderAndWait(new ConfmeshProvider(app))
   const client = OpenFeature.getClient()
   while (!app.namespace('flags').has('discount')) await new Promise((r) => setTimeout(r, 20)) // first sync
-  for (const user of [
+  const users: EvaluationContext[] = [
     { targetingKey: 'u-1', email: 'ann@example.com' },
     { targetingKey: 'u-2', appVersion: '2.4.0' },
-  ]) {
+  ]
+  for (const user of users) {
     const d = await client.getNumberDetails('discount', 0, user)
     const color = await client.getStringDetails('header-color', '#000', user)
     console.log(`${user.targetingKey}: discount ${d.value} (${d.reason}), header ${color.value} (${color.reason})`)

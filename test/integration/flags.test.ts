@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { FlagdCore } from '@openfeature/flagd-core'
 import { type Client, type EventHandler, OpenFeature, ProviderEvents } from '@openfeature/server-sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type ConfigMesh, ConfmeshProvider, InvalidFlagsError } from '../../src/index.js'
+import { type ConfigMesh, ConfmeshProvider, InvalidFlagsError, type JsonValue } from '../../src/index.js'
 import { startCluster, stopAll } from '../helpers/cluster.js'
 import { waitFor } from '../helpers/wait-for.js'
 
@@ -156,6 +156,31 @@ describe('feature flags through OpenFeature, two real peers', () => {
     await waitFor(() => changes.length === 2, { message: 'the evaluator change event on b' })
     expect(changes[1]).toEqual(['discount'])
     expect(await client.getNumberValue('discount', -1, { email: 'ann@example.org' })).toBe(25)
+    client.removeHandler(ProviderEvents.ConfigurationChanged, handler)
+  })
+
+  it('a rollout of a flag definition changes the flag for the peers in its group only', async () => {
+    const changes: string[][] = []
+    const handler: EventHandler = (e) => void changes.push((e?.flagsChanged as string[] | undefined) ?? [])
+    client.addHandler(ProviderEvents.ConfigurationChanged, handler)
+    const aProvider = new ConfmeshProvider(a)
+    const base = a.namespace('flags').get('discount') as Record<string, JsonValue>
+    const { id } = await a.rollout(
+      'flags',
+      'discount',
+      { ...base, defaultVariant: 'beta', targeting: {} },
+      {
+        peers: [b.peerId],
+      },
+    )
+    await waitFor(() => changes.length === 1, { message: 'the rollout to reach b’s provider' })
+    expect(changes).toEqual([['discount']])
+    expect(await client.getNumberDetails('discount', -1)).toMatchObject({ value: 10, reason: 'STATIC' })
+    expect(aProvider.resolve('number', 'discount', -1)).toMatchObject({ value: 0, reason: 'DEFAULT' })
+    await a.abort(id)
+    await waitFor(() => changes.length === 2, { message: 'the abort to reach b’s provider' })
+    expect(await client.getNumberDetails('discount', -1)).toMatchObject({ value: 0, reason: 'DEFAULT' })
+    await aProvider.onClose()
     client.removeHandler(ProviderEvents.ConfigurationChanged, handler)
   })
 
