@@ -17,6 +17,8 @@ export interface SchemaIssue {
   readonly path: string
   /** What is wrong, e.g. `must be <= 100`. */
   readonly message: string
+  /** Set when the value is an active rollout's (`validate()` checks rollout values too): the rollout's id. */
+  readonly rollout?: string
 }
 
 /**

@@ -10,7 +10,8 @@
  *   refused too (`InvalidSchemaError`).
  * - Each schema version is compiled once (Ajv, cached by JSON text); with no schema stored a write costs one lookup.
  * - Values from peers are never refused: {@link SchemaRegistry.annotate} marks their changes `valid: false` and
- *   counts them, {@link SchemaRegistry.validate} lists every current violation. On converged replicas `validate()`
+ *   counts them, {@link SchemaRegistry.validate} lists every current violation (active rollouts' values included,
+ *   marked with the rollout's id). On converged replicas `validate()`
  *   returns the same list everywhere (it is a pure function of the replicated state).
  *
  * Does NOT guarantee: that the mesh never holds an invalid value (a concurrent schema change and write on two peers
@@ -43,6 +44,8 @@ export interface SchemaRegistryInit {
   write(ops: WriteOp[]): Promise<void>
   /** Where malformed schemas received from peers are reported. */
   logger: MeshLogger
+  /** Values held besides the store's, checked by `validate()` too (active rollouts' values). Default none. */
+  extraValues?: () => ReadonlyArray<{ namespace: string; key: string; value: JsonValue; rollout: string }>
 }
 
 /** Counters of a registry (in `mesh.diagnostics()` as `schema.*`). */
@@ -216,6 +219,10 @@ export function createSchemaRegistry(init: SchemaRegistryInit): SchemaRegistry {
       const out: SchemaIssue[] = []
       for (const ns of [...idx.keys()].sort(compare)) {
         for (const [key, value] of store.entries(ns)) out.push(...issuesIn(idx, ns, key, value))
+      }
+      for (const extra of init.extraValues?.() ?? []) {
+        for (const i of issuesIn(idx, extra.namespace, extra.key, extra.value))
+          out.push({ ...i, rollout: extra.rollout })
       }
       return out
     },

@@ -163,8 +163,13 @@ describe('gray release between real peers', () => {
     await a.setSchema('default', 'workers', { type: 'integer', maximum: 8 })
     await expect(a.rollout('default', 'workers', 64, { percent: 10 })).rejects.toBeInstanceOf(SchemaValidationError)
     expect(a.rollouts()).toEqual([])
-    await a.rollout('default', 'workers', 6, { percent: 10 })
+    const { id } = await a.rollout('default', 'workers', 6, { percent: 10 })
     expect(a.rollouts()).toHaveLength(1)
+    // a schema stored later (forced) that the rollout's value breaks: validate() names the rollout
+    await a.setSchema('default', 'workers', { type: 'integer', maximum: 4 }, { force: true })
+    expect(a.validate()).toEqual([
+      { namespace: 'default', key: 'workers', pattern: 'workers', path: '', message: 'must be <= 4', rollout: id },
+    ])
   })
 
   it('a restarted peer keeps its assignment (same identity, same replicated records)', async () => {
