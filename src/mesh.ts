@@ -444,7 +444,12 @@ class Mesh implements ConfigMesh {
       epoch: () => this.security.epoch(),
     })
     this.hub = createWatchHub(this.logger)
-    this.schemas_ = createSchemaRegistry({ store: this.store, write: (ops) => this.write(ops), logger: this.logger })
+    this.schemas_ = createSchemaRegistry({
+      store: this.store,
+      write: (ops) => this.write(ops),
+      logger: this.logger,
+      extraValues: () => this.overlay.active().map(({ id, record }) => ({ ...record, rollout: id })),
+    })
     this.overlay = createRolloutOverlay({ store: this.store, self: peerId, tags: o.tags })
     this.rollouts_ = createRollouts({
       overlay: this.overlay,
