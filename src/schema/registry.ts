@@ -187,6 +187,11 @@ export function createSchemaRegistry(init: SchemaRegistryInit): SchemaRegistry {
           if (!keyMatches(pattern, key)) continue
           for (const i of compiled(value)) issues.push({ namespace, key, pattern, ...i })
         }
+        for (const extra of init.extraValues?.() ?? []) {
+          if (extra.namespace !== namespace || !keyMatches(pattern, extra.key)) continue
+          for (const i of compiled(extra.value))
+            issues.push({ namespace, key: extra.key, pattern, ...i, rollout: extra.rollout })
+        }
         if (issues.length > 0) {
           throw new SchemaValidationError(
             `schema ${namespace}/${pattern} refused: current values break it (pass { force: true } to store it anyway)`,

@@ -165,7 +165,10 @@ describe('gray release between real peers', () => {
     expect(a.rollouts()).toEqual([])
     const { id } = await a.rollout('default', 'workers', 6, { percent: 10 })
     expect(a.rollouts()).toHaveLength(1)
-    // a schema stored later (forced) that the rollout's value breaks: validate() names the rollout
+    // a schema the rollout's value breaks is refused like one current values break; forced, validate() names it
+    const refused = await a.setSchema('default', 'workers', { type: 'integer', maximum: 4 }).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(SchemaValidationError)
+    expect((refused as SchemaValidationError).issues[0]?.rollout).toBe(id)
     await a.setSchema('default', 'workers', { type: 'integer', maximum: 4 }, { force: true })
     expect(a.validate()).toEqual([
       { namespace: 'default', key: 'workers', pattern: 'workers', path: '', message: 'must be <= 4', rollout: id },
