@@ -47,8 +47,11 @@ export interface ConfmeshProviderOptions {
 
 /** See the module documentation. */
 export class ConfmeshProvider implements Provider {
+  /** Provider metadata: `{ name: 'confmesh' }`. */
   readonly metadata = { name: 'confmesh' } as const
+  /** A server-side provider. */
   readonly runsOn = 'server' as const
+  /** Emits `PROVIDER_CONFIGURATION_CHANGED` with `flagsChanged`. */
   readonly events = new OpenFeatureEventEmitter()
   private readonly ns: Namespace
   private readonly core = new FlagdCore(new MemoryStorage(silentLogger), silentLogger)
@@ -75,18 +78,22 @@ export class ConfmeshProvider implements Provider {
     this.unsubscribe = undefined
   }
 
+  /** Resolves a boolean flag (see {@link ConfmeshProvider.resolve}). */
   resolveBooleanEvaluation(key: string, def: boolean, ctx: EvaluationContext, logger?: Logger) {
     return Promise.resolve(this.resolve('boolean', key, def, ctx, logger))
   }
 
+  /** Resolves a string flag (see {@link ConfmeshProvider.resolve}). */
   resolveStringEvaluation(key: string, def: string, ctx: EvaluationContext, logger?: Logger) {
     return Promise.resolve(this.resolve('string', key, def, ctx, logger))
   }
 
+  /** Resolves a number flag (see {@link ConfmeshProvider.resolve}). */
   resolveNumberEvaluation(key: string, def: number, ctx: EvaluationContext, logger?: Logger) {
     return Promise.resolve(this.resolve('number', key, def, ctx, logger))
   }
 
+  /** Resolves an object flag (see {@link ConfmeshProvider.resolve}). */
   resolveObjectEvaluation<T extends JsonValue>(key: string, def: T, ctx: EvaluationContext, logger?: Logger) {
     return Promise.resolve(this.resolve('object', key, def, ctx, logger))
   }

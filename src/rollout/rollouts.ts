@@ -25,8 +25,9 @@ import { isTagSelector, parseRolloutRecord, ROLLOUT_NAMESPACE, type RolloutRecor
 export interface RolloutsInit {
   /** The overlay over this replica's store. */
   overlay: RolloutOverlay
-  /** This peer's id and tags. */
+  /** This peer's id. */
   self: string
+  /** This peer's tags (`createMesh({ tags })`). */
   tags: Readonly<Record<string, string>>
   /** Live members other than this peer. */
   members(): readonly Pick<Member, 'peerId' | 'tags'>[]

@@ -60,9 +60,13 @@ export interface SchemaCounters {
 
 /** See the module documentation. */
 export interface SchemaRegistry {
+  /** `mesh.setSchema`: checks the schema (and, unless `force`, the current values) and writes it. */
   set(namespace: string, pattern: string, schema: JsonValue, options?: SetSchemaOptions): Promise<void>
+  /** `mesh.deleteSchema`: writes the schema's removal. */
   delete(namespace: string, pattern: string): Promise<void>
+  /** `mesh.schemas()`. */
   list(): SchemaInfo[]
+  /** `mesh.validate()`: every current violation, sorted by namespace then key order of the store. */
   validate(): SchemaIssue[]
   /** Throws `SchemaValidationError` / `InvalidSchemaError` unless every op of the batch is valid (see module doc). */
   assertValid(ops: readonly WriteOp[]): void
