@@ -118,7 +118,9 @@ describe('gray release between real peers', () => {
 
     // 7. abort: the group goes back to the base
     const second = await c.rollout('default', 'checkout', 'v3', { peers: [b.peerId] })
-    await waitFor(() => b.get('checkout') === 'v3', { message: 'second rollout to reach b' })
+    await waitFor(() => b.get('checkout') === 'v3' && a.rollouts().length === 1, {
+      message: 'second rollout to reach b and a',
+    })
     await a.abort(second.id)
     await waitFor(() => b.get('checkout') === 'v2' && meshes.every((m) => m.rollouts().length === 0), {
       message: 'abort to reach every peer',
