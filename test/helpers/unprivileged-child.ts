@@ -80,7 +80,8 @@ export async function prepareUnprivilegedChild(
     })
     if (probe.error !== undefined || probe.status !== 0) {
       dispose()
-      const why = probe.error?.message ?? probe.stderr.trim().split('\n').slice(-1)[0]
+      const lines = probe.stderr.trim().split('\n')
+      const why = probe.error?.message ?? lines.find((l) => /error/i.test(l)) ?? lines[0]
       return { skip: `user ${uid} cannot run ${process.execPath} on ${script}: ${why}` }
     }
     return { script, cwd: dir, dispose }
