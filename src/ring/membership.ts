@@ -28,6 +28,7 @@ import { TypedEventEmitter } from 'main-event'
 import type { MeshLogger } from '../logger.js'
 import type { MeshNode } from '../node.js'
 import { decodeMessage, encodeMessage } from '../sync/codec.js'
+import { KnownPeers } from './known-peers.js'
 
 /** Default heartbeat period. */
 export const DEFAULT_HEARTBEAT_MS = 1_000
@@ -133,6 +134,8 @@ export interface MembershipInit {
   maxConnections: number
   /** Discovery dials members until this peer holds this many connections. Default {@link DEFAULT_TARGET_CONNECTIONS}. */
   targetConnections?: number
+  /** Peers whose addresses are kept for re-dials; the one heard from longest ago goes first. Default 1024. */
+  maxKnownPeers?: number
 }
 
 /** Live membership of one mesh. */
@@ -147,7 +150,7 @@ export interface Membership extends TypedEventEmitter<MembershipEvents> {
   memberIds(): string[]
   /** A live member by id (this peer included). */
   get(peerId: string): Member | undefined
-  /** Addresses of every member ever seen (for persistence). */
+  /** Addresses of the members seen (at most `maxKnownPeers`, most recently heard last), for re-dials. */
   knownAddresses(): string[]
   /** Changes this peer's announced weight (validated by the caller) and announces it at once. */
   setWeight(weight: number): void
@@ -212,7 +215,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
   private readonly self: string
   private readonly startedAt = Date.now()
   private readonly records = new Map<string, MemberRecord>()
-  private readonly everSeen = new Map<string, string[]>()
+  private readonly everSeen: KnownPeers
   /** Members heard of in others' heartbeat samples but not (yet) from themselves: dial candidates only. */
   private readonly hints = new Map<string, { addresses: string[]; at: number }>()
   private heartbeats = 0
@@ -248,6 +251,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     this.timeoutMs = init.timeoutMs ?? DEFAULT_MEMBER_TIMEOUT_MS
     this.maxDials = init.maxDialsPerRound ?? DEFAULT_MAX_DIALS_PER_ROUND
     this.weight = init.weight
+    this.everSeen = new KnownPeers(init.maxKnownPeers)
   }
 
   async start(): Promise<void> {
@@ -301,7 +305,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
   }
 
   knownAddresses(): string[] {
-    return [...this.everSeen.values()].flat()
+    return this.everSeen.addresses()
   }
 
   setWeight(weight: number): void {
@@ -402,7 +406,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
       this.hints.set(h.peerId, { addresses: h.addresses, at: now })
     }
     this.records.set(from, { ...parsed, lastSeen: now })
-    if (parsed.addresses.length > 0) this.everSeen.set(from, parsed.addresses)
+    if (parsed.addresses.length > 0) this.everSeen.see(from, parsed.addresses)
     if (previous === undefined) {
       this.emitChange([from], [])
       this.discover()
