@@ -463,7 +463,7 @@ class Mesh implements ConfigMesh {
     this.membership.addEventListener('change', (evt) => {
       this.events.safeDispatchEvent('peers:change', { detail: evt.detail })
     })
-    this.persistence?.trackPeers(() => this.membership.peers())
+    this.persistence?.trackPeers(() => this.membership.knownPeers()) // peers met, also ones dropped a moment ago
     catchUp = createCatchUp({
       node: this.node,
       protocol: `${base}/sync/1.0.0`,

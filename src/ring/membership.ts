@@ -28,7 +28,7 @@ import { TypedEventEmitter } from 'main-event'
 import type { MeshLogger } from '../logger.js'
 import type { MeshNode } from '../node.js'
 import { decodeMessage, encodeMessage } from '../sync/codec.js'
-import { KnownPeers } from './known-peers.js'
+import { type KnownPeer, KnownPeers } from './known-peers.js'
 
 /** Default heartbeat period. */
 export const DEFAULT_HEARTBEAT_MS = 1_000
@@ -152,6 +152,12 @@ export interface Membership extends TypedEventEmitter<MembershipEvents> {
   get(peerId: string): Member | undefined
   /** Addresses of the members seen (at most `maxKnownPeers`, most recently heard last), for re-dials. */
   knownAddresses(): string[]
+  /**
+   * The members heard from (live or not: at most `maxKnownPeers`, most recently heard last) with when they were last
+   * heard: the peers met, for the address book. A member dropped a moment ago (a stall longer than the member timeout)
+   * is still here.
+   */
+  knownPeers(): KnownPeer[]
   /** Changes this peer's announced weight (validated by the caller) and announces it at once. */
   setWeight(weight: number): void
   /** Sends this peer's heartbeat now (e.g. after it became ready); within a quarter heartbeat of the last, then. */
@@ -308,6 +314,10 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     return this.everSeen.addresses()
   }
 
+  knownPeers(): KnownPeer[] {
+    return this.everSeen.peers()
+  }
+
   setWeight(weight: number): void {
     if (weight === this.weight) return
     this.weight = weight
@@ -406,7 +416,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
       this.hints.set(h.peerId, { addresses: h.addresses, at: now })
     }
     this.records.set(from, { ...parsed, lastSeen: now })
-    if (parsed.addresses.length > 0) this.everSeen.see(from, parsed.addresses)
+    if (parsed.addresses.length > 0) this.everSeen.see(from, parsed.addresses, now)
     if (previous === undefined) {
       this.emitChange([from], [])
       this.discover()
