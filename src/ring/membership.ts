@@ -4,7 +4,8 @@
  * Every peer publishes a signed heartbeat (`member`: peer id, dialable addresses, weight, tags) on the mesh's
  * membership topic every `heartbeatMs`, and a `leave` when it stops. A member is live while its heartbeats keep
  * arriving; one silent for `timeoutMs` is dropped (a crashed peer disappears everywhere within `timeoutMs` plus one
- * check interval). The gossipsub signature must match the heartbeat's peer id, so nobody can speak for another peer.
+ * check interval). A check that runs late (this peer's event loop stalled) allows its lateness on top, so a stalled
+ * peer does not drop members whose heartbeats are waiting unread in its sockets. The gossipsub signature must match the heartbeat's peer id, so nobody can speak for another peer.
  *
  * A heartbeat also says whether the member is `ready` (has its first full state; see `ring/join-sync.ts`), so joiners
  * take their first state from ready members only, and how many members it sees (`meshSize`), so a joiner can tell
@@ -434,10 +435,15 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
   private tick(): void {
     if (!this.running) return
     const now = Date.now()
+    // Local health (Lifeguard's awareness): a tick that runs late means this peer's own event loop stalled, and the
+    // heartbeats that arrived meanwhile are still unread in its sockets. Silence is measured against the timeout plus
+    // this tick's lateness, so a stalled peer does not drop members that kept talking (the next, punctual tick drops
+    // those that really went silent). Without it, a loaded machine made members flap and forget each other.
+    const lateness = Math.max(0, now - this.nextTickAt)
     this.publishHeartbeat(now, this.heartbeats++ % SAMPLE_EVERY === 0)
     const left: string[] = []
     for (const [id, r] of this.records) {
-      if (now - r.lastSeen > this.timeoutMs) {
+      if (now - r.lastSeen > this.timeoutMs + lateness) {
         this.records.delete(id)
         left.push(id)
       }
