@@ -18,7 +18,7 @@ import './polyfill.js'
 
 export type { HlcTimestamp } from './config/hlc.js'
 export { MAX_KEY_LENGTH, MAX_NAMESPACE_LENGTH } from './config/key.js'
-export { DEFAULT_NAMESPACE, type Namespace, type ReadonlyNamespace } from './config/namespace.js'
+export { DEFAULT_NAMESPACE, type EntryInfo, type Namespace, type ReadonlyNamespace } from './config/namespace.js'
 export type { JsonValue } from './config/value.js'
 export type { WatchEvent, WatchListener, WatchTarget } from './config/watch.js'
 export {
