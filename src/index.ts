@@ -16,6 +16,20 @@
  */
 import './polyfill.js'
 
+// HTTP API client (src/client): for programs that talk to an agent instead of embedding a peer
+export {
+  type ApiClient,
+  type ApiClientOptions,
+  createApiClient,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from './client/api-client.js'
+export { ApiError, ApiNotFoundError, ApiRefusedError, ApiServerError, ApiUnreachableError } from './client/errors.js'
+export {
+  type ApiWatchEvent,
+  openWatchStream,
+  type WatchStream,
+  type WatchStreamOptions,
+} from './client/watch-stream.js'
 export type { HlcTimestamp } from './config/hlc.js'
 export { MAX_KEY_LENGTH, MAX_NAMESPACE_LENGTH } from './config/key.js'
 export { DEFAULT_NAMESPACE, type EntryInfo, type Namespace, type ReadonlyNamespace } from './config/namespace.js'
@@ -61,6 +75,19 @@ export {
   type PeerInfo,
 } from './mesh.js'
 export { DataDirMismatchError } from './persistence/errors.js'
+// config files rendered from templates (src/render)
+export {
+  type ConfigSource,
+  createRenderer,
+  DEFAULT_DEBOUNCE_MS,
+  ExecFailedError,
+  type Renderer,
+  type RendererOptions,
+  type RenderResult,
+  RenderSourceError,
+  RenderWriteError,
+  TemplateError,
+} from './render/index.js'
 export {
   InvalidWeightError,
   KeyRequiredError,

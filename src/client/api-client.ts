@@ -80,17 +80,30 @@ export interface ApiPeer {
 /** The answer of `GET /v1/status`. */
 export interface ApiStatus {
   readonly peerId: string
+  readonly meshName?: string
   readonly addresses?: readonly string[]
-  readonly version?: string | ApiVersion
+  /** The confmesh software version. */
+  readonly version?: string
+  /** The configuration version of this replica. */
+  readonly configVersion?: ApiVersion
   readonly documentBytes?: number
+  /** Live peers other than this one. */
   readonly peers?: number
+  /** Live members on the ring, this one included. */
+  readonly members?: number
+  readonly namespaces?: readonly string[]
+  readonly versions?: number
+  readonly uptimeSeconds?: number
   readonly [field: string]: unknown
 }
 
 /** The answer of `GET /v1/ring?key=K&n=N`. */
 export interface ApiRing {
-  readonly key: string
-  readonly owners: readonly string[]
+  /** Every member on the ring. */
+  readonly members: readonly string[]
+  readonly key?: string
+  /** The owners of `key`, first owner first. */
+  readonly owners?: readonly string[]
   readonly [field: string]: unknown
 }
 
@@ -117,8 +130,8 @@ export interface ApiClient {
   get(namespace: string, key: string): Promise<ApiEntry>
   /** `PUT /v1/kv/{namespace}/{key}`; resolves with the answer (`{ version }`). */
   set(namespace: string, key: string, value: JsonValue): Promise<{ version: ApiVersion | string }>
-  /** `DELETE /v1/kv/{namespace}/{key}`. */
-  delete(namespace: string, key: string): Promise<unknown>
+  /** `DELETE /v1/kv/{namespace}/{key}`; `deleted: false` when the key had no value. */
+  delete(namespace: string, key: string): Promise<{ version: ApiVersion | string; deleted: boolean }>
   /** `GET /v1/kv/{namespace}?prefix=P`. */
   list(namespace: string, prefix?: string): Promise<ApiNamespace>
   /** `GET /v1/kv`: the namespaces the agent holds (if the agent serves the listing). */
@@ -135,8 +148,8 @@ export interface ApiClient {
   rollback(version: string, options?: ApiRollbackOptions): Promise<ApiRollbackResult>
   /** `GET /v1/peers`. */
   peers(): Promise<ApiPeer[]>
-  /** `GET /v1/ring?key=K&n=N`. */
-  ring(key: string, n?: number): Promise<ApiRing>
+  /** `GET /v1/ring?key=K&n=N` (without a key: the members only). */
+  ring(key?: string, n?: number): Promise<ApiRing>
   /** `GET /v1/status`. */
   status(): Promise<ApiStatus>
   /** A request to any path under the endpoint; the JSON answer, or a typed error. */

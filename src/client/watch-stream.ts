@@ -26,6 +26,8 @@ export interface ApiWatchEvent {
   readonly key: string
   readonly value?: JsonValue
   readonly previous?: JsonValue
+  /** `true` after a delete (then `value` is absent). */
+  readonly deleted?: boolean
   readonly source?: 'local' | 'remote'
   readonly author?: string
   readonly time?: number
@@ -110,6 +112,9 @@ export function openWatchStream(client: ApiClient, options: WatchStreamOptions):
     options.onOpen?.(reconnected)
     const parser = createParser({
       onEvent: dispatch,
+      onId: (id) => {
+        lastEventId = id // also from id-only frames: the agent marks where a stream stands
+      },
       onRetry: (ms) => {
         if (ms > 0) retryMs = Math.min(ms, MAX_WATCH_RETRY_MS)
       },

@@ -1,7 +1,7 @@
 /**
  * Config templates, rendered with LiquidJS (Shopify's Liquid language). The template sees one variable, `kv`:
  * `kv.<namespace>.<key>` is a value (objects and arrays as they are stored), and `kv.<namespace>` iterates as
- * `[key, value]` pairs in key order. Examples:
+ * `[key, value]` pairs in key order (JavaScript's: integer-like keys first, ascending, then the others sorted). Examples:
  *
  * ```liquid
  * listen {{ kv.default.port }};                                   {# a key #}
@@ -77,10 +77,19 @@ export function compileTemplate(text: string, options: TemplateOptions = {}): Co
     dynamic,
     async render(data) {
       try {
-        return await liquid.render(parsed, { kv: data })
+        return await liquid.render(parsed, { kv: sortedByKey(data) })
       } catch (err) {
         throw new TemplateError(`${name}: ${(err as Error).message}`, { cause: err })
       }
     },
   }
+}
+
+/** The data with each namespace's keys in code-unit order (what a loop over a namespace iterates). */
+function sortedByKey(data: TemplateData): TemplateData {
+  const out: TemplateData = {}
+  for (const [namespace, entries] of Object.entries(data)) {
+    out[namespace] = Object.fromEntries(Object.entries(entries).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+  }
+  return out
 }

@@ -5,7 +5,7 @@
  */
 import { intOption, requireArgs } from '../args.js'
 import { EXIT_OK } from '../errors.js'
-import { formatFields, formatFlag, formatJson, formatTable, formatTags, formatTime, versionId } from '../format.js'
+import { formatFields, formatFlag, formatJson, formatTable, formatTags, versionId } from '../format.js'
 import type { CommandContext } from './context.js'
 
 /** `peers`: the live members the agent knows. */
@@ -31,21 +31,27 @@ export async function peersCommand(ctx: CommandContext): Promise<number> {
   return EXIT_OK
 }
 
-/** `ring KEY [--count N]`: the owners of a key, first owner first. */
+/** `ring [KEY] [--count N]`: the owners of a key, first owner first; without a key the ring's members. */
 export async function ringCommand(ctx: CommandContext): Promise<number> {
-  const [key] = requireArgs(ctx.args, 1, 'confmesh ring KEY [--count N]')
-  const answer = await ctx.client.ring(key!, intOption(ctx.values, 'count'))
+  const [key] = ctx.args.length === 0 ? [] : requireArgs(ctx.args, 1, 'confmesh ring [KEY] [--count N]')
+  const answer = await ctx.client.ring(key, intOption(ctx.values, 'count'))
+  if (ctx.json) {
+    ctx.io.out(formatJson(answer))
+    return EXIT_OK
+  }
+  if (key === undefined) {
+    ctx.io.out(formatTable([{ header: 'member', cell: (m: string) => m }], answer.members, '(no live members)'))
+    return EXIT_OK
+  }
   ctx.io.out(
-    ctx.json
-      ? formatJson(answer)
-      : formatTable(
-          [
-            { header: 'rank', cell: (r) => String(r.rank) },
-            { header: 'owner', cell: (r) => r.peerId },
-          ],
-          answer.owners.map((peerId, i) => ({ rank: i + 1, peerId })),
-          '(no live members)',
-        ),
+    formatTable(
+      [
+        { header: 'rank', cell: (r) => String(r.rank) },
+        { header: 'owner', cell: (r) => r.peerId },
+      ],
+      (answer.owners ?? []).map((peerId, i) => ({ rank: i + 1, peerId })),
+      '(no live members)',
+    ),
   )
   return EXIT_OK
 }
@@ -62,10 +68,15 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
   ctx.io.out(
     formatFields([
       ['peer', s.peerId],
-      ['version', s.version === undefined ? undefined : versionId(s.version)],
+      ['mesh', s.meshName],
+      ['software', s.version],
+      ['config version', s.configVersion === undefined ? undefined : versionId(s.configVersion)],
       ['peers', str(s.peers)],
+      ['members', str(s.members)],
       ['document bytes', str(s.documentBytes)],
-      ['started', typeof s.startedAt === 'number' ? formatTime(s.startedAt) : undefined],
+      ['history entries', str(s.versions)],
+      ['namespaces', s.namespaces === undefined ? undefined : s.namespaces.join(', ') || '-'],
+      ['uptime', s.uptimeSeconds === undefined ? undefined : `${Math.floor(s.uptimeSeconds)} s`],
       ...(s.addresses ?? []).map((a, i) => [i === 0 ? 'addresses' : '', a] as const),
     ]),
   )

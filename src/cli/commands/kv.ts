@@ -44,7 +44,9 @@ export async function setCommand(ctx: CommandContext): Promise<number> {
 export async function deleteCommand(ctx: CommandContext): Promise<number> {
   const [key] = requireArgs(ctx.args, 1, 'confmesh delete KEY [--namespace NS]')
   const answer = await ctx.client.delete(ctx.namespace, key!)
-  ctx.io.out(ctx.json ? formatJson(answer ?? { deleted: true }) : `${ctx.namespace}/${key} deleted\n`)
+  ctx.io.out(
+    ctx.json ? formatJson(answer) : `${ctx.namespace}/${key} ${answer.deleted === false ? 'was not set' : 'deleted'}\n`,
+  )
   return EXIT_OK
 }
 
