@@ -33,6 +33,9 @@ export async function watchCommand(ctx: CommandContext): Promise<number> {
     onReload() {
       ctx.io.out(ctx.json ? formatJsonLine({ event: 'reload' }) : 'reload: changes were missed, re-read the state\n')
     },
+    onOpen(reconnected) {
+      ctx.io.err(`watch: ${reconnected ? 'reconnected' : 'watching'} ${ctx.client.endpoint}\n`)
+    },
     onDisconnect(err) {
       ctx.io.err(`watch: connection lost (${err.message}); reconnecting\n`)
     },
