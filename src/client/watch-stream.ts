@@ -3,7 +3,7 @@
  * over `fetch`. Guarantees:
  * - every change event the agent sends is delivered once, in order, with its `id`;
  * - a dropped connection is re-opened (backoff from {@link DEFAULT_WATCH_RETRY_MS} up to {@link MAX_WATCH_RETRY_MS},
- *   or the agent's `retry:`) with `Last-Event-ID` set to the last id seen, so the agent replays what was missed;
+ *   or the agent's `retry:` hint) with `Last-Event-ID` set to the last id seen, so the agent replays what was missed;
  *   when it no longer holds those events it sends a `reload` event, handed to `onReload` (re-read the state);
  * - a refusal (401/403/404/other 4xx) is final: the stream ends and `closed` rejects with the typed error;
  * - `stop()` ends the stream; `closed` then resolves.
@@ -49,7 +49,7 @@ export interface WatchStreamOptions {
   onOpen?(reconnected: boolean): void
   /** Called when a connection dropped and will be re-opened. */
   onDisconnect?(err: Error): void
-  /** First reconnect delay (ms). Default {@link DEFAULT_WATCH_RETRY_MS}. */
+  /** First reconnect delay (ms); given, it overrides the agent's `retry:` hint. Default {@link DEFAULT_WATCH_RETRY_MS}. */
   retryMs?: number
 }
 
@@ -116,7 +116,7 @@ export function openWatchStream(client: ApiClient, options: WatchStreamOptions):
         lastEventId = id // also from id-only frames: the agent marks where a stream stands
       },
       onRetry: (ms) => {
-        if (ms > 0) retryMs = Math.min(ms, MAX_WATCH_RETRY_MS)
+        if (options.retryMs === undefined && ms > 0) retryMs = Math.min(ms, MAX_WATCH_RETRY_MS)
       },
     })
     const decoder = new TextDecoder()
