@@ -46,6 +46,11 @@ export {
   SyncError,
   UpdateRejectedError,
 } from './errors.js'
+// agent HTTP API and metrics (src/http, src/metrics)
+export { InsecureListenError, InvalidListenAddressError, InvalidTokenFileError } from './http/errors.js'
+export { createHttpApi, DEFAULT_HTTP_BODY_LIMIT, type HttpApi, type HttpApiOptions } from './http/http-api.js'
+export type { ListenAddress } from './http/listen-address.js'
+export { type HttpToken, loadTokenFile, parseTokens, type TokenAccess } from './http/tokens.js'
 export {
   LeaseDeniedError,
   LeaseHeldError,
@@ -74,6 +79,7 @@ export {
   type MeshTiming,
   type PeerInfo,
 } from './mesh.js'
+export { createMeshMetrics, type MeshMetrics, type MeshMetricsOptions } from './metrics/mesh-metrics.js'
 export { DataDirMismatchError } from './persistence/errors.js'
 // config files rendered from templates (src/render)
 export {
