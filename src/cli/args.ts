@@ -132,7 +132,8 @@ Without --endpoint (join the mesh briefly as a peer, catch up, act, and leave):
   confmesh dump              --bootstrap ADDR [--name NAME]
 
 Run a peer:
-  confmesh node   [--listen ADDR]... [--bootstrap ADDR]... [--name NAME] [--json]   (confmesh node --help for more)
+  confmesh node   [--data-dir DIR] [--http HOST:PORT] [--listen ADDR]... [--bootstrap ADDR]... [--json] ...
+                  the agent: runs until Ctrl-C (confmesh node --help lists every option)
   confmesh keygen  print a new private-network key (save it to a file, mode 0600; pass --network-key-file)
 
 Options:

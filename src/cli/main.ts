@@ -25,7 +25,7 @@ import { diffCommand, historyCommand, rollbackCommand, snapshotCommand } from '.
 import { watchCommand } from './commands/watch.js'
 import { EXIT_OK, EXIT_USAGE, exitCodeOf, UsageError } from './errors.js'
 import { JOIN_COMMANDS, runJoinCommand } from './join-mode.js'
-import { runLocalNode } from './local-node.js'
+import { runNodeCommand } from '../agent/index.js'
 
 export { USAGE } from './args.js'
 export type { CliIo } from './commands/context.js'
@@ -46,9 +46,18 @@ const ENDPOINT_HANDLERS: Record<EndpointCommand, Command> = {
 }
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. `io` defaults to the process. */
-export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+export async function main(argv: string[], io?: CliIo): Promise<number> {
   const found = findCommand(argv)
-  let command = found.command
+  if (found.command === 'node') {
+    // the agent parses its own options; it stops on SIGINT/SIGTERM itself unless the caller gives a signal
+    const rest = [...argv.slice(0, found.index), ...argv.slice(found.index + 1)]
+    return runNodeCommand(rest, io === undefined ? undefined : { out: io.out, err: io.err, signal: io.signal })
+  }
+  return runCommand(argv, found.command, io ?? processIo())
+}
+
+async function runCommand(argv: string[], found: string | undefined, io: CliIo): Promise<number> {
+  let command = found
   try {
     const { values, positionals } = parseCli(argv)
     const args = positionals.slice(1)
@@ -61,7 +70,6 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       return EXIT_OK
     }
     const endpoint = values.endpoint ?? nonEmpty(io.env.CONFMESH_ENDPOINT)
-    if (command === 'node') return await runLocalNode(meshOptions(values), values.json === true, io)
     if (command === 'render') {
       if (endpoint === undefined)
         throw new UsageError('confmesh render: --endpoint URL (or CONFMESH_ENDPOINT) is required')

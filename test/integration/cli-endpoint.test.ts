@@ -72,7 +72,10 @@ describe('confmesh --endpoint against running agents', () => {
     return { code, stdout, stderr } satisfies Run
   }
 
-  /** Replaces what differs between runs: peer ids, versions, times, ports, event ids, client ids, sizes. */
+  /**
+   * Replaces what differs between runs: peer ids, versions, times, ports, event ids, client ids, sizes; and shrinks
+   * table column gaps to two spaces (column alignment is checked by the unit tests of `formatTable`).
+   */
   const normalise = async (text: string): Promise<string> => {
     const history = await clientA.history()
     const ids = history.map((h) => h.id).reverse() // oldest first: v1 is the first write
@@ -84,13 +87,14 @@ describe('confmesh --endpoint against running agents', () => {
       out = out.replace(new RegExp(`(?<![A-Za-z0-9_-])${escapeRegExp(id)}(?![A-Za-z0-9_-])`, 'g'), name)
     return out
       .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, '<time>')
-      .replace(/"(time|lastSeen|startedAt|uptimeSeconds|documentBytes)": [\d.]+/g, '"$1": "<$1>"')
+      .replace(/"(time|lastSeen|startedAt|uptimeSeconds|documentBytes)": ?[\d.]+/g, '"$1": "<$1>"')
       .replace(/"clock": \{[^}]*\}/g, '"clock": "<clock>"')
       .replace(/\/tcp\/\d+/g, '/tcp/<port>')
       .replace(/\b[0-9a-f]{12}-\d+\b/g, '<event-id>')
       .replace(/^(document bytes|uptime)( +).*$/gm, '$1$2<$1>')
       .replace(/"version": "\d+\.\d+\.\d+[^"]*"/g, '"version": "<software>"')
       .replace(/^(software +).*$/gm, '$1<software>')
+      .replace(/(\S) {2,}/g, '$1  ') // column gaps: widths follow the (varying) lengths of the replaced ids
   }
 
   const expectGolden = async (name: string, run: Run, code = 0): Promise<void> => {
@@ -133,7 +137,7 @@ describe('confmesh --endpoint against running agents', () => {
       'rollback.json',
       await cli(['rollback', snapshot, '--namespace', 'app', '--keys', 'port', '--json']),
     )
-    expect((await clientA.get('app', 'port')).value).toBe(9090)
+    expect((await clientA.get('app', 'port')).value).toBe(8080)
     const unknown = await cli(['diff', '--from', 'AAAA'])
     expect([1, 3]).toContain(unknown.code) // an id naming no known version: 404 (not found) or 400 (refused)
   })
@@ -178,31 +182,41 @@ describe('confmesh --endpoint against running agents', () => {
     }
   })
 
-  it('exit codes of the real binary: 0, 1 not found, 2 usage, 3 refused', async () => {
+  it('exit codes: 0, 1 not found, 2 usage, 3 refused (through the real binary, and in process)', async () => {
     const env = { CONFMESH_ENDPOINT: a.url!, CONFMESH_TOKEN: READ_TOKEN }
-    const ok = await runCli(['get', 'port', '--namespace', 'app', '--json'], { env })
+    // the binary: bin/confmesh.js sets the process's exit code from main's (4 processes at once)
+    const [ok, notFound, usage, readOnly] = await Promise.all([
+      runCli(['get', 'port', '--namespace', 'app', '--json'], { env }),
+      runCli(['get', 'missing'], { env }),
+      runCli(['get'], { env }),
+      runCli(['set', 'port', '1', '--namespace', 'app'], { env }),
+    ])
     expect(ok.code, ok.stderr).toBe(0)
-    expect(JSON.parse(ok.stdout)).toMatchObject({ namespace: 'app', key: 'port' })
-    const notFound = await runCli(['get', 'missing'], { env })
-    expect(notFound.code).toBe(1)
-    const usage = await runCli(['get'], { env })
-    expect(usage.code).toBe(2)
+    expect(JSON.parse(ok.stdout)).toMatchObject({ namespace: 'app', key: 'port', value: 8080 })
+    expect(notFound.code, notFound.stderr).toBe(1)
+    expect(usage.code, usage.stderr).toBe(2)
     expect(usage.stderr).toMatch(/usage: confmesh get KEY/)
-    const unknownOption = await runCli(['--endpoint', a.url!, 'status', '--bogus'])
-    expect(unknownOption.code).toBe(2)
-    const readOnly = await runCli(['set', 'port', '1', '--namespace', 'app'], { env })
-    expect(readOnly.code).toBe(3)
+    expect(readOnly.code, readOnly.stderr).toBe(3)
     expect(readOnly.stderr).toMatch(/403/)
-    const noToken = await runCli(['--endpoint', a.url!, 'status'], { env: { CONFMESH_TOKEN: '' } })
+    // in process
+    const read = { CONFMESH_TOKEN: READ_TOKEN }
+    expect((await cli(['status', '--bogus'])).code).toBe(2)
+    expect((await cli(['frobnicate'])).code).toBe(2)
+    expect((await cli(['history', '--limit', 'x'])).code).toBe(2)
+    const noToken = await cli(['status'], { env: { CONFMESH_TOKEN: '' } })
     expect(noToken.code).toBe(3)
     expect(noToken.stderr).toMatch(/401/)
-    const badToken = await runCli(['--token', 'nope', 'watch'], { env })
-    expect(badToken.code).toBe(3)
-    const down = await runCli(['--endpoint', 'http://127.0.0.1:9', 'status'])
+    expect((await cli(['--token', 'nope', 'watch'], { env: read })).code).toBe(3)
+    const template = join(dir, 'port.liquid')
+    await writeFile(template, '{{ kv.app.port }}')
+    const render = ['--token', 'nope', 'render', '--template', template, '--out', join(dir, 'port.txt')]
+    expect((await cli(render)).code).toBe(3) // the watch is refused before the first render
+    expect((await cli([...render, '--once'])).code).toBe(3)
+    const down = await cli(['--endpoint', 'http://127.0.0.1:9', 'status'])
     expect(down.code).toBe(1)
     expect(down.stderr).toMatch(/cannot reach/)
-    expect((await clientA.get('app', 'port')).value).toBe(9090) // the refused write changed nothing
-  })
+    expect((await clientA.get('app', 'port')).value).toBe(8080) // the refused write changed nothing
+  }, 120_000)
 
   it('the watch client resumes with Last-Event-ID across a dropped connection and misses nothing', async () => {
     const proxy = await startProxy(new URL(a.url!).port)
