@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs'
 import '../polyfill.js'
+import { runNodeCommand } from '../agent/index.js'
 import { createApiClient } from '../client/api-client.js'
 import { ConfmeshError } from '../errors.js'
 import type { MeshOptions } from '../mesh.js'
@@ -25,7 +26,6 @@ import { diffCommand, historyCommand, rollbackCommand, snapshotCommand } from '.
 import { watchCommand } from './commands/watch.js'
 import { EXIT_OK, EXIT_USAGE, exitCodeOf, UsageError } from './errors.js'
 import { JOIN_COMMANDS, runJoinCommand } from './join-mode.js'
-import { runNodeCommand } from '../agent/index.js'
 
 export { USAGE } from './args.js'
 export type { CliIo } from './commands/context.js'
