@@ -135,7 +135,7 @@ describe('confmesh render against an agent', () => {
     expect(again.code, again.stderr).toBe(0)
     expect(await execCount(count)).toBe(1)
     expect((await stat(out)).mtimeMs).toBe(mtime)
-  })
+  }, 120_000) // two processes started one after the other
 
   it('--once with a failing render exits 1 and leaves the old file; --lenient renders unset keys empty', async () => {
     const out = join(dir, 'fail.conf')
@@ -159,7 +159,7 @@ describe('confmesh render against an agent', () => {
     expect(await readFile(out, 'utf8')).toBe('value=\n')
     const usage = await runCli(['--endpoint', renderFrom.url!, 'render', '--template', missing])
     expect(usage.code).toBe(2)
-  })
+  }, 120_000) // five processes started one after the other
 })
 
 /** A long-running `confmesh render` process with its output lines. */
