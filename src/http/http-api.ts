@@ -17,7 +17,7 @@
 import { performance } from 'node:perf_hooks'
 import fastifySwagger from '@fastify/swagger'
 import { Ajv } from 'ajv'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import type { MeshLogger } from '../logger.js'
 import type { ConfigMesh } from '../mesh.js'
 import { createMeshMetrics, type MeshMetrics } from '../metrics/mesh-metrics.js'
@@ -29,7 +29,7 @@ import { registerKvRoutes } from './kv-routes.js'
 import { DEFAULT_HTTP_LISTEN, isLoopbackHost, type ListenAddress, parseListenAddress, urlOf } from './listen-address.js'
 import { packageVersion } from './package-version.js'
 import type { RouteContext } from './route-context.js'
-import { SHARED_SCHEMAS } from './schemas.js'
+import { ROUTE_SCHEMAS, SHARED_SCHEMAS } from './schemas.js'
 import { createTokenChecker, type HttpToken } from './tokens.js'
 import { registerVersionRoutes } from './version-routes.js'
 import { createWatchStreams, type WatchStreamsOptions } from './watch-streams.js'
@@ -132,7 +132,9 @@ export async function createHttpApi(mesh: ConfigMesh, options: HttpApiOptions = 
       registerClusterRoutes(ctx)
       registerKvRoutes(ctx)
       registerVersionRoutes(ctx)
-      scope.get('/v1/openapi.json', { schema: { hide: true }, config: { access: 'read' } }, async () => scope.swagger())
+      scope.get('/v1/openapi.json', { schema: ROUTE_SCHEMAS.openapi, config: { access: 'read' } }, async () =>
+        scope.swagger(),
+      )
     })
     await app.listen({ host: listen.host, port: listen.port })
   } catch (err) {
@@ -161,6 +163,11 @@ export async function createHttpApi(mesh: ConfigMesh, options: HttpApiOptions = 
 function buildApp(bodyLimit: number, logger: MeshLogger | undefined): FastifyInstance {
   const app = Fastify({
     logger: false,
+    // errors before routing (an URL that does not decode): the same answers as every other error
+    frameworkErrors: (err, _req, reply) => {
+      const r = toErrorReply(err)
+      void (reply as unknown as FastifyReply).code(r.status).send(r.body)
+    },
     bodyLimit,
     routerOptions: { maxParamLength: 8192 },
     forceCloseConnections: true,
@@ -171,7 +178,18 @@ function buildApp(bodyLimit: number, logger: MeshLogger | undefined): FastifyIns
   // type is a 400, not silently a string).
   const coercing = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false, strict: false })
   const exact = new Ajv({ coerceTypes: false, allErrors: false, strict: false })
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? exact : coercing).compile(schema))
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    if (httpPart !== 'body') return coercing.compile(schema)
+    // A missing body (Fastify passes null) is checked as `{}`: optional for a body without required fields.
+    const validate = exact.compile(schema)
+    const check = (data: unknown): boolean => {
+      const ok = validate(data === null ? {} : data)
+      check.errors = validate.errors
+      return ok
+    }
+    check.errors = validate.errors
+    return check
+  })
   // Every body is JSON whatever its content type (`curl -d` sends form encoding, `fetch` a string as text/plain),
   // parsed with Fastify's prototype-poisoning protection.
   const json = app.getDefaultJsonParser('error', 'error')

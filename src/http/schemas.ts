@@ -369,6 +369,11 @@ export const ROUTE_SCHEMAS = {
       ...ERROR_RESPONSES,
     },
   },
+  openapi: {
+    summary: 'This document: OpenAPI 3.1 of the whole API',
+    tags: ['agent'],
+    response: { 200: { type: 'object', additionalProperties: true }, ...ERROR_RESPONSES },
+  },
   metrics: {
     summary: 'Prometheus metrics (text exposition format)',
     tags: ['agent'],
