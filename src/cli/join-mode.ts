@@ -12,9 +12,6 @@ import { compareText, parseValue } from './commands/kv.js'
 import { EXIT_NOT_FOUND, EXIT_OK, UsageError } from './errors.js'
 import { formatJson } from './format.js'
 
-/** The commands join-briefly mode serves. */
-export const JOIN_COMMANDS = ['get', 'set', 'delete', 'dump'] as const
-
 /** Runs `command` as a short-lived peer; resolves with the exit code. */
 export async function runJoinCommand(
   command: string,

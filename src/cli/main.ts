@@ -6,17 +6,16 @@
  * - without it: `get set delete dump` by joining the mesh briefly as a peer (`--bootstrap`);
  * - `keygen`.
  *
- * Exit codes: 0 ok, 1 not found or failed, 2 usage, 3 refused by the agent. See {@link USAGE}.
+ * Exit codes: 0 ok, 1 not found or failed, 2 usage, 3 refused by the agent. See {@link USAGE}. The peer stack
+ * (libp2p, the agent) is loaded only by the commands that run a peer, so commands against an agent start fast.
  *
  * @module
  */
 import { readFileSync } from 'node:fs'
 import '../polyfill.js'
-import { runNodeCommand } from '../agent/index.js'
 import { createApiClient } from '../client/api-client.js'
 import { ConfmeshError } from '../errors.js'
 import type { MeshOptions } from '../mesh.js'
-import { generateNetworkKey } from '../security/network-key.js'
 import { type CliValues, type EndpointCommand, findCommand, isEndpointCommand, parseCli, USAGE } from './args.js'
 import { peersCommand, ringCommand, statusCommand } from './commands/cluster.js'
 import type { CliIo, Command } from './commands/context.js'
@@ -25,10 +24,12 @@ import { runRenderCommand } from './commands/render-command.js'
 import { diffCommand, historyCommand, rollbackCommand, snapshotCommand } from './commands/versions.js'
 import { watchCommand } from './commands/watch.js'
 import { EXIT_OK, EXIT_USAGE, exitCodeOf, UsageError } from './errors.js'
-import { JOIN_COMMANDS, runJoinCommand } from './join-mode.js'
 
 export { USAGE } from './args.js'
 export type { CliIo } from './commands/context.js'
+
+/** The commands join-briefly mode serves (without `--endpoint`). */
+const JOIN_COMMANDS = ['get', 'set', 'delete', 'dump'] as const
 
 const ENDPOINT_HANDLERS: Record<EndpointCommand, Command> = {
   get: getCommand,
@@ -51,6 +52,7 @@ export async function main(argv: string[], io?: CliIo): Promise<number> {
   if (found.command === 'node') {
     // the agent parses its own options; it stops on SIGINT/SIGTERM itself unless the caller gives a signal
     const rest = [...argv.slice(0, found.index), ...argv.slice(found.index + 1)]
+    const { runNodeCommand } = await import('../agent/index.js')
     return runNodeCommand(rest, io === undefined ? undefined : { out: io.out, err: io.err, signal: io.signal })
   }
   return runCommand(argv, found.command, io ?? processIo())
@@ -66,6 +68,7 @@ async function runCommand(argv: string[], found: string | undefined, io: CliIo):
       return command === undefined && values.help !== true ? EXIT_USAGE : EXIT_OK
     }
     if (command === 'keygen') {
+      const { generateNetworkKey } = await import('../security/network-key.js')
       io.out(`${generateNetworkKey()}\n`)
       return EXIT_OK
     }
@@ -87,6 +90,7 @@ async function runCommand(argv: string[], found: string | undefined, io: CliIo):
       })
     }
     if ((JOIN_COMMANDS as readonly string[]).includes(command)) {
+      const { runJoinCommand } = await import('./join-mode.js')
       return await runJoinCommand(command, args, meshOptions(values), values.namespace ?? 'default', io)
     }
     if (isEndpointCommand(command)) {
