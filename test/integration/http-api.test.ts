@@ -231,6 +231,11 @@ describe('HTTP API: every route', () => {
       expect(m.text, name).toContain(`# TYPE ${name} `)
     }
     expect(m.text).toMatch(/^confmesh_members 2$/m)
+    // remote writes seen by a's watchers feed the write-to-apply histogram
+    await b.namespace('metrics').set('from-b', 1)
+    await waitFor(() => a.namespace('metrics').get('from-b') === 1)
+    const after = (await call('GET', '/metrics')).text
+    expect(Number(/^confmesh_write_apply_seconds_count (\d+)$/m.exec(after)?.[1])).toBeGreaterThan(0)
     expect(m.text).toMatch(/^confmesh_peers\{connected="true"\} 1$/m)
   })
 })
