@@ -247,6 +247,27 @@ describe('confmesh --endpoint against running agents', () => {
       await proxy.close()
     }
   })
+
+  it('the watch client is told to reload when the agent cannot replay (an id from another agent run)', async () => {
+    const client = createApiClient({ endpoint: a.url!, token: READ_TOKEN })
+    let reloads = 0
+    const seen: ApiWatchEvent[] = []
+    const stream = openWatchStream(client, {
+      namespace: 'reload',
+      lastEventId: '0123456789ab-7',
+      onEvent: (e) => seen.push(e),
+      onReload: () => reloads++,
+    })
+    try {
+      await waitFor(() => reloads === 1, { message: 'the reload event' })
+      await clientA.set('reload', 'k', 1) // live events follow the reload
+      await waitFor(() => seen.length === 1, { message: 'the live event after the reload' })
+      expect(stream.lastEventId).toMatch(/^[0-9a-f]{12}-\d+$/)
+      expect(stream.lastEventId).not.toBe('0123456789ab-7')
+    } finally {
+      await stream.stop()
+    }
+  })
 })
 
 /** A loopback TCP proxy to the agent: `cut()` destroys every connection and stops listening until `resume()`. */

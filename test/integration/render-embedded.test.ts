@@ -112,6 +112,24 @@ describe('embedded renderer over a mesh', () => {
     await waitFor(async () => (await readFile(out, 'utf8')) === 'port=2\n', { message: 'recovery' })
   })
 
+  it('a namespace picked by a variable makes every namespace readable and every change relevant', async () => {
+    meshes = await startCluster(1)
+    const [mesh] = meshes as [ConfigMesh]
+    await mesh.namespace('settings').set('active', 'blue')
+    await mesh.namespace('blue').set('port', 1)
+    const template = join(dir, 'dynamic.liquid')
+    const out = join(dir, 'out.conf')
+    await writeFile(template, '{% assign ns = kv.settings.active %}port={{ kv[ns].port }}\n')
+    renderer = createRenderer({ mesh, template, out, debounceMs: 10 })
+    await renderer.start()
+    expect(await readFile(out, 'utf8')).toBe('port=1\n')
+    await mesh.namespace('green').set('port', 2)
+    await mesh.namespace('settings').set('active', 'green')
+    await waitFor(async () => (await readFile(out, 'utf8')) === 'port=2\n', { message: 'the switch to green' })
+    await mesh.namespace('green').set('port', 3)
+    await waitFor(async () => (await readFile(out, 'utf8')) === 'port=3\n', { message: 'a change in green' })
+  })
+
   it('a template that does not parse fails start() with TemplateError and writes nothing', async () => {
     meshes = await startCluster(1)
     const template = join(dir, 'bad.liquid')
