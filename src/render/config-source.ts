@@ -12,6 +12,7 @@ import type { ApiClient } from '../client/api-client.js'
 import { ApiNotFoundError } from '../client/errors.js'
 import { openWatchStream } from '../client/watch-stream.js'
 import type { JsonValue } from '../config/value.js'
+import type { MeshLogger } from '../logger.js'
 import type { ConfigMesh } from '../mesh.js'
 import { RenderSourceError } from './errors.js'
 import type { TemplateData } from './template.js'
@@ -22,16 +23,21 @@ export interface ConfigSource {
   read(namespaces: readonly string[] | 'all'): Promise<TemplateData>
   /**
    * Reports changes to `onChange` until the returned function is called; resolves once changes are being reported.
-   * `onError` hears of a subscription that ended for good (e.g. the agent refused the token).
+   * `onError` hears of a subscription that ended for good (e.g. the agent refused the token). Aborting `signal`
+   * before it resolved gives up (it rejects).
    */
   subscribe(
     onChange: (namespace: string | undefined) => void,
     onError: (err: Error) => void,
+    signal?: AbortSignal,
   ): Promise<() => Promise<void>>
 }
 
-/** A source over an agent's HTTP API: reads with `GET /v1/kv/{namespace}`, changes from the SSE watch. */
-export function endpointSource(client: ApiClient): ConfigSource {
+/**
+ * A source over an agent's HTTP API: reads with `GET /v1/kv/{namespace}`, changes from the SSE watch (which re-opens
+ * a dropped connection by itself; `logger` hears of each drop and reconnect).
+ */
+export function endpointSource(client: ApiClient, logger?: MeshLogger): ConfigSource {
   return {
     async read(namespaces) {
       try {
@@ -50,21 +56,30 @@ export function endpointSource(client: ApiClient): ConfigSource {
         throw new RenderSourceError(`cannot read the configuration: ${(err as Error).message}`, { cause: err })
       }
     },
-    subscribe(onChange, onError) {
+    subscribe(onChange, onError, signal) {
       return new Promise((resolve, reject) => {
         let open = false
         const stream = openWatchStream(client, {
           onEvent: (e) => onChange(e.namespace),
           onReload: () => onChange(undefined),
           onOpen: (reconnected) => {
+            if (open) logger?.info(`watch of ${client.endpoint} re-opened`)
             if (!open) {
               open = true
+              signal?.removeEventListener('abort', giveUp)
               resolve(() => stream.stop())
             } else if (reconnected && stream.lastEventId === undefined) {
               onChange(undefined) // nothing to resume from: what happened while disconnected is unknown
             }
           },
+          onDisconnect: (err) => logger?.warn(`watch of ${client.endpoint}: ${err.message}; retrying`),
         })
+        function giveUp(): void {
+          void stream.stop()
+          reject(new RenderSourceError('stopped before the watch of the agent opened'))
+        }
+        if (signal?.aborted) giveUp()
+        else signal?.addEventListener('abort', giveUp, { once: true })
         stream.closed.then(
           () => {},
           (err: Error) => {

@@ -19,7 +19,7 @@ import { createDefaultLogger, type MeshLogger } from '../logger.js'
 import type { ConfigMesh } from '../mesh.js'
 import { writeFileAtomic } from './atomic-write.js'
 import { type ConfigSource, endpointSource, meshSource } from './config-source.js'
-import { ExecFailedError, TemplateError } from './errors.js'
+import { ExecFailedError, RenderSourceError, TemplateError } from './errors.js'
 import { type ExecResult, runExec } from './exec.js'
 import { type ConfigTemplate, compileTemplate } from './template.js'
 
@@ -73,7 +73,11 @@ export type RenderResult =
 
 /** A running renderer. */
 export interface Renderer {
-  /** Subscribes to changes, then renders once; resolves with that first render's result. */
+  /**
+   * Subscribes to changes, then renders once; resolves with that first render's result. Rejects with
+   * `TemplateError` for a template that cannot be read or parsed, and `RenderSourceError` when watching is refused
+   * or `stop()` came first. (An unreachable agent is retried: `start()` waits for it.)
+   */
   start(): Promise<RenderResult>
   /** Stops watching; waits for a render or exec in progress. */
   stop(): Promise<void>
@@ -90,14 +94,15 @@ export function createRenderer(options: RendererOptions): Renderer {
   if (typeof options.template !== 'string' || typeof options.out !== 'string') {
     throw new TypeError('createRenderer: template and out must be file paths')
   }
+  const log = options.logger ?? createDefaultLogger('confmesh:render')
   const source: ConfigSource =
     options.source ??
     (options.mesh !== undefined
       ? meshSource(options.mesh)
       : endpointSource(
           createApiClient(typeof options.endpoint === 'string' ? { endpoint: options.endpoint } : options.endpoint!),
+          log,
         ))
-  const log = options.logger ?? createDefaultLogger('confmesh:render')
   const debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS
   const maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS
   let template: ConfigTemplate | undefined
@@ -108,6 +113,7 @@ export function createRenderer(options: RendererOptions): Renderer {
   let running: Promise<RenderResult> | undefined
   let again = false
   let stopped = false
+  let stopping = new AbortController()
 
   const loadTemplate = async (): Promise<ConfigTemplate> => {
     if (template !== undefined) return template
@@ -197,15 +203,26 @@ export function createRenderer(options: RendererOptions): Renderer {
     async start() {
       if (unsubscribe !== undefined) throw new Error('renderer already started')
       stopped = false
+      stopping = new AbortController()
       await loadTemplate()
-      unsubscribe = await source.subscribe(onChange, (err) => {
-        log.error(`${err.message}; no more renders`)
-        options.onWatchError?.(err)
-      })
+      const u = await source.subscribe(
+        onChange,
+        (err) => {
+          log.error(`${err.message}; no more renders`)
+          options.onWatchError?.(err)
+        },
+        stopping.signal,
+      )
+      if (stopped) {
+        await u()
+        throw new RenderSourceError('the renderer was stopped while starting')
+      }
+      unsubscribe = u
       return renderNow()
     },
     async stop() {
       stopped = true
+      stopping.abort()
       if (timer !== undefined) clearTimeout(timer)
       timer = undefined
       const u = unsubscribe

@@ -7,8 +7,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { main } from '../../src/cli/main.js'
 import { type ApiClient, createApiClient } from '../../src/client/api-client.js'
 import {
   type AgentProcess,
@@ -160,7 +162,37 @@ describe('confmesh render against an agent', () => {
     const usage = await runCli(['--endpoint', renderFrom.url!, 'render', '--template', missing])
     expect(usage.code).toBe(2)
   }, 120_000) // five processes started one after the other
+
+  it('waits for an unreachable agent, logging the retries, and stops cleanly on Ctrl-C without writing', async () => {
+    const out = join(dir, 'never.conf')
+    let stderr = ''
+    const abort = new AbortController()
+    const endpoint = `http://127.0.0.1:${await closedPort()}`
+    const done = main(['--endpoint', endpoint, 'render', '--template', TEMPLATE, '--out', out], {
+      out: () => {},
+      err: (t) => {
+        stderr += t
+      },
+      env: {},
+      signal: abort.signal,
+    })
+    await waitFor(() => stderr.includes(`watch of ${endpoint}: cannot reach ${endpoint}: ECONNREFUSED; retrying`), {
+      message: 'a logged retry',
+    })
+    abort.abort()
+    expect(await done).toBe(0)
+    await expect(stat(out)).rejects.toMatchObject({ code: 'ENOENT' })
+  })
 })
+
+/** A loopback port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
 
 /** A long-running `confmesh render` process with its output lines. */
 function startRender(args: string[]) {

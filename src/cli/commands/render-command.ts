@@ -58,7 +58,14 @@ export async function runRenderCommand(
     io.signal.addEventListener('abort', () => resolve(undefined), { once: true })
   })
   try {
-    await renderer.start()
+    // Ctrl-C also ends a start that waits for an unreachable agent
+    const starting = renderer.start().then(
+      () => undefined,
+      (e: unknown) => e as Error, // a value, not a rejection: it may settle after Ctrl-C won the race
+    )
+    const early = await Promise.race([starting, ended.then((e) => e ?? 'stopped')])
+    if (early === 'stopped') return EXIT_OK
+    if (early !== undefined) throw early
     const err = await ended
     if (err !== undefined) throw err
     return EXIT_OK
