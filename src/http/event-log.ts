@@ -38,7 +38,7 @@ export const DEFAULT_EVENT_LOG_BYTES = 32 * 1024 * 1024
 
 /** What a resuming client gets. */
 export type Resume =
-  | { readonly events: readonly LoggedEvent[] }
+  | { readonly events: readonly LoggedEvent[]; readonly reload?: undefined }
   | { readonly reload: string; readonly events?: undefined }
 
 /** A bounded, in-order log of watch events. */
@@ -84,7 +84,13 @@ export function createEventLog(options: EventLogOptions = {}): EventLog {
       events.push(logged)
       bytes += logged.data.length
       trim()
-      for (const listener of listeners) listener(logged)
+      for (const listener of listeners) {
+        try {
+          listener(logged)
+        } catch {
+          // one subscriber's failure (a broken socket) must not keep the event from the others
+        }
+      }
       return logged
     },
     since(lastEventId) {

@@ -117,6 +117,7 @@ export async function createHttpApi(mesh: ConfigMesh, options: HttpApiOptions = 
         result === 'forbidden'
           ? errorReply(403, 'ERR_FORBIDDEN', 'this token may only read')
           : errorReply(401, 'ERR_UNAUTHENTICATED', 'a valid "Authorization: Bearer TOKEN" header is required')
+      options.logger?.warn(`${req.method} ${req.url.slice(0, 200)} from ${req.ip}: ${r.status} ${r.body.error.code}`)
       await reply.code(r.status).header('www-authenticate', 'Bearer').send(r.body)
     })
     const context: RouteContext = {
@@ -171,6 +172,7 @@ function buildApp(bodyLimit: number, logger: MeshLogger | undefined): FastifyIns
     bodyLimit,
     routerOptions: { maxParamLength: 8192 },
     forceCloseConnections: true,
+    requestTimeout: 60_000, // a client must send its whole request within a minute (slow-loris); streams may last
     return503OnClosing: true,
   })
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema)

@@ -46,9 +46,10 @@ export interface WatchStreams {
 /** Creates the stream set over `log`. */
 export function createWatchStreams(log: EventLog, options: WatchStreamsOptions = {}): WatchStreams {
   const maxBuffered = options.maxBufferedBytes ?? 8 * 1024 * 1024
-  const streams = new Set<ServerResponse>()
+  /** Open streams, each with its writer (which drops a closed or too slow stream instead of writing). */
+  const streams = new Map<ServerResponse, (frame: string) => void>()
   const timer = setInterval(() => {
-    for (const res of streams) res.write(': keep-alive\n\n')
+    for (const send of streams.values()) send(': keep-alive\n\n')
   }, options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS)
   timer.unref()
 
@@ -79,7 +80,7 @@ export function createWatchStreams(log: EventLog, options: WatchStreamsOptions =
       const unsubscribe = log.subscribe((e) => {
         if (wanted(e)) send(frameOf(e))
       })
-      streams.add(res)
+      streams.set(res, send)
       res.on('close', () => {
         unsubscribe()
         streams.delete(res)
@@ -88,7 +89,7 @@ export function createWatchStreams(log: EventLog, options: WatchStreamsOptions =
     },
     closeAll() {
       clearInterval(timer)
-      for (const res of streams) res.end()
+      for (const res of streams.keys()) res.end()
       streams.clear()
     },
     get size() {
