@@ -3,6 +3,8 @@
  * platform `fetch`. Every answer is checked against the OpenAPI 3.1 document the API itself serves (ajv, JSON Schema
  * 2020-12), so the document cannot drift from the behaviour.
  */
+
+import { connect } from 'node:net'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -14,7 +16,7 @@ import {
   InvalidTokenFileError,
   parseTokens,
 } from '../../src/index.js'
-import { startCluster, TEST_TIMING, waitForMembers } from '../helpers/cluster.js'
+import { seededRandom, startCluster, TEST_TIMING, testSeed, waitForMembers } from '../helpers/cluster.js'
 import { openSse, type SseStream } from '../helpers/sse-client.js'
 import { waitFor } from '../helpers/wait-for.js'
 
@@ -328,6 +330,84 @@ describe('HTTP API: bad requests get a clean 4xx and change nothing', () => {
     expect(a.namespace('bad').keys()).toEqual([])
   })
 
+  it('seeded random bodies, paths and queries never get a 5xx; a refused request changes nothing', async () => {
+    const seed = testSeed('http bad requests')
+    const rand = seededRandom(seed)
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!
+    const text = (max: number): string =>
+      Array.from({ length: Math.floor(rand() * max) }, () =>
+        pick([
+          '{',
+          '}',
+          '[',
+          ']',
+          '"',
+          ':',
+          ',',
+          'a',
+          '1',
+          '-',
+          'e',
+          '\\',
+          '\u0000',
+          'null',
+          'true',
+          ' ',
+          '\ud800',
+          'é',
+        ]),
+      ).join('')
+    const json = (depth: number): unknown =>
+      depth === 0 || rand() < 0.3
+        ? pick([null, true, 0, -1.5e300, 'x', '', '\u0000', '__proto__'])
+        : rand() < 0.5
+          ? Array.from({ length: Math.floor(rand() * 4) }, () => json(depth - 1))
+          : Object.fromEntries(
+              Array.from({ length: Math.floor(rand() * 4) }, () => [
+                pick(['set', 'delete', 'version', 'keys', 'message', 'namespace', '', 'k']),
+                json(depth - 1),
+              ]),
+            )
+    /** Percent-encodes, writing a lone surrogate as the invalid UTF-8 it would be (encodeURIComponent throws). */
+    const enc = (t: string): string =>
+      Array.from(t, (ch) => (/[\ud800-\udfff]/.test(ch) ? '%ED%A0%80' : encodeURIComponent(ch))).join('')
+    const targets: Array<[string, () => string]> = [
+      ['PUT', () => `/v1/kv/fuzz/${enc(text(8) || 'k')}`],
+      ['POST', () => '/v1/kv/fuzz'],
+      ['POST', () => '/v1/rollback'],
+      ['POST', () => '/v1/snapshot'],
+      ['GET', () => `/v1/history?limit=${enc(text(4))}&namespace=${enc(text(4))}`],
+      ['GET', () => `/v1/diff?from=${enc(text(10))}`],
+      ['GET', () => `/v1/ring?key=${enc(text(6))}&n=${enc(text(3))}`],
+      ['DELETE', () => `/v1/kv/${enc(text(5) || 'n')}/${enc(text(5) || 'k')}`],
+    ]
+    for (let i = 0; i < 300; i++) {
+      const [method, path] = pick(targets)
+      const body =
+        method === 'GET' || method === 'DELETE' ? undefined : rand() < 0.5 ? text(40) : JSON.stringify(json(3))
+      const version = a.version().id
+      const answer = await call(method, path(), body === undefined ? {} : { body })
+      expect(answer.status, `seed ${seed} case ${i}: ${method} ${body}`).toBeLessThan(500)
+      if (answer.status >= 400) expect(a.version().id, `seed ${seed} case ${i}`).toBe(version)
+    }
+    expect((await call('GET', '/healthz')).status).toBe(200)
+  })
+
+  it('malformed HTTP on the socket gets 400 and the API keeps serving', async () => {
+    const { hostname, port } = new URL(api.url)
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => socket.end('GARBAGE / NOT-HTTP\r\n\r\n'))
+      let data = ''
+      socket.setEncoding('utf8').on('data', (d: string) => {
+        data += d
+      })
+      socket.on('close', () => resolve(data))
+      socket.on('error', reject)
+    })
+    expect(reply).toMatch(/^HTTP\/1\.1 400/)
+    expect((await call('GET', '/healthz')).status).toBe(200)
+  })
+
   it('a body over the limit gets 413 and changes nothing', async () => {
     const version = a.version().id
     const huge = JSON.stringify('x'.repeat(100 * 1024))
@@ -395,6 +475,18 @@ describe('HTTP API: watch (Server-Sent Events)', () => {
     await stale.next((e) => (e.data as { key?: string }).key === 'k4')
     // the id of the reload frame resumes from there
     expect(stale.lastEventId).toMatch(/^[0-9a-f]+-\d+$/)
+  })
+
+  it('sends keep-alive comments on an idle stream', async () => {
+    const chatty = await createHttpApi(a, { watch: { keepAliveMs: 20 } })
+    try {
+      const s = await openSse(`${chatty.url}/v1/watch?namespace=idle`)
+      streams.push(s)
+      await waitFor(() => s.comments >= 2, { message: 'two keep-alive comments' })
+      expect(s.events).toEqual([])
+    } finally {
+      await chatty.close() // ends the open stream
+    }
   })
 
   it('a watch opened before any event resumes without a gap (the first frame carries an id)', async () => {
