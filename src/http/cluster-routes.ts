@@ -51,7 +51,7 @@ export function registerClusterRoutes({ app, mesh, metrics, streams, softwareVer
 
   app.get<{ Querystring: WatchFilter & { lastEventId?: string } }>(
     '/v1/watch',
-    { schema: ROUTE_SCHEMAS.watch, config: READ },
+    { schema: ROUTE_SCHEMAS.watch, config: READ, exposeHeadRoute: false },
     (req, reply) => {
       const header = req.headers['last-event-id']
       const lastEventId = (Array.isArray(header) ? header[0] : header) ?? req.query.lastEventId

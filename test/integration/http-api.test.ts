@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   type ConfigMesh,
   createHttpApi,
+  createMesh,
+  generateIdentity,
   type HttpApi,
   type HttpToken,
   InsecureListenError,
@@ -406,6 +408,22 @@ describe('HTTP API: bad requests get a clean 4xx and change nothing', () => {
     })
     expect(reply).toMatch(/^HTTP\/1\.1 400/)
     expect((await call('GET', '/healthz')).status).toBe(200)
+  })
+
+  it('a peer outside the writer set gets 403 on writes and still serves reads', async () => {
+    const other = await generateIdentity()
+    const reader = await createMesh({ writers: [other.peerId] })
+    const readerApi = await createHttpApi(reader)
+    try {
+      const refused = await call('PUT', '/v1/kv/app/x', { base: readerApi, body: '1' })
+      expect(refused.status).toBe(403)
+      expect(refused.body.error.code).toBe('ERR_NOT_AUTHORIZED')
+      expect(reader.namespace('app').has('x')).toBe(false)
+      expect((await call('GET', '/v1/kv/app/x', { base: readerApi })).status).toBe(404)
+    } finally {
+      await readerApi.close()
+      await reader.stop()
+    }
   })
 
   it('a body over the limit gets 413 and changes nothing', async () => {
