@@ -92,10 +92,16 @@ export async function createHttpApi(mesh: ConfigMesh, options: HttpApiOptions = 
         'configuration (give a token file, or listen on 127.0.0.1)',
     )
   }
-  const ownMetrics = options.metrics === undefined
-  const metrics = options.metrics ?? createMeshMetrics(mesh)
   const log = createEventLog(options.eventLog)
-  const unwatch = mesh.watchAll((e) => log.append(e))
+  const unwatch = mesh.watchAll((e) => log.append(e)) // throws MeshStoppedError before anything else exists
+  const ownMetrics = options.metrics === undefined
+  let metrics: MeshMetrics
+  try {
+    metrics = options.metrics ?? createMeshMetrics(mesh)
+  } catch (err) {
+    unwatch()
+    throw err
+  }
   const streams = createWatchStreams(log, options.watch)
   const app = buildApp(options.bodyLimit ?? DEFAULT_HTTP_BODY_LIMIT, options.logger)
   const release = (): void => {
