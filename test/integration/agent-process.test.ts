@@ -100,6 +100,11 @@ describe('confmesh node as OS processes', () => {
     await resumed.next((e) => (e.data as { key?: string }).key === 'db.pool')
     expect(resumed.events.map((e) => (e.data as { key: string }).key)).toEqual(['db.user', 'db.pool'])
 
+    // its metrics count the storage commits of those writes
+    const metrics = await (await fetch(`${a.url}/metrics`)).text()
+    expect(Number(/^confmesh_storage_commit_seconds_count (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0)
+    expect(metrics).toMatch(/^confmesh_members 2$/m)
+
     // SIGTERM: exit 0 after a clean stop
     const peerId = a.peerId
     expect(await a.stop('SIGTERM')).toBe(0)
@@ -151,7 +156,12 @@ describe('confmesh node as OS processes', () => {
     expect(configured.events.find((e) => e.event === 'started')?.dataDir).toBe(join(cfgDir, 'data'))
 
     // another agent of the same mesh sees the tags from the file and the weight from the flag
-    const other = await startAgent({ args: ['--name', 'yaml-mesh', '--bootstrap', configured.addresses[0]!] })
+    const other = await startAgent({
+      json: false, // text logs: `peer ID`, `listening ADDR`, `http URL`, `ready`
+      args: ['--name', 'yaml-mesh', '--bootstrap', configured.addresses[0]!],
+    })
+    expect(other.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(other.addresses[0]).toContain(`/p2p/${other.peerId}`)
     agents.push(other)
     const seen = await waitFor(
       async () => {
