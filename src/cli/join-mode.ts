@@ -25,7 +25,7 @@ export async function runJoinCommand(
   }
   const mesh = await createMesh(options)
   try {
-    await joinAndCatchUp(mesh)
+    await joinAndCatchUp(mesh, options.bootstrap)
     const space = mesh.namespace(namespace)
     switch (command) {
       case 'get': {
@@ -66,14 +66,24 @@ export async function runJoinCommand(
   }
 }
 
-/** Waits for a connection to a member, then pulls the full state. */
-async function joinAndCatchUp(mesh: ConfigMesh): Promise<void> {
+/**
+ * Waits until a bootstrap peer is a connected member, then pulls the full state from it, again until a pull
+ * succeeded. (Any member is not enough: another short-lived peer found through peer exchange may hold nothing.)
+ */
+async function joinAndCatchUp(mesh: ConfigMesh, bootstrap: readonly string[]): Promise<void> {
+  const ids = new Set(bootstrap.map((a) => a.split('/p2p/')[1]).filter((id): id is string => id !== undefined))
   const deadline = Date.now() + 10_000
-  while (mesh.peers().length === 0) {
-    if (Date.now() > deadline) throw new Error('no member of the mesh answered within 10 s')
+  const failed = (): number => mesh.diagnostics().counters['catchUp.failedPulls'] ?? 0
+  for (;;) {
+    const ready = mesh.peers().some((p) => p.connected && (ids.size === 0 || ids.has(p.peerId)))
+    if (ready) {
+      const before = failed()
+      await mesh.syncNow()
+      if (failed() === before) return
+    }
+    if (Date.now() > deadline) throw new Error('no bootstrap member of the mesh answered within 10 s')
     await new Promise((r) => setTimeout(r, 25))
   }
-  await mesh.syncNow()
 }
 
 /** Makes sure a peer holds this client's change before it leaves: a pull makes the peer pull back what it lacks. */
