@@ -47,7 +47,12 @@ export {
   UpdateRejectedError,
 } from './errors.js'
 // agent HTTP API and metrics (src/http, src/metrics)
-export { InsecureListenError, InvalidListenAddressError, InvalidTokenFileError } from './http/errors.js'
+export {
+  InsecureListenError,
+  InvalidListenAddressError,
+  InvalidTokenFileError,
+  ReadOnlyNamespaceError,
+} from './http/errors.js'
 export { createHttpApi, DEFAULT_HTTP_BODY_LIMIT, type HttpApi, type HttpApiOptions } from './http/http-api.js'
 export type { ListenAddress } from './http/listen-address.js'
 export { type HttpToken, loadTokenFile, parseTokens, type TokenAccess } from './http/tokens.js'

@@ -38,6 +38,7 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   // this peer may not write (not in the mesh's writer set)
   NotAuthorizedError: 403,
   UnauthorizedUpdateError: 403,
+  ReadOnlyNamespaceError: 403,
   // no such version (garbage id, writes not received yet, or older than the retained history)
   UnknownVersionError: 404,
   VersionPrunedError: 404,

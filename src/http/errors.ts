@@ -23,3 +23,11 @@ export class InvalidTokenFileError extends ConfmeshError {
 export class InvalidListenAddressError extends ConfmeshError {
   static override readonly code: string = 'ERR_INVALID_LISTEN_ADDRESS'
 }
+
+/**
+ * A write through the HTTP API to an internal namespace (`__confmesh*`: the writer set, lease records): those change
+ * only through their own APIs (`setWriters`, `lease`), which validate what they write. Reading them is allowed.
+ */
+export class ReadOnlyNamespaceError extends ConfmeshError {
+  static override readonly code: string = 'ERR_READ_ONLY_NAMESPACE'
+}

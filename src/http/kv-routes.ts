@@ -6,13 +6,22 @@
  */
 import type { JsonValue } from '../config/value.js'
 import { InvalidValueError } from '../errors.js'
+import { isInternalNamespace } from '../versions/rollback.js'
 import { errorReply } from './error-status.js'
+import { ReadOnlyNamespaceError } from './errors.js'
 import { READ, type RouteContext, WRITE } from './route-context.js'
 import { ROUTE_SCHEMAS } from './schemas.js'
 
 interface KeyParams {
   namespace: string
   key: string
+}
+
+/** Throws {@link ReadOnlyNamespaceError} for an internal namespace (`__confmesh*`). */
+export function assertWritableNamespace(namespace: string): void {
+  if (isInternalNamespace(namespace)) {
+    throw new ReadOnlyNamespaceError(`namespace ${JSON.stringify(namespace)} is internal: read-only over HTTP`)
+  }
 }
 
 /** Registers the kv routes. */
@@ -40,6 +49,7 @@ export function registerKvRoutes({ app, mesh }: RouteContext): void {
     { schema: ROUTE_SCHEMAS.putKey, config: WRITE },
     async (req) => {
       const { namespace, key } = req.params
+      assertWritableNamespace(namespace)
       if (req.body === undefined) throw new InvalidValueError('the request body must be the JSON value to set')
       await mesh.namespace(namespace).set(key, req.body)
       return { version: mesh.version() }
@@ -51,6 +61,7 @@ export function registerKvRoutes({ app, mesh }: RouteContext): void {
     { schema: ROUTE_SCHEMAS.deleteKey, config: WRITE },
     async (req) => {
       const { namespace, key } = req.params
+      assertWritableNamespace(namespace)
       const ns = mesh.namespace(namespace)
       const deleted = ns.has(key)
       await ns.delete(key)
@@ -74,6 +85,7 @@ export function registerKvRoutes({ app, mesh }: RouteContext): void {
     '/v1/kv/:namespace',
     { schema: ROUTE_SCHEMAS.batch, config: WRITE },
     async (req) => {
+      assertWritableNamespace(req.params.namespace)
       const changes: Record<string, JsonValue | undefined> = { ...req.body.set }
       for (const key of req.body.delete ?? []) {
         if (Object.hasOwn(changes, key))

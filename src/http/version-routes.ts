@@ -6,6 +6,7 @@
  */
 import type { HistoryOptions } from '../versions/history.js'
 import type { RollbackOptions } from '../versions/rollback.js'
+import { assertWritableNamespace } from './kv-routes.js'
 import { READ, type RouteContext, WRITE } from './route-context.js'
 import { ROUTE_SCHEMAS } from './schemas.js'
 
@@ -36,6 +37,7 @@ export function registerVersionRoutes({ app, mesh }: RouteContext): void {
     { schema: ROUTE_SCHEMAS.rollback, config: WRITE },
     async (req) => {
       const { version, ...options } = req.body
+      if (options.namespace !== undefined) assertWritableNamespace(options.namespace)
       const result = await mesh.rollback(version, options)
       return { version: result.version, changes: result.changes }
     },

@@ -320,6 +320,9 @@ describe('HTTP API: bad requests get a clean 4xx and change nothing', () => {
     ['diff from a garbage version', 'GET', '/v1/diff?from=zzzz', undefined, 404],
     ['ring n out of range', 'GET', '/v1/ring?key=a&n=0', undefined, 400],
     ['unknown route', 'GET', '/v1/nothing', undefined, 404],
+    ['a write to an internal namespace', 'PUT', '/v1/kv/__confmesh/writers', '["x"]', 403],
+    ['a batch in an internal namespace', 'POST', '/v1/kv/__confmesh.leases', '{"delete":["a"]}', 403],
+    ['a rollback of an internal namespace', 'POST', '/v1/rollback', '{"version":"AA","namespace":"__confmesh"}', 403],
   ]
 
   it.each(bad)('%s', async (_what, method, path, body, status) => {
