@@ -176,7 +176,7 @@ function buildApp(bodyLimit: number, logger: MeshLogger | undefined): FastifyIns
       void (reply as unknown as FastifyReply).code(r.status).send(r.body)
     },
     bodyLimit,
-    routerOptions: { maxParamLength: 8192 },
+    routerOptions: { maxParamLength: 16_384 }, // a 1024-character key percent-encoded: up to 9,216
     forceCloseConnections: true,
     requestTimeout: 60_000, // a client must send its whole request within a minute (slow-loris); streams may last
     return503OnClosing: true,

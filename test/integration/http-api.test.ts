@@ -162,6 +162,10 @@ describe('HTTP API: every route', () => {
     expect((await call('PUT', `/v1/kv/payments/${enc('eu/card fees')}`, { body: '0.3' })).status).toBe(200)
     expect(a.namespace('payments').get('eu/card fees')).toBe(0.3)
     expect((await call('GET', `/v1/kv/payments/${enc('eu/card fees')}`)).body.value).toBe(0.3)
+    // the longest key, percent-encoded to 9,216 characters
+    const longest = '€'.repeat(1024)
+    expect((await call('PUT', `/v1/kv/payments/${enc(longest)}`, { body: '1' })).status).toBe(200)
+    expect((await call('DELETE', `/v1/kv/payments/${enc(longest)}`)).body.deleted).toBe(true)
     // a body sent as text/plain is JSON all the same (fetch with a string body, curl -d)
     const res = await fetch(`${api.url}/v1/kv/payments/text`, { method: 'PUT', body: '"plain"' })
     expect(res.status).toBe(200)
@@ -309,6 +313,7 @@ describe('HTTP API: bad requests get a clean 4xx and change nothing', () => {
     ['batch: an invalid key', 'POST', '/v1/kv/bad', '{"set":{"ok":1,"":2}}', 400],
     ['a key with a control character', 'PUT', '/v1/kv/bad/a%01b', '1', 400],
     ['a key over 1024 characters', 'PUT', `/v1/kv/bad/${'k'.repeat(1025)}`, '1', 400],
+    ['a key of 1025 three-byte characters', 'PUT', `/v1/kv/bad/${encodeURIComponent('€'.repeat(1025))}`, '1', 400],
     ['a namespace over the limit', 'PUT', `/v1/kv/${'n'.repeat(300)}/k`, '1', 400],
     ['a lone surrogate in a key', 'PUT', '/v1/kv/bad/%ED%A0%80', '1', 400],
     ['rollback without a version', 'POST', '/v1/rollback', '{"namespace":"bad"}', 400],
