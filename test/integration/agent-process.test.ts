@@ -112,7 +112,9 @@ describe('confmesh node as OS processes', () => {
     expect(a.stderr.filter((l) => / error: /.test(l))).toEqual([])
 
     // the restarted agent has its data and identity without any peer
-    await b.stop()
+    // b stops cleanly with a watch stream open: the stream ends, the process exits 0
+    expect(await b.stop()).toBe(0)
+    await resumed.ended
     const again = await startAgent({ dataDir: dataDirs[0] })
     agents = [again]
     expect(again.peerId).toBe(peerId)
