@@ -111,7 +111,7 @@ Against a running agent (confmesh node --http ...):
   set      KEY JSON [--namespace NS]          JSON is parsed as JSON; if it does not parse it is taken as a string
   delete   KEY [--namespace NS]
   dump     [--namespace NS] [--prefix P]      every entry (of one namespace, or of all)
-  watch    [--namespace NS] [--prefix P] [--count N] [--last-event-id ID]
+  watch    [--namespace NS] [--prefix P | --key K] [--count N] [--last-event-id ID]
                                               stream changes until Ctrl-C (or N events); reconnects by itself
   history  [--limit N] [--namespace NS] [--key K]
   diff     --from ID [--to ID]                keys that differ between two versions (default to: now)

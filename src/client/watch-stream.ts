@@ -39,6 +39,8 @@ export interface WatchStreamOptions {
   namespace?: string
   /** Only keys starting with this prefix. Default: all. */
   prefix?: string
+  /** Only this key. Default: all. */
+  key?: string
   /** Resume after this event id (sent as `Last-Event-ID` on the first connection too). Default: from now on. */
   lastEventId?: string
   /** Called with every change event, in order. */
@@ -68,7 +70,7 @@ export function openWatchStream(client: ApiClient, options: WatchStreamOptions):
   const abort = new AbortController()
   let lastEventId = options.lastEventId
   let retryMs = options.retryMs ?? DEFAULT_WATCH_RETRY_MS
-  const path = `/v1/watch${query({ namespace: options.namespace, prefix: options.prefix })}`
+  const path = `/v1/watch${query({ namespace: options.namespace, prefix: options.prefix, key: options.key })}`
 
   const dispatch = (message: EventSourceMessage): void => {
     if (message.id !== undefined && message.id !== '') lastEventId = message.id

@@ -11,15 +11,16 @@ import { EXIT_OK } from '../errors.js'
 import { formatJsonLine, formatTime, formatValue } from '../format.js'
 import type { CommandContext } from './context.js'
 
-/** `watch [--namespace NS] [--prefix P] [--count N] [--last-event-id ID]`. */
+/** `watch [--namespace NS] [--prefix P | --key K] [--count N] [--last-event-id ID]`. */
 export async function watchCommand(ctx: CommandContext): Promise<number> {
-  requireArgs(ctx.args, 0, 'confmesh watch [--namespace NS] [--prefix P] [--count N] [--last-event-id ID]')
+  requireArgs(ctx.args, 0, 'confmesh watch [--namespace NS] [--prefix P | --key K] [--count N] [--last-event-id ID]')
   const limit = intOption(ctx.values, 'count')
   let seen = 0
   const done = new AbortController()
   const stream = openWatchStream(ctx.client, {
     ...(ctx.values.namespace === undefined ? {} : { namespace: ctx.values.namespace }),
     ...(ctx.values.prefix === undefined ? {} : { prefix: ctx.values.prefix }),
+    ...(ctx.values.key === undefined ? {} : { key: ctx.values.key }),
     ...(ctx.values['last-event-id'] === undefined ? {} : { lastEventId: ctx.values['last-event-id'] }),
     onEvent(e, id) {
       if (done.signal.aborted) return
