@@ -44,7 +44,9 @@ interface OpenApiDoc {
 }
 
 beforeAll(async () => {
-  ;[a, b] = (await startCluster(2, { timing: TEST_TIMING })) as [ConfigMesh, ConfigMesh]
+  // fast heartbeats to form quickly; a long member timeout so a loaded machine never drops a member mid-test
+  const timing = { ...TEST_TIMING, memberTimeoutMs: 60_000 }
+  ;[a, b] = (await startCluster(2, { timing })) as [ConfigMesh, ConfigMesh]
   await waitForMembers([a, b])
   api = await createHttpApi(a)
   secured = await createHttpApi(a, { tokens: TOKENS })
