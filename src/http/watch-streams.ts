@@ -24,7 +24,7 @@ export interface WatchFilter {
 export interface WatchStreamsOptions {
   /** Period of keep-alive comments in ms. Default {@link DEFAULT_KEEP_ALIVE_MS}. */
   keepAliveMs?: number
-  /** Unsent bytes after which a slow client is disconnected. Default 8 MiB. */
+  /** Unsent bytes (already queued when the next frame is due) after which a slow client is dropped. Default 8 MiB. */
   maxBufferedBytes?: number
   /** SSE `retry:` hint to clients, ms. Default 1000. */
   retryMs?: number
@@ -58,8 +58,9 @@ export function createWatchStreams(log: EventLog, options: WatchStreamsOptions =
       const wanted = matcher(filter)
       const send = (frame: string): void => {
         if (res.writableEnded || res.destroyed) return
-        res.write(frame)
+        // the backlog before this frame decides: one frame larger than the bound still goes out to a reading client
         if (res.writableLength > maxBuffered) res.destroy()
+        else res.write(frame)
       }
       const frameOf = (e: LoggedEvent): string => `id: ${e.id}\ndata: ${e.data}\n\n`
       res.writeHead(200, {

@@ -517,6 +517,36 @@ describe('HTTP API: watch (Server-Sent Events)', () => {
     }
   })
 
+  it('drops a client that stops reading once its unsent data passes the bound; others keep streaming', async () => {
+    const alone = await createMesh()
+    const bounded = await createHttpApi(alone, { watch: { maxBufferedBytes: 256 * 1024 } })
+    try {
+      const { hostname, port } = new URL(bounded.url)
+      const stalled = connect(Number(port), hostname)
+      await new Promise<void>((resolve) => stalled.once('connect', () => resolve()))
+      stalled.write(`GET /v1/watch HTTP/1.1\r\nHost: ${hostname}\r\nAccept: text/event-stream\r\n\r\n`)
+      stalled.pause() // never reads: the kernel buffers fill, then the server's
+      let closed = false
+      stalled.once('close', () => {
+        closed = true
+      })
+      const reader = await openSse(`${bounded.url}/v1/watch`)
+      streams.push(reader)
+      const big = 'x'.repeat(1024 * 1024)
+      for (let i = 0; i < 32 && !closed; i++) {
+        await alone.set(`big${i}`, `${i}${big}`)
+        await reader.next((e) => (e.data as { key?: string }).key === `big${i}`)
+      }
+      stalled.resume() // drain what the kernel holds; the server has ended the connection
+      await waitFor(() => closed, { message: 'the stalled client disconnected by the server' })
+      await alone.set('after', 1)
+      await reader.next((e) => (e.data as { key?: string }).key === 'after')
+    } finally {
+      await bounded.close()
+      await alone.stop()
+    }
+  })
+
   it('a watch opened before any event resumes without a gap (the first frame carries an id)', async () => {
     const s = await watch('?namespace=gapless')
     await waitFor(() => s.lastEventId !== undefined)
