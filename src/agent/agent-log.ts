@@ -10,6 +10,9 @@ import type { JsonValue } from '../config/value.js'
 import type { WatchEvent } from '../config/watch.js'
 import { createDefaultLogger, type MeshLogger } from '../logger.js'
 
+/** Values longer than this (as JSON) are logged by their size only (JSON logs) or cut (text logs). */
+export const MAX_LOGGED_VALUE = 4096
+
 /** Where the agent writes. `CliIo` of the command line fits. */
 export interface AgentIo {
   out(text: string): void
@@ -39,13 +42,31 @@ export function createAgentLog(io: AgentIo, json: boolean): AgentLog {
       if (json) io.out(`${JSON.stringify({ time: new Date().toISOString(), event: 'log', level, message })}\n`)
       else io.err(`${new Date().toISOString()} ${level}: ${message}\n`)
     }
-  const show = (v: JsonValue | undefined): string => (v === undefined ? '(absent)' : JSON.stringify(v))
+  const show = (v: JsonValue | undefined): string => {
+    if (v === undefined) return '(absent)'
+    const text = JSON.stringify(v)
+    return text.length <= MAX_LOGGED_VALUE ? text : `${text.slice(0, 80)}… (${text.length} characters)`
+  }
+  /** A value as a JSON log field: itself, or its size when it is too large for a log line. */
+  const field = (name: string, v: JsonValue | undefined): Record<string, unknown> => {
+    if (v === undefined) return {}
+    const length = JSON.stringify(v).length
+    return length <= MAX_LOGGED_VALUE ? { [name]: v } : { [`${name}Characters`]: length }
+  }
   return {
     event: line,
     change(e) {
       line(
         'change',
-        { ...e },
+        {
+          namespace: e.namespace,
+          key: e.key,
+          ...field('value', e.value),
+          ...field('previous', e.previous),
+          source: e.source,
+          author: e.author,
+          writeTime: e.time,
+        },
         `${new Date().toISOString()} ${e.source} ${e.namespace}/${e.key}: ${show(e.previous)} -> ${show(e.value)}`,
       )
     },
