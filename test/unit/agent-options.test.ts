@@ -82,6 +82,17 @@ describe('confmesh node options', () => {
     expect(options).toMatchObject({ weight: 1, bootstrap: ['/b'], http: '127.0.0.1:0', config: yaml })
   })
 
+  it('reads the example config file', () => {
+    const example = new URL('../../examples/agent.yaml', import.meta.url).pathname
+    expect(loadConfigFile(example)).toMatchObject({
+      name: 'confmesh',
+      dataDir: '/var/lib/confmesh',
+      http: '127.0.0.1:8500',
+      tags: { zone: 'eu-west', role: 'edge' },
+      json: true,
+    })
+  })
+
   it('refuses unknown keys, wrong types and unreadable files', () => {
     const file = (name: string, text: string) => {
       writeFileSync(join(dir, name), text)
