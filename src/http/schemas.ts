@@ -99,11 +99,11 @@ const versionAnswer = {
   properties: { version: ref('Version') },
 } as const
 
-/** Route schemas, by operation. */
-export const ROUTE_SCHEMAS = {
+const ROUTES = {
   healthz: {
     summary: 'Liveness: 200 while the agent runs (no token needed)',
     tags: ['agent'],
+    security: [],
     response: { 200: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } } },
   },
   status: {
@@ -383,3 +383,8 @@ export const ROUTE_SCHEMAS = {
     },
   },
 } as const
+
+/** Route schemas by operation; each carries its name as `operationId` (for client generators). */
+export const ROUTE_SCHEMAS = Object.fromEntries(
+  Object.entries(ROUTES).map(([operationId, schema]) => [operationId, { operationId, ...schema }]),
+) as { [K in keyof typeof ROUTES]: (typeof ROUTES)[K] & { operationId: K } }

@@ -137,6 +137,11 @@ describe('HTTP API: every route', () => {
     ]) {
       expect(openapi.paths, path).toHaveProperty([path])
     }
+    const ids = Object.values(openapi.paths).flatMap((p) =>
+      Object.values(p).map((op) => (op as { operationId?: string }).operationId),
+    )
+    expect(ids).toContain('getKey')
+    expect(new Set(ids).size).toBe(ids.length)
   })
 
   it('healthz, status, peers, ring', async () => {
