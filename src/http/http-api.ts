@@ -25,6 +25,7 @@ import { registerClusterRoutes } from './cluster-routes.js'
 import { errorReply, toErrorReply } from './error-status.js'
 import { InsecureListenError } from './errors.js'
 import { createEventLog, type EventLogOptions } from './event-log.js'
+import { registerHttpMetrics } from './http-metrics.js'
 import { registerKvRoutes } from './kv-routes.js'
 import { DEFAULT_HTTP_LISTEN, isLoopbackHost, type ListenAddress, parseListenAddress, urlOf } from './listen-address.js'
 import { packageVersion } from './package-version.js'
@@ -126,6 +127,7 @@ export async function createHttpApi(mesh: ConfigMesh, options: HttpApiOptions = 
       options.logger?.warn(`${req.method} ${req.url.slice(0, 200)} from ${req.ip}: ${r.status} ${r.body.error.code}`)
       await reply.code(r.status).header('www-authenticate', 'Bearer').send(r.body)
     })
+    registerHttpMetrics(app, metrics.registry, streams)
     const context: RouteContext = {
       app,
       mesh,

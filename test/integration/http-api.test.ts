@@ -242,10 +242,16 @@ describe('HTTP API: every route', () => {
       'confmesh_storage_commit_seconds',
       'confmesh_write_apply_seconds',
       'confmesh_event_loop_lag_seconds',
+      'confmesh_http_requests_total',
+      'confmesh_http_request_seconds',
+      'confmesh_http_watch_streams',
     ]) {
       expect(m.text, name).toContain(`# TYPE ${name} `)
     }
     expect(m.text).toMatch(/^confmesh_members 2$/m)
+    expect(m.text).toMatch(
+      /^confmesh_http_requests_total\{method="PUT",route="\/v1\/kv\/:namespace\/:key",status="200"\} \d+$/m,
+    )
     // remote writes seen by a's watchers feed the write-to-apply histogram
     await b.namespace('metrics').set('from-b', 1)
     await waitFor(() => a.namespace('metrics').get('from-b') === 1)
