@@ -31,7 +31,9 @@ export interface RouteContext {
   readonly startedAt: number
 }
 
-/** Access configs, spelled once. */
+/** Route config: anyone may call it. */
 export const OPEN = { access: 'open' } as const
+/** Route config: a read or write token (with tokens). */
 export const READ = { access: 'read' } as const
+/** Route config: a write token (with tokens). */
 export const WRITE = { access: 'write' } as const
