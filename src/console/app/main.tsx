@@ -1,0 +1,10 @@
+/**
+ * Entry point of the web console bundle (built by `scripts/build-console.mjs` into `dist/console/console.js`).
+ *
+ * @module
+ */
+import { render } from 'preact'
+import { App } from './app.js'
+import './console.css'
+
+render(<App />, document.getElementById('app')!)
