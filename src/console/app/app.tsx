@@ -136,7 +136,7 @@ export function App() {
       <header class="top">
         <div class="brand">
           <strong>confmesh</strong>
-          <span class="muted">{session.status.meshName}</span>
+          <span class="muted">mesh {session.status.meshName}</span>
         </div>
         <nav aria-label="Views">
           <ul class="views-nav">

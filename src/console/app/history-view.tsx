@@ -104,7 +104,10 @@ export function HistoryView({ api, access, self, lastEvent, reloads }: ViewProps
                   by <PeerName peerId={h.author} self={self} />
                 </span>
                 <span class="message">
-                  {h.message ?? (h.changes.length === 0 ? 'snapshot' : `${h.changes.length} key(s) changed`)}
+                  {h.message ??
+                    (h.changes.length === 0
+                      ? 'snapshot'
+                      : `${h.changes.length} key${h.changes.length === 1 ? '' : 's'} changed`)}
                 </span>
                 <code class="vid" title={h.id}>
                   {h.id.slice(0, 10)}

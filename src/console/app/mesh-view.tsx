@@ -101,6 +101,21 @@ export function MeshView({ api, self }: ViewProps) {
   const byId = new Map(peers.map((p) => [p.peerId, p]))
   const rows = [...new Set([...members, ...peers.map((p) => p.peerId)])]
   const ownerRank = (m: string) => owners?.owners.indexOf(m) ?? -1
+  // the agent's own weight is not in the API: estimated as weight per unit of measured share of the other members
+  const estimateWeight = (m: string): string | undefined => {
+    const share = shares[members.indexOf(m)]
+    let weight = 0
+    let share0 = 0
+    for (const [j, id] of members.entries()) {
+      const p = byId.get(id)
+      if (p !== undefined && shares[j] !== undefined) {
+        weight += p.weight
+        share0 += shares[j]!
+      }
+    }
+    if (share === undefined || share0 === 0) return undefined
+    return `≈ ${((share / share0) * weight).toFixed(1)}`
+  }
   return (
     <section class="view mesh" aria-labelledby="mesh-title">
       <div class="view-head">
@@ -187,11 +202,19 @@ export function MeshView({ api, self }: ViewProps) {
                     <PeerName peerId={m} self={self ?? status?.peerId} />
                     {r >= 0 ? <span class="badge owner-badge">owner #{r + 1}</span> : null}
                   </th>
-                  <td>
-                    {p !== undefined ? p.weight : <span title="The API does not report the agent's own weight">—</span>}
+                  <td data-label="Weight">
+                    {p !== undefined ? (
+                      p.weight
+                    ) : (
+                      <span title="Estimated from the measured share: the API does not report the agent's own weight">
+                        {estimateWeight(m) ?? '—'}
+                      </span>
+                    )}
                   </td>
-                  <td>{i >= 0 && shares[i] !== undefined ? `${(shares[i]! * 100).toFixed(0)} %` : '—'}</td>
-                  <td>
+                  <td data-label="Share">
+                    {i >= 0 && shares[i] !== undefined ? `${(shares[i]! * 100).toFixed(0)} %` : '—'}
+                  </td>
+                  <td data-label="Tags">
                     {p === undefined || Object.keys(p.tags).length === 0 ? (
                       <span class="muted">—</span>
                     ) : (
@@ -202,7 +225,7 @@ export function MeshView({ api, self }: ViewProps) {
                       ))
                     )}
                   </td>
-                  <td>
+                  <td data-label="Connection">
                     {isSelf ? (
                       <span class="state ok">this agent</span>
                     ) : p?.connected ? (
@@ -211,7 +234,7 @@ export function MeshView({ api, self }: ViewProps) {
                       <span class="state warn">not connected</span>
                     )}
                   </td>
-                  <td>
+                  <td data-label="Ready">
                     {isSelf || p?.ready ? <span class="state ok">ready</span> : <span class="state warn">joining</span>}
                   </td>
                 </tr>
