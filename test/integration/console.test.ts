@@ -242,7 +242,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in a browser against agent p
     await edit.locator('table.diff').waitFor()
     expect(JSON.parse((await edit.locator('td.before pre').textContent())!)).toEqual(SEED)
     expect(JSON.parse((await edit.locator('td.after pre').textContent())!)).toEqual(EDITED)
-    await page.evaluate(() => window.scrollTo(0, 0))
+    await page.evaluate('window.scrollTo(0, 0)')
     await shot(page, 'history')
     await edit.getByRole('button', { name: 'Hide changes' }).click()
 
@@ -317,14 +317,15 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in a browser against agent p
     const { context, page } = await openPage({ width: 390, height: 844 })
     await signIn(page, agents[0]!, WRITE_TOKEN)
     await row(page, 'feature.checkout').waitFor()
-    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+    // browser-side expressions as strings: this file is type-checked without the DOM library
+    const overflow = () => page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')
     expect(await overflow()).toBeLessThanOrEqual(1)
     await shot(page, 'phone-config')
     // keyboard: tab to the History link and follow it
     let reached = false
     for (let i = 0; i < 15 && !reached; i++) {
       await page.keyboard.press('Tab')
-      reached = await page.evaluate(() => document.activeElement?.textContent === 'History')
+      reached = await page.evaluate<boolean>("document.activeElement?.textContent === 'History'")
     }
     expect(reached).toBe(true)
     await page.keyboard.press('Enter')

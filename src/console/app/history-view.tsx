@@ -110,7 +110,7 @@ export function HistoryView({ api, access, self, lastEvent, reloads }: ViewProps
                       : `${h.changes.length} key${h.changes.length === 1 ? '' : 's'} changed`)}
                 </span>
                 <code class="vid" title={h.id}>
-                  {h.id.slice(0, 10)}
+                  {h.id}
                 </code>
               </div>
               {h.changes.length > 0 ? (

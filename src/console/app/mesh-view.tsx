@@ -21,6 +21,9 @@ export const REFRESH_MS = 2000
 /** Sample keys used to measure the members' shares. */
 export const SAMPLE_KEYS = 256
 
+/** Why the agent's own weight and tags show as a dash. */
+const NOT_REPORTED = "The HTTP API does not report the agent's own weight and tags (only other members')"
+
 interface RingAnswer {
   members: string[]
   key?: string
@@ -101,21 +104,6 @@ export function MeshView({ api, self }: ViewProps) {
   const byId = new Map(peers.map((p) => [p.peerId, p]))
   const rows = [...new Set([...members, ...peers.map((p) => p.peerId)])]
   const ownerRank = (m: string) => owners?.owners.indexOf(m) ?? -1
-  // the agent's own weight is not in the API: estimated as weight per unit of measured share of the other members
-  const estimateWeight = (m: string): string | undefined => {
-    const share = shares[members.indexOf(m)]
-    let weight = 0
-    let share0 = 0
-    for (const [j, id] of members.entries()) {
-      const p = byId.get(id)
-      if (p !== undefined && shares[j] !== undefined) {
-        weight += p.weight
-        share0 += shares[j]!
-      }
-    }
-    if (share === undefined || share0 === 0) return undefined
-    return `≈ ${((share / share0) * weight).toFixed(1)}`
-  }
   return (
     <section class="view mesh" aria-labelledby="mesh-title">
       <div class="view-head">
@@ -183,7 +171,9 @@ export function MeshView({ api, self }: ViewProps) {
             <tr>
               <th scope="col">Member</th>
               <th scope="col">Weight</th>
-              <th scope="col">Share</th>
+              <th scope="col" title={`Measured over ${SAMPLE_KEYS} sample keys`}>
+                Share
+              </th>
               <th scope="col">Tags</th>
               <th scope="col">Connection</th>
               <th scope="col">Ready</th>
@@ -206,8 +196,8 @@ export function MeshView({ api, self }: ViewProps) {
                     {p !== undefined ? (
                       p.weight
                     ) : (
-                      <span title="Estimated from the measured share: the API does not report the agent's own weight">
-                        {estimateWeight(m) ?? '—'}
+                      <span class="muted" title={NOT_REPORTED}>
+                        —
                       </span>
                     )}
                   </td>
@@ -216,7 +206,9 @@ export function MeshView({ api, self }: ViewProps) {
                   </td>
                   <td data-label="Tags">
                     {p === undefined || Object.keys(p.tags).length === 0 ? (
-                      <span class="muted">—</span>
+                      <span class="muted" title={p === undefined ? NOT_REPORTED : undefined}>
+                        —
+                      </span>
                     ) : (
                       Object.entries(p.tags).map(([k, v]) => (
                         <span key={k} class="chip">
