@@ -40,18 +40,21 @@ export function consoleAssetsDir(): string | undefined {
 
 /** Options of {@link serveConsole}. */
 export interface ServeConsoleOptions {
-  /** Folder of the built console. Default {@link consoleAssetsDir}(). */
+  /** Folder of the built console (holding `index.html`). Default {@link consoleAssetsDir}(). */
   root?: string
 }
 
 /**
- * Registers the console's routes on `app` (call before `listen`): `GET /` redirects to {@link CONSOLE_PATH}, files
- * under it are served without a token.
+ * Registers the console's routes on `app` (call before `listen`): `GET /` and `GET /ui` redirect to
+ * {@link CONSOLE_PATH}, files under it are served without a token.
  */
 export async function serveConsole(app: FastifyInstance, options: ServeConsoleOptions = {}): Promise<void> {
-  const root = options.root ?? consoleAssetsDir()
+  const given = options.root ?? consoleAssetsDir()
+  const root = given !== undefined && existsSync(join(given, 'index.html')) ? given : undefined
   const hidden = { hide: true }
-  app.get('/', { schema: hidden, config: OPEN }, (_req, reply) => reply.redirect(CONSOLE_PATH, 302))
+  const toConsole = (_req: unknown, reply: FastifyReply) => reply.redirect(CONSOLE_PATH, 302)
+  app.get('/', { schema: hidden, config: OPEN }, toConsole)
+  app.get(CONSOLE_PATH.slice(0, -1), { schema: hidden, config: OPEN }, toConsole)
   if (root === undefined) {
     const notBuilt = (_req: unknown, reply: FastifyReply) =>
       reply.code(404).send({

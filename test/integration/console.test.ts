@@ -342,6 +342,38 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in a browser against agent p
     await context.close()
   })
 
+  it('opens without sign-in on an agent without tokens; the editor works by keyboard, Escape closes it', async () => {
+    const open = await startAgent()
+    const { context, page } = await openPage()
+    try {
+      await page.goto(open.url!)
+      await page.getByRole('heading', { name: 'Config', level: 1 }).waitFor()
+      expect(await page.locator('.access').textContent()).toBe('no tokens')
+      const add = page.getByRole('button', { name: 'Add key' })
+      await add.focus()
+      await page.keyboard.press('Enter')
+      const dialog = page.getByRole('dialog')
+      await dialog.waitFor()
+      await page.keyboard.press('Escape')
+      await dialog.waitFor({ state: 'detached' })
+      expect(await add.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true)
+      await page.keyboard.press('Enter')
+      await dialog.waitFor()
+      await page.keyboard.type('greeting') // the Key field has the focus
+      await page.keyboard.press('Tab')
+      await page.keyboard.type('"hello"')
+      await page.keyboard.press('Tab') // Cancel
+      await page.keyboard.press('Tab') // Save
+      await page.keyboard.press('Enter')
+      await dialog.waitFor({ state: 'detached' })
+      await row(page, 'greeting').waitFor()
+      expect(await valueOn(open, 'default', 'greeting')).toBe('hello')
+    } finally {
+      await context.close()
+      await open.stop()
+    }
+  })
+
   it('logged no console error on any view', () => {
     expect(errors).toEqual([])
   })

@@ -52,8 +52,13 @@ export function Modal(props: { title: string; onClose: () => void; children: Com
   const ref = useRef<HTMLDialogElement>(null)
   useEffect(() => {
     const dialog = ref.current
+    // focus goes back where it was (the button that opened the dialog) when the dialog goes away
+    const opener = document.activeElement
     if (dialog !== null && !dialog.open) dialog.showModal()
-    return () => dialog?.close()
+    return () => {
+      dialog?.close()
+      if (opener instanceof HTMLElement && opener.isConnected) opener.focus()
+    }
   }, [])
   return (
     <dialog

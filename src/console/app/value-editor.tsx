@@ -68,6 +68,7 @@ export function ValueEditor(props: { api: Api; target: EditTarget; onClose: () =
           <input
             name="namespace"
             value={namespace}
+            autofocus={isNew && namespace === ''}
             readOnly={!isNew}
             required
             onInput={(e) => setNamespace(e.currentTarget.value)}
@@ -75,13 +76,21 @@ export function ValueEditor(props: { api: Api; target: EditTarget; onClose: () =
         </label>
         <label>
           Key
-          <input name="key" value={key} readOnly={!isNew} required onInput={(e) => setKey(e.currentTarget.value)} />
+          <input
+            name="key"
+            value={key}
+            readOnly={!isNew}
+            required
+            autofocus={isNew && namespace !== ''}
+            onInput={(e) => setKey(e.currentTarget.value)}
+          />
         </label>
         <label>
           Value (JSON)
           <textarea
             name="value"
             rows={10}
+            autofocus={!isNew}
             spellcheck={false}
             value={text}
             aria-invalid={error !== undefined}
