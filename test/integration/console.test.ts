@@ -41,6 +41,10 @@ function isExpectedResourceError(m: ConsoleMessage): boolean {
   )
 }
 
+if (!existsSync(CHROMIUM)) {
+  console.warn(`console.test.ts skipped: no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`)
+}
+
 describe.skipIf(!existsSync(CHROMIUM))('web console in a browser against agent processes', () => {
   let dir: string
   let agents: AgentProcess[] = []
