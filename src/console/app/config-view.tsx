@@ -99,6 +99,7 @@ export function ConfigView({ api, access, self, lastEvent, reloads }: ViewProps)
     if (!event.deleted && !namespaces.includes(event.namespace)) {
       setNamespaces((list) => [...list, event.namespace].sort())
     }
+    if (event.deleted) void loadNamespaces() // the namespace may be empty now
     if (event.namespace !== selected) return
     setEntries((cur) => {
       const next = { ...cur }
