@@ -354,8 +354,9 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in a browser against agent p
     await context.close()
   })
 
-  it('opens without sign-in on an agent without tokens; the editor works by keyboard, Escape closes it', async () => {
+  it('opens without sign-in on an agent without tokens; add by keyboard (Escape closes the editor), search, delete', async () => {
     const open = await startAgent()
+    await put(open, 'default', 'timeout.ms', 1500)
     const { context, page } = await openPage()
     try {
       await page.goto(open.url!)
@@ -380,6 +381,15 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in a browser against agent p
       await dialog.waitFor({ state: 'detached' })
       await row(page, 'greeting').waitFor()
       expect(await valueOn(open, 'default', 'greeting')).toBe('hello')
+      // search by key, then delete after a confirmation
+      expect(await page.locator('table.kv tbody tr[data-key]').count()).toBe(2)
+      await page.getByLabel('Search keys').fill('GREET')
+      await expect.poll(() => page.locator('table.kv tbody tr[data-key]').count()).toBe(1)
+      await row(page, 'greeting').getByRole('button', { name: 'Delete greeting' }).click()
+      await dialog.getByRole('button', { name: 'Delete' }).click()
+      await dialog.waitFor({ state: 'detached' })
+      await row(page, 'greeting').waitFor({ state: 'detached' })
+      expect(await valueOn(open, 'default', 'greeting')).toBeUndefined()
     } finally {
       await context.close()
       await open.stop()
