@@ -1,5 +1,5 @@
 // Builds the web console (src/console/app) into dist/console/: one bundled, minified script (preact and
-// eventsource-parser included: nothing is fetched at run time), one stylesheet (imported by main.tsx), index.html. Run by `npm run build`.
+// eventsource-parser included: nothing is fetched at run time), one stylesheet (styles/*.css, imported in order by main.tsx), index.html. Run by `npm run build`.
 import { copyFile, mkdir, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'

@@ -5,6 +5,8 @@
  */
 import { render } from 'preact'
 import { App } from './app.js'
-import './console.css'
+import './styles/base.css'
+import './styles/views.css'
+import './styles/phone.css'
 
 render(<App />, document.getElementById('app')!)
