@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks'
 import fastifySwagger from '@fastify/swagger'
 import { Ajv } from 'ajv'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
+import { serveConsole } from '../console/serve.js'
 import type { MeshLogger } from '../logger.js'
 import type { ConfigMesh } from '../mesh.js'
 import { createMeshMetrics, type MeshMetrics } from '../metrics/mesh-metrics.js'
@@ -144,6 +145,7 @@ export async function createHttpApi(mesh: ConfigMesh, options: HttpApiOptions = 
       scope.get('/v1/openapi.json', { schema: ROUTE_SCHEMAS.openapi, config: { access: 'read' } }, async () =>
         scope.swagger(),
       )
+      await serveConsole(scope)
     })
     await app.listen({ host: listen.host, port: listen.port })
   } catch (err) {
