@@ -80,22 +80,17 @@ export {
   UnauthorizedUpdateError,
 } from './security/authorization-errors.js'
 export {
-  ForbiddenContentError,
   InvalidDataKeyError,
   InvalidIdentityError,
   InvalidNetworkKeyError,
-  MalformedUpdateError,
   NotSealedError,
   SecretAuthenticationError,
   SecretKeyMismatchError,
-  UpdateTimeoutError,
-  UpdateTooLargeError,
 } from './security/errors.js'
 export { generateIdentity, type Identity, identityFromBytes, identityToBytes } from './security/identity.js'
 export type { SecurityOptions } from './security/mesh-security.js'
 export { generateNetworkKey } from './security/network-key.js'
 export { dataKeyFromString, dataKeyToString, generateDataKey } from './security/secret-box.js'
-export type { UpdateLimits } from './security/update-guard.js'
 export { WRITERS_KEY, WRITERS_NAMESPACE } from './security/writers.js'
 export {
   createMemoryStorage,
@@ -123,3 +118,11 @@ export {
 export type { RollbackOptions, RollbackResult } from './versions/rollback.js'
 export type { Version, VersionOrder, VersionRef } from './versions/vector-clock.js'
 export type { VersionView } from './versions/view.js'
+// the update guard (src/yjs-guard)
+export {
+  ForbiddenContentError,
+  MalformedUpdateError,
+  UpdateTimeoutError,
+  UpdateTooLargeError,
+} from './yjs-guard/errors.js'
+export type { UpdateLimits } from './yjs-guard/limits.js'

@@ -13,8 +13,8 @@
 import type * as Y from 'yjs'
 import { ConfmeshError } from '../errors.js'
 import type { RemoteOrigin, UpdateContext, UpdateValidator } from '../sync/update-applier.js'
+import { guardedApply, inspectUpdate, type UpdateLimits } from '../yjs-guard/index.js'
 import type { ClientRegistry } from './client-registry.js'
-import { guardedApply, inspectUpdate, type UpdateLimits } from './update-guard.js'
 import { checkUpdateAuthors, type WriterPolicy } from './writers.js'
 
 /** The only root type confmesh documents use (`config/kv-store.ts` `ENTRIES_ROOT`). */
