@@ -16,11 +16,11 @@
  */
 import './polyfill.js'
 
-export type { HlcTimestamp } from './config/hlc.js'
 export { MAX_KEY_LENGTH, MAX_NAMESPACE_LENGTH } from './config/key.js'
 export { DEFAULT_NAMESPACE, type Namespace, type ReadonlyNamespace } from './config/namespace.js'
 export type { JsonValue } from './config/value.js'
 export type { WatchEvent, WatchListener, WatchTarget } from './config/watch.js'
+export type { HlcTimestamp } from './doc/hlc.js'
 export {
   ConfmeshError,
   InvalidKeyError,
@@ -48,6 +48,7 @@ export {
   type LeaseRequestOptions,
 } from './lease/leases.js'
 export type { MeshLogger } from './logger.js'
+export type { MembershipChange, MemberUpdate } from './membership/membership.js'
 export {
   type ConfigMesh,
   createMesh,
@@ -59,6 +60,7 @@ export {
   type MeshStats,
   type MeshTiming,
   type PeerInfo,
+  type RingOptions,
 } from './mesh.js'
 export { DataDirMismatchError } from './persistence/errors.js'
 export {
@@ -68,9 +70,7 @@ export {
   UnknownStrategyError,
 } from './ring/errors.js'
 export { DEFAULT_VNODES } from './ring/hash-ring.js'
-export { DEFAULT_JOIN_EPSILON, DEFAULT_JOIN_PARTS, type JoinSyncOptions } from './ring/join-sync.js'
-export type { MembershipChange, MemberUpdate } from './ring/membership.js'
-export type { MeshPickOptions, MeshRing, RingChange, RingOptions } from './ring/mesh-ring.js'
+export type { MeshPickOptions, MeshRing, RingChange } from './ring/mesh-ring.js'
 export type { PickStrategy } from './ring/picker.js'
 export { MAX_MEMBER_WEIGHT, MIN_MEMBER_WEIGHT } from './ring/weight.js'
 // security (src/security)
@@ -106,6 +106,7 @@ export {
   StorageVersionError,
   StorageWriteError,
 } from './storage/index.js'
+export { DEFAULT_JOIN_EPSILON, DEFAULT_JOIN_PARTS, type JoinSyncOptions } from './sync/join-sync.js'
 export type { MeshVersions } from './versions/api.js'
 export type { HistoryChange } from './versions/diff.js'
 export { UnknownVersionError, VersionPrunedError } from './versions/errors.js'

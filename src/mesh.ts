@@ -10,19 +10,15 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import * as Y from 'yjs'
-import { createHybridLogicalClock } from './config/hlc.js'
-import {
-  CLEANUP_ORIGIN,
-  createKvStore,
-  type KvStore,
-  LOCAL_ORIGIN,
-  type WriteMeta,
-  type WriteOp,
-} from './config/kv-store.js'
+import { createKvStore, type KvStore, type WriteMeta, type WriteOp } from './config/kv-store.js'
 import { createNamespace, DEFAULT_NAMESPACE, type Namespace } from './config/namespace.js'
 import { DEFAULT_MAX_VALUE_BYTES, type JsonValue } from './config/value.js'
 import { createWatchHub, type WatchHub, type WatchListener, type WatchTarget } from './config/watch.js'
 import { createWriteBatcher } from './config/write-batcher.js'
+import { createHybridLogicalClock } from './doc/hlc.js'
+import { createIngest, type Ingest } from './doc/ingest.js'
+import { channelLimits, MAX_GOSSIP_MESSAGE_BYTES } from './doc/limits.js'
+import { CLEANUP_ORIGIN, LOCAL_ORIGIN } from './doc/origins.js'
 import { InvalidOptionsError, MeshStoppedError } from './errors.js'
 // ring and leases (src/ring, src/lease)
 import {
@@ -34,10 +30,6 @@ import {
   type Leases,
 } from './lease/leases.js'
 import { createDefaultLogger, type MeshLogger } from './logger.js'
-import { createNode, DEFAULT_MAX_CONNECTIONS, MAX_GOSSIP_MESSAGE_BYTES, type MeshNode } from './node.js'
-import { openPersistence, type Persistence } from './persistence/persistence.js'
-import { NoLiveMembersError } from './ring/errors.js'
-import { createJoinSync, type JoinSync } from './ring/join-sync.js'
 import {
   createMembership,
   DEFAULT_HEARTBEAT_MS,
@@ -45,14 +37,11 @@ import {
   type Member,
   type Membership,
   type MembershipChange,
-} from './ring/membership.js'
-import {
-  createMeshRing,
-  type MeshPickOptions,
-  type MeshRing,
-  type MeshRingService,
-  type RingOptions,
-} from './ring/mesh-ring.js'
+} from './membership/membership.js'
+import { openPersistence, type Persistence } from './persistence/persistence.js'
+import { NoLiveMembersError } from './ring/errors.js'
+import type { BoundedLoadInit } from './ring/hash-ring.js'
+import { createMeshRing, type MeshPickOptions, type MeshRing, type MeshRingService } from './ring/mesh-ring.js'
 import { assertWeight } from './ring/weight.js'
 // security (src/security)
 import {
@@ -67,7 +56,9 @@ import { createSqliteStorage } from './storage/sqlite-storage.js'
 import type { Storage } from './storage/storage.js'
 import { type CatchUp, createCatchUp } from './sync/catch-up.js'
 import { createGossip, type Gossip } from './sync/gossip.js'
-import { createUpdateApplier, sizeValidator, type UpdateApplier } from './sync/update-applier.js'
+import type { JoinSyncOptions } from './sync/join-sync.js'
+import { createJoinSync, type JoinSync } from './sync/join-sync.js'
+import { createNode, DEFAULT_MAX_CONNECTIONS, type MeshNode } from './transport/libp2p-node.js'
 // versions (src/versions)
 import type { MeshVersions } from './versions/api.js'
 import type { HistoryChange } from './versions/diff.js'
@@ -82,8 +73,19 @@ import type { VersionView } from './versions/view.js'
 export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
 /** Default mesh name. Meshes with different names never mix. */
 export const DEFAULT_MESH_NAME = 'confmesh'
-/** Largest remote update accepted (gossip or catch-up), by default. */
-export const DEFAULT_MAX_UPDATE_BYTES = 256 * 1024 * 1024
+
+/** Ring options of `createMesh({ ring })`. */
+export interface RingOptions {
+  /** Virtual nodes per unit of weight. Default `DEFAULT_VNODES` (200) of `ring/hash-ring.ts`. */
+  vnodes?: number
+  /** Bounded loads for `MeshRing.assign`. Default: off (every key on its `ownerOf` primary). */
+  boundedLoad?: BoundedLoadInit
+  /**
+   * How a joiner takes its first full state: from its ring owners, split in parts (`sync/join-sync.ts`), or `false`
+   * to pull from every new neighbour as before. Default: enabled with that module's defaults.
+   */
+  joinSync?: false | JoinSyncOptions
+}
 
 /** Tuning knobs; the defaults suit most meshes. */
 export interface MeshTiming {
@@ -352,7 +354,7 @@ class Mesh implements ConfigMesh {
   private store!: KvStore
   private versions!: Versions
   private hub!: WatchHub
-  private applier!: UpdateApplier
+  private ingest!: Ingest
   private gossip!: Gossip
   private catchUp!: CatchUp
   private membership!: Membership
@@ -402,7 +404,14 @@ class Mesh implements ConfigMesh {
     const peerId = this.node.peerId.toString()
     this.logger = o.logger ?? createDefaultLogger(`confmesh:${peerId.slice(-8)}`)
     this.doc = new Y.Doc({ gc: true })
-    await this.persistence?.attach(this.doc, this.logger) // restore before anything reads or shares the document
+    this.ingest = createIngest({
+      doc: this.doc,
+      logger: this.logger,
+      limits: channelLimits(o.maxValueBytes, o.security.updateLimits),
+      onRefused: (err) => this.security?.authorization.count(err),
+    })
+    // restore (through the ingest pipeline) before anything reads or shares the document
+    await this.persistence?.attach(this.doc, this.logger, this.ingest)
     const persistence = this.persistence
     this.security = createMeshSecurity({
       doc: this.doc,
@@ -411,6 +420,7 @@ class Mesh implements ConfigMesh {
       ...(persistence === undefined ? {} : { persistedEpoch: () => persistence.writer?.epoch }),
       readWriters: () => this.store.get(WRITERS_NAMESPACE, WRITERS_KEY),
     })
+    this.ingest.addCheck(this.security.authorization.check)
     const clock = createHybridLogicalClock()
     this.versions = createVersions({
       doc: this.doc,
@@ -431,14 +441,6 @@ class Mesh implements ConfigMesh {
     this.store.onChanges((changes) => this.hub.dispatch(changes))
 
     const base = `/confmesh/${o.name}`
-    let catchUp: CatchUp | undefined
-    this.applier = createUpdateApplier({
-      doc: this.doc,
-      logger: this.logger,
-      validators: [sizeValidator(DEFAULT_MAX_UPDATE_BYTES), ...this.security.validators],
-      applyUpdate: this.security.applyUpdate,
-      onGap: (from) => void catchUp?.requestPull(from),
-    })
     const pubsub = this.node.services.pubsub
     this.membership = createMembership({
       node: this.node,
@@ -462,11 +464,11 @@ class Mesh implements ConfigMesh {
       this.events.safeDispatchEvent('peers:change', { detail: evt.detail })
     })
     this.persistence?.trackPeers(() => this.membership.peers())
-    catchUp = createCatchUp({
+    const catchUp = createCatchUp({
       node: this.node,
       protocol: `${base}/sync/1.0.0`,
       doc: this.doc,
-      applier: this.applier,
+      ingest: this.ingest,
       logger: this.logger,
       candidates: () =>
         this.membership
@@ -480,12 +482,13 @@ class Mesh implements ConfigMesh {
       partsProtocol: `${base}/sync/1.1.0`,
     })
     this.catchUp = catchUp
+    this.ingest.addEventListener('gap', (evt) => void catchUp.requestPull(evt.detail))
     await this.startRing(base, peerId)
     this.gossip = createGossip({
       pubsub,
       topic: `${base}/doc/1`,
       doc: this.doc,
-      applier: this.applier,
+      ingest: this.ingest,
       logger: this.logger,
       // a read-only peer collects losers locally but publishes nothing (peers refuse its updates)
       isLocalOrigin: (origin) =>
@@ -625,7 +628,7 @@ class Mesh implements ConfigMesh {
       counters: {
         ...prefixed('gossip', this.gossip.counters),
         ...prefixed('catchUp', this.catchUp.counters),
-        ...prefixed('applier', this.applier.counters),
+        ...prefixed('applier', this.ingest.counters),
         ...prefixed('storage', this.persistence?.counters ?? {}),
         ...prefixed('join', this.joinSync?.counters ?? {}),
         ...prefixed('lease', this.leases.counters),
@@ -686,7 +689,7 @@ class Mesh implements ConfigMesh {
         connect: (id) => this.connectMember(id),
         stateVector: () => Y.encodeStateVector(this.doc),
         fetchPart: (id, part, sv) => this.catchUp.fetchPart(id, part, sv),
-        apply: (update, from) => this.applier.apply(update, { from, via: 'sync' }) === undefined,
+        apply: (update, from) => this.ingest.apply(update, { from, via: 'sync' }) === undefined,
         pullWhole: async (id) => {
           await this.catchUp.pull(id)
         },

@@ -1,24 +1,22 @@
 /**
- * The security wiring of one mesh peer, kept out of `mesh.ts`: option resolution (`networkKey`, `identity`,
+ * The security wiring of one mesh peer, kept out of `mesh/`: option resolution (`networkKey`, `identity`,
  * `writers`, `dataKey`), the writer epoch that binds this peer's Yjs client id to its peer id, the writer policy,
- * the update validators, and local write authorisation.
+ * the authorisation step of the ingest pipeline, and local write authorisation.
  *
  * @module
  */
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import * as Y from 'yjs'
-import { DEFAULT_MAX_VALUE_BYTES } from '../config/value.js'
 import { InvalidNamespaceError, InvalidOptionsError } from '../errors.js'
-import type { RemoteOrigin, UpdateValidator } from '../sync/update-applier.js'
-import type { UpdateLimits } from '../yjs-guard/index.js'
+import type { UpdateLimits } from '../yjs-guard/limits.js'
 import { NotAuthorizedError } from './authorization-errors.js'
 import { clientIdFor, newEpoch } from './client-id.js'
 import { createClientRegistry, registerDocument } from './client-registry.js'
 import type { Identity } from './identity.js'
 import { parseNetworkKey } from './network-key.js'
 import { createSecretCodec, type SecretCodec } from './secrets.js'
-import { createSecurityValidators, type SecurityCounters } from './validators.js'
+import { createUpdateAuthorization, type SecurityCounters, type UpdateAuthorization } from './update-authorization.js'
 import {
   createWriterPolicy,
   nextWriterSet,
@@ -54,9 +52,7 @@ export interface ResolvedSecurity {
 }
 
 /** Validates the security options; throws `InvalidOptionsError` (or the building blocks' named errors). */
-export function resolveSecurity(
-  o: SecurityOptions & { privateKey?: PrivateKey | undefined; maxValueBytes?: number | undefined },
-): ResolvedSecurity {
+export function resolveSecurity(o: SecurityOptions & { privateKey?: PrivateKey | undefined }): ResolvedSecurity {
   let privateKey = o.privateKey
   if (o.identity !== undefined) {
     const key = o.identity?.privateKey
@@ -82,19 +78,7 @@ export function resolveSecurity(
     privateKey,
     writers,
     secrets: createSecretCodec(o.dataKey),
-    updateLimits: withContentLimit(o.updateLimits ?? {}, o.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES),
-  }
-}
-
-/** One value may be as large as `maxValueBytes` (4/3 of it as a secret's base64): raise the guard's content bound. */
-function withContentLimit(
-  limits: { gossip?: UpdateLimits; sync?: UpdateLimits },
-  maxValueBytes: number,
-): { gossip: UpdateLimits; sync: UpdateLimits } {
-  const maxContentBytes = Math.ceil((maxValueBytes * 4) / 3) + 4096
-  return {
-    gossip: { maxContentBytes, ...limits.gossip },
-    sync: { maxContentBytes, ...limits.sync },
+    updateLimits: { ...o.updateLimits },
   }
 }
 
@@ -115,10 +99,8 @@ export interface MeshSecurityInit {
 /** The security state of one running mesh peer. */
 export interface MeshSecurity {
   readonly policy: WriterPolicy
-  /** Validators for the update applier. */
-  readonly validators: UpdateValidator[]
-  /** Hardened apply for the update applier. */
-  readonly applyUpdate: (doc: Y.Doc, update: Uint8Array, origin: RemoteOrigin) => void
+  /** The authorisation step of the ingest pipeline (`check`) and the refusal counter (`count`). */
+  readonly authorization: Pick<UpdateAuthorization, 'check' | 'count'>
   /** Counters (refusals by error name). */
   readonly counters: SecurityCounters
   /** The secret codec. */
@@ -156,12 +138,7 @@ export function createMeshSecurity(init: MeshSecurityInit): MeshSecurity {
     ...(options.writers === undefined ? {} : { seed: options.writers }),
     read: init.readWriters,
   })
-  const v = createSecurityValidators({
-    policy,
-    registry,
-    ...(options.updateLimits.gossip === undefined ? {} : { gossipLimits: options.updateLimits.gossip }),
-    ...(options.updateLimits.sync === undefined ? {} : { syncLimits: options.updateLimits.sync }),
-  })
+  const authorization = createUpdateAuthorization({ policy, registry })
   const assertWriter = (): void => {
     if (!policy.mayWrite(peerId)) {
       throw new NotAuthorizedError(`peer ${peerId} is not a writer of this mesh: config is read-only here`)
@@ -169,9 +146,8 @@ export function createMeshSecurity(init: MeshSecurityInit): MeshSecurity {
   }
   return {
     policy,
-    validators: v.validators,
-    applyUpdate: v.applyUpdate,
-    counters: v.counters,
+    authorization,
+    counters: authorization.counters,
     secrets: options.secrets,
     epoch() {
       if (init.persistedEpoch !== undefined) return init.persistedEpoch()

@@ -5,7 +5,8 @@
  * holds none (it is never written by itself: a peer restarted with a stale option must not undo a later change); the
  * first `setWriters()` stores it. `former` lists every peer removed so far (kept for operators and audits).
  *
- * Guarantees (enforced by {@link writerValidator} on every replica, before an update is applied or forwarded):
+ * Guarantees (enforced by {@link checkUpdateAuthors}, an authorisation step of the ingest pipeline `doc/ingest.ts`, on
+ * every replica, before an update is applied or forwarded):
  * - gossip: the signed publisher (gossipsub `StrictSign`) is a current writer; every struct of the update is under
  *   the Yjs client id `clientIdFor(publisher, epoch)` (epoch from the message header); every element naming an author
  *   (`a`) names the publisher and every entry's epoch (`e`) is the header's. A removed writer's later messages are
@@ -20,6 +21,8 @@
  * @module
  */
 import * as Y from 'yjs'
+import { asRecord, namesKey } from '../doc/entry.js'
+import type { DecodedStruct } from '../doc/ingest.js'
 import { UnauthorizedUpdateError } from './authorization-errors.js'
 import { clientIdFor } from './client-id.js'
 import type { ClientRegistry } from './client-registry.js'
@@ -135,12 +138,12 @@ export interface AuthorCheck {
 }
 
 /**
- * Checks who wrote an update (see the module comment). Call it only on updates the update guard accepted: it decodes
- * them with `Y.decodeUpdate`, which trusts its input.
+ * Checks who wrote an update (see the module comment): its bytes, or its structs as the ingest pipeline decoded them.
+ * Call it only on updates the update guard accepted: bytes are decoded with `Y.decodeUpdate`, which trusts its input.
  *
  * @throws {@link UnauthorizedUpdateError} naming the first violation.
  */
-export function checkUpdateAuthors(update: Uint8Array, check: AuthorCheck): void {
+export function checkUpdateAuthors(update: Uint8Array | readonly DecodedStruct[], check: AuthorCheck): void {
   const { from, via, epoch, policy } = check
   const writers = policy.current()
   if (writers !== undefined && !writers.has(from)) {
@@ -150,7 +153,7 @@ export function checkUpdateAuthors(update: Uint8Array, check: AuthorCheck): void
         : `catch-up replies are accepted from writers only; ${from} is not one`,
     )
   }
-  const { structs } = Y.decodeUpdate(update)
+  const structs = update instanceof Uint8Array ? Y.decodeUpdate(update).structs : update
   let bound: number | undefined
   if (via === 'gossip') {
     const hasStructs = structs.some((s) => !(s instanceof Y.Skip))
@@ -187,16 +190,14 @@ export function checkUpdateAuthors(update: Uint8Array, check: AuthorCheck): void
 }
 
 function checkElement(el: unknown, client: number, check: AuthorCheck, bindings: Map<number, string>): void {
-  if (el === null || typeof el !== 'object' || Array.isArray(el)) return
-  const r = el as Record<string, unknown>
-  if (!('a' in r)) return
+  const r = asRecord(el)
+  if (r === undefined || !('a' in r)) return
   const { from, via, epoch } = check
   if (typeof r.a !== 'string') throw new UnauthorizedUpdateError(`update from ${from} has an element without author`)
   if (via === 'gossip' && r.a !== from) {
     throw new UnauthorizedUpdateError(`update published by ${from} names another author (${r.a})`)
   }
-  const isEntry = typeof r.n === 'string' && typeof r.k === 'string'
-  if (!isEntry) return
+  if (!namesKey(r)) return
   if ('e' in r) {
     if (via === 'gossip' && r.e !== epoch) throw new UnauthorizedUpdateError(`entry epoch differs from the message's`)
     let expected: number

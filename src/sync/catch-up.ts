@@ -6,14 +6,14 @@
  * validates the whole update and applies it. If the request shows the requester holds changes the responder lacks,
  * the responder pulls them back, so one exchange heals both sides. Large state never travels as gossip.
  *
- * A pull runs on every new connection, when gossip announces a change too large for a message, when the applier
+ * A pull runs on every new connection, when gossip announces a change too large for a message, when the ingest pipeline reports
  * detects a gap (pending structs), and as periodic anti-entropy (one random peer every interval, with jitter), so a
  * peer that missed messages converges without depending on luck. Pulls are queued (bounded concurrency) and
  * de-duplicated per peer: a peer that connects to many others fetches the full state once, then small diffs.
  *
- * Joiners (ring-served first sync, `ring/join-sync.ts`): `hold(promise)` makes every pull requested meanwhile wait for
+ * Joiners (ring-served first sync, `sync/join-sync.ts`): `hold(promise)` makes every pull requested meanwhile wait for
  * the promise, then run as a diff; the joiner fetches its first state in parts (`fetchPart`, over `partsProtocol`,
- * `ring/sync-parts.ts`) from its ring owners instead of from whichever neighbours it met first.
+ * `sync/parts.ts`) from its ring owners instead of from whichever neighbours it met first.
  *
  * Does NOT guarantee: progress while no peer is reachable (the replica keeps working alone and merges later).
  *
@@ -23,24 +23,19 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import * as Y from 'yjs'
+import type { Ingest } from '../doc/ingest.js'
+import { MAX_CATCH_UP_REPLY_BYTES, MAX_SYNC_REQUEST_BYTES } from '../doc/limits.js'
 import { SyncError } from '../errors.js'
 import type { MeshLogger } from '../logger.js'
-import type { MeshNode } from '../node.js'
-import {
-  decodePartRequest,
-  encodePartRequest,
-  encodeUpdatePart,
-  MAX_SYNC_PARTS,
-  type SyncPart,
-} from '../ring/sync-parts.js'
-import { decodeMessage, encodeMessage } from './codec.js'
+import type { MeshNode } from '../transport/libp2p-node.js'
+import { decodeMessage, encodeMessage } from '../wire/codec.js'
 import { hasMissing } from './gossip.js'
-import type { UpdateApplier } from './update-applier.js'
+import { decodePartRequest, encodePartRequest, encodeUpdatePart, MAX_SYNC_PARTS, type SyncPart } from './parts.js'
 
 /** Default slice size of a catch-up reply. */
 export const DEFAULT_CHUNK_BYTES = 256 * 1024
-/** Default largest catch-up reply accepted. */
-export const DEFAULT_MAX_CATCH_UP_BYTES = 512 * 1024 * 1024
+/** Default largest catch-up reply accepted (the table of `doc/limits.ts`). */
+export const DEFAULT_MAX_CATCH_UP_BYTES = MAX_CATCH_UP_REPLY_BYTES
 /** Default time limit of one exchange. */
 export const DEFAULT_CATCH_UP_TIMEOUT_MS = 30_000
 /** Default anti-entropy period (each round adds up to ±25 % jitter). */
@@ -53,7 +48,8 @@ export interface CatchUpInit {
   node: MeshNode
   protocol: string
   doc: Y.Doc
-  applier: UpdateApplier
+  /** The ingest pipeline every reply and part goes through. */
+  ingest: Ingest
   logger: MeshLogger
   /** Default {@link DEFAULT_CHUNK_BYTES}. */
   chunkBytes?: number
@@ -81,7 +77,7 @@ export interface CatchUpInit {
    * ours leaves the process before it is on disk (see `src/persistence`). A rejection aborts the reply. Default: none.
    */
   whenDurable?: () => Promise<void>
-  /** Protocol id of part requests (`ring/sync-parts.ts`); served and used by `fetchPart` when set. Default: none. */
+  /** Protocol id of part requests (`sync/parts.ts`); served and used by `fetchPart` when set. Default: none. */
   partsProtocol?: string
 }
 
@@ -226,7 +222,7 @@ class CatchUpProtocol implements CatchUp {
     const sv = Y.encodeStateVector(this.init.doc)
     const update = await this.fetch(peerId, this.init.protocol, sv)
     if (update.length > 0) {
-      const refused = this.init.applier.apply(update, { from: peerId, via: 'sync' })
+      const refused = this.init.ingest.apply(update, { from: peerId, via: 'sync' })
       if (refused !== undefined) {
         // A reply over a per-update limit is not necessarily hostile: after a long partition, two sides' concurrent
         // appends meet at one place and the merge's estimated conflict-resolution cost exceeds the bound for ONE
@@ -253,7 +249,7 @@ class CatchUpProtocol implements CatchUp {
       const part = await this.fetchPart(peerId, { index, count: MAX_SYNC_PARTS }, stateVector)
       bytes += part.length
       if (part.length === 0) continue
-      const refused = this.init.applier.apply(part, { from: peerId, via: 'sync' })
+      const refused = this.init.ingest.apply(part, { from: peerId, via: 'sync' })
       if (refused !== undefined) return undefined
     }
     this.init.logger.info(`catch-up with ${peerId}: a reply over the per-update limits arrived in slices instead`)
@@ -308,7 +304,7 @@ class CatchUpProtocol implements CatchUp {
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.timeoutMs)])
     try {
       if (this.init.mayServe?.(from) === false) throw new SyncError(`not serving catch-up to ${from}`)
-      const lp = lpStream(stream, { maxDataLength: 64 * 1024 * 1024 })
+      const lp = lpStream(stream, { maxDataLength: MAX_SYNC_REQUEST_BYTES })
       const req = decodeMessage((await lp.read({ signal })).subarray())
       if (req.kind !== 'sync-request') throw new SyncError(`expected sync-request, got ${req.kind}`)
       const partRequest = parts ? decodePartRequest(req.stateVector) : undefined

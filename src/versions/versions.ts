@@ -9,16 +9,11 @@
  * @module
  */
 import * as Y from 'yjs'
-import type { HybridLogicalClock } from '../config/hlc.js'
-import {
-  CLEANUP_ORIGIN,
-  ENTRIES_ROOT,
-  LOCAL_ORIGIN,
-  type LocalWriteHook,
-  type WriteMeta,
-  type WriteOp,
-} from '../config/kv-store.js'
+import type { LocalWriteHook, WriteMeta, WriteOp } from '../config/kv-store.js'
 import { forEachDeleted, forEachInserted } from '../config/yjs-elements.js'
+import { ENTRIES_ROOT } from '../doc/entry.js'
+import type { HybridLogicalClock } from '../doc/hlc.js'
+import { CLEANUP_ORIGIN, LOCAL_ORIGIN } from '../doc/origins.js'
 import { type BaseState, isBaseElement, readBase } from './base.js'
 import { diffStates, type HistoryChange } from './diff.js'
 import { UnknownVersionError, VersionPrunedError } from './errors.js'

@@ -6,7 +6,7 @@
  * arriving; one silent for `timeoutMs` is dropped (a crashed peer disappears everywhere within `timeoutMs` plus one
  * check interval). The gossipsub signature must match the heartbeat's peer id, so nobody can speak for another peer.
  *
- * A heartbeat also says whether the member is `ready` (has its first full state; see `ring/join-sync.ts`), so joiners
+ * A heartbeat also says whether the member is `ready` (has its first full state; see `sync/join-sync.ts`), so joiners
  * take their first state from ready members only, and how many members it sees (`meshSize`), so a joiner can tell
  * when it has heard of (nearly) everyone. Heartbeats without the field count as ready. A change of weight,
  * tags or readiness of a known member is an `update` event (the ring re-weights on it). A new member, and a new
@@ -26,8 +26,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import type { MeshLogger } from '../logger.js'
-import type { MeshNode } from '../node.js'
-import { decodeMessage, encodeMessage } from '../sync/codec.js'
+import type { MeshNode } from '../transport/libp2p-node.js'
+import { decodeMessage, encodeMessage } from '../wire/codec.js'
 
 /** Default heartbeat period. */
 export const DEFAULT_HEARTBEAT_MS = 1_000
