@@ -11,10 +11,16 @@
  *   the Yjs client id `clientIdFor(publisher, epoch)` (epoch from the message header); every element naming an author
  *   (`a`) names the publisher and every entry's epoch (`e`) is the header's. A removed writer's later messages are
  *   therefore refused, and nobody can write under another peer's client id.
- * - catch-up: a reply is accepted only from a current writer (the stream is Noise-authenticated, so the responder's
- *   peer id is proven), and every entry in it must be under the client id bound to its author.
+ * - catch-up and its parts (with or without a writer set): a reply is accepted only from a current writer (everyone in
+ *   an open mesh; the stream is Noise-authenticated, so the responder's peer id is proven); every entry in it must
+ *   carry an epoch and be under the client id bound to its author and epoch, `clientIdFor(a, e)`, and that client id
+ *   must not be bound to another peer already; a history record must not sit under a client id bound to another
+ *   peer. So an outsider cannot write under another peer's client id over catch-up either.
  *
- * Does NOT guarantee: anything against a malicious *current* writer (it may write, delete or roll back any key, and
+ * Does NOT guarantee: that a catch-up reply's entries were written by the author they name (the responder vouches
+ * for them: with the author's own epoch, which every member sees in gossip, a responder can serve an entry in that
+ * author's name; in an open mesh every member may respond); structs that carry no author (deleted content, GC) are
+ * not bound on catch-up; anything against a malicious *current* writer (it may write, delete or roll back any key, and
  * vouches for what it serves by catch-up); that a removal is seen everywhere at once (a change the removed writer
  * made concurrently with its removal is accepted by peers that had not yet applied the removal).
  *
@@ -197,7 +203,14 @@ function checkElement(el: unknown, client: number, check: AuthorCheck, bindings:
   if (via === 'gossip' && r.a !== from) {
     throw new UnauthorizedUpdateError(`update published by ${from} names another author (${r.a})`)
   }
-  if (!namesKey(r)) return
+  if (!namesKey(r)) {
+    // a history record (author, no epoch): on catch-up, its client id must not be bound to another peer
+    const owner = via === 'sync' ? (check.registry?.owner(client) ?? bindings.get(client)) : undefined
+    if (owner !== undefined && owner !== r.a) {
+      throw new UnauthorizedUpdateError(`record of ${r.a} is under client ${client}, which belongs to ${owner}`)
+    }
+    return
+  }
   if ('e' in r) {
     if (via === 'gossip' && r.e !== epoch) throw new UnauthorizedUpdateError(`entry epoch differs from the message's`)
     let expected: number
@@ -214,7 +227,9 @@ function checkElement(el: unknown, client: number, check: AuthorCheck, bindings:
       throw new UnauthorizedUpdateError(`client id ${client} belongs to ${owner}, not to ${r.a}`)
     }
     bindings.set(client, r.a)
-  } else if (check.policy.current() !== undefined) {
+  } else if (via === 'sync' || check.policy.current() !== undefined) {
+    // Gossip binds an epoch-less entry by the message's header; a catch-up reply has no header to bind it by, so in
+    // an open mesh too, an entry there without an epoch could sit under any client id: refused.
     throw new UnauthorizedUpdateError(`entry of ${r.a} carries no writer epoch`)
   }
   if (r.n === WRITERS_NAMESPACE) {
