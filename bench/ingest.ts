@@ -23,9 +23,9 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import * as Y from 'yjs'
 import { createKvStore } from '../src/config/kv-store.js'
+import { createHybridLogicalClock } from '../src/doc/hlc.js'
 import { createIngest } from '../src/doc/ingest.js'
 import { channelLimits } from '../src/doc/limits.js'
-import { createHybridLogicalClock } from '../src/doc/hlc.js'
 import type { MeshLogger } from '../src/logger.js'
 import { clientIdFor } from '../src/security/client-id.js'
 import { createClientRegistry } from '../src/security/client-registry.js'
@@ -146,7 +146,9 @@ async function main(): Promise<void> {
   const oldDir = join(BENCH_DIR, '.build', `old-${OLD}`)
   if (!existsSync(join(oldDir, 'src'))) {
     mkdirSync(oldDir, { recursive: true })
-    execFileSync('sh', ['-c', `git archive ${OLD} src | tar -x -C ${JSON.stringify(oldDir)}`], { cwd: join(BENCH_DIR, '..') })
+    execFileSync('sh', ['-c', `git archive ${OLD} src | tar -x -C ${JSON.stringify(oldDir)}`], {
+      cwd: join(BENCH_DIR, '..'),
+    })
   }
   const { author, base, updates } = await workload()
   const bytes = updates.reduce((s, u) => s + u.length, 0) / updates.length

@@ -52,16 +52,18 @@ export type { MembershipChange, MemberUpdate } from './membership/membership.js'
 export {
   type ConfigMesh,
   createMesh,
-  DEFAULT_LISTEN,
-  DEFAULT_MESH_NAME,
   type MeshDiagnostics,
   type MeshEvents,
-  type MeshOptions,
   type MeshStats,
-  type MeshTiming,
   type PeerInfo,
+} from './mesh/config-mesh.js'
+export {
+  DEFAULT_LISTEN,
+  DEFAULT_MESH_NAME,
+  type MeshOptions,
+  type MeshTiming,
   type RingOptions,
-} from './mesh.js'
+} from './mesh/options.js'
 export { DataDirMismatchError } from './persistence/errors.js'
 export {
   InvalidWeightError,

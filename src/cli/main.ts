@@ -17,7 +17,8 @@ import { parseArgs } from 'node:util'
 import '../polyfill.js'
 import type { JsonValue } from '../config/value.js'
 import { ConfmeshError } from '../errors.js'
-import { type ConfigMesh, createMesh, type MeshOptions } from '../mesh.js'
+import { type ConfigMesh, createMesh } from '../mesh/config-mesh.js'
+import type { MeshOptions } from '../mesh/options.js'
 import { generateNetworkKey } from '../security/network-key.js'
 
 const USAGE = `confmesh: a peer-to-peer configuration mesh

@@ -15,7 +15,7 @@
  * authorisation checks run again there (cheap: the decoded structs are kept), since the writer set or a client-id
  * binding may have changed in between.
  *
- * A refused update changes nothing, is logged, counted and reported to {@link IngestInit.onRefused}; the error is
+ * A refused update changes nothing, is logged, counted and reported as a `refused` event; the error is
  * returned so the caller can punish the sender. After an apply from gossip that left new pending structs or deletes
  * (an earlier update was lost), a `gap` event names the sender so the pull scheduler can heal at once.
  *
@@ -54,6 +54,8 @@ export type IngestCheck = (parsed: ParsedUpdate) => void
 export interface IngestEvents {
   /** An update from `detail` (a peer id) left the document waiting for updates it lacks: pull from that peer. */
   gap: CustomEvent<string>
+  /** An update was refused (after the refusal was logged): the named error, e.g. to count refusals by name. */
+  refused: CustomEvent<ConfmeshError>
 }
 
 /** Options of {@link createIngest}. */
@@ -63,8 +65,6 @@ export interface IngestInit {
   logger: MeshLogger
   /** The limits of each channel (`channelLimits()` of `doc/limits.ts`). */
   limits: ChannelLimits
-  /** Called with every refusal (after it was logged), e.g. to count refusals by error name. Default none. */
-  onRefused?: (error: ConfmeshError, context: UpdateContext) => void
 }
 
 /** The ingest pipeline of one document. */
@@ -175,7 +175,7 @@ class IngestPipeline extends TypedEventEmitter<IngestEvents> implements Ingest {
           })
     this.counters.rejected++
     this.init.logger.warn(`${what} update from ${context.from} via ${context.via}: ${error.name}: ${error.message}`)
-    this.init.onRefused?.(error, context)
+    this.safeDispatchEvent('refused', { detail: error })
     return error
   }
 }

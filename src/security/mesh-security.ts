@@ -1,22 +1,21 @@
 /**
  * The security wiring of one mesh peer, kept out of `mesh/`: option resolution (`networkKey`, `identity`,
- * `writers`, `dataKey`), the writer epoch that binds this peer's Yjs client id to its peer id, the writer policy,
+ * `writers`, `dataKey`), the writer policy (its writer epoch is owned by `writer-epoch.ts`),
  * the authorisation step of the ingest pipeline, and local write authorisation.
  *
  * @module
  */
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import * as Y from 'yjs'
 import { InvalidNamespaceError, InvalidOptionsError } from '../errors.js'
 import type { UpdateLimits } from '../yjs-guard/limits.js'
 import { NotAuthorizedError } from './authorization-errors.js'
-import { clientIdFor, newEpoch } from './client-id.js'
-import { createClientRegistry, registerDocument } from './client-registry.js'
+import type { ClientRegistry } from './client-registry.js'
 import type { Identity } from './identity.js'
 import { parseNetworkKey } from './network-key.js'
 import { createSecretCodec, type SecretCodec } from './secrets.js'
 import { createUpdateAuthorization, type SecurityCounters, type UpdateAuthorization } from './update-authorization.js'
+import type { WriterEpoch } from './writer-epoch.js'
 import {
   createWriterPolicy,
   nextWriterSet,
@@ -84,14 +83,14 @@ export function resolveSecurity(o: SecurityOptions & { privateKey?: PrivateKey |
 
 /** Options of {@link createMeshSecurity}. */
 export interface MeshSecurityInit {
-  /** The document (after the data dir restored it). */
-  doc: Y.Doc
   /** This peer's id. */
   peerId: string
   /** Resolved options. */
   options: ResolvedSecurity
-  /** The persisted writer epoch (data dir); `undefined` without one: an epoch is drawn and the client id set here. */
-  persistedEpoch?: () => number | undefined
+  /** Client ids bound to peers (`registerDocument` of the restored document, then every accepted update). */
+  registry: ClientRegistry
+  /** The owner of this peer's writer epoch. */
+  epoch: WriterEpoch
   /** Reads the stored writer set (the key-value store's value of `__confmesh`/`writers`). */
   readWriters: () => unknown
 }
@@ -105,7 +104,7 @@ export interface MeshSecurity {
   readonly counters: SecurityCounters
   /** The secret codec. */
   readonly secrets: SecretCodec
-  /** This peer's writer epoch; re-binds the document's client id if Yjs replaced it. */
+  /** This peer's writer epoch (`writer-epoch.ts`). */
   epoch(): number | undefined
   /** Throws `NotAuthorizedError` unless this peer may write; `InvalidNamespaceError` for the reserved namespace. */
   assertMayWrite(ops: ReadonlyArray<{ namespace: string }>): void
@@ -115,25 +114,9 @@ export interface MeshSecurity {
   writersOp(next: readonly string[]): { namespace: string; key: string; value: WriterSetValue }
 }
 
-/** Creates the security state; without a persisted epoch it draws one and binds `doc.clientID` to it. */
+/** Creates the security state of one peer. */
 export function createMeshSecurity(init: MeshSecurityInit): MeshSecurity {
-  const { doc, peerId, options } = init
-  let ownEpoch: number | undefined
-  const registry = createClientRegistry()
-  registerDocument(registry, doc)
-  const bind = (): void => {
-    // a fresh epoch whose client id nobody holds yet (in the document or in the registry)
-    const known = Y.decodeStateVector(Y.encodeStateVector(doc))
-    for (let i = 0; i < 16; i++) {
-      ownEpoch = newEpoch()
-      const id = clientIdFor(peerId, ownEpoch)
-      if (!known.has(id) && registry.owner(id) === undefined) break
-    }
-    doc.clientID = clientIdFor(peerId, ownEpoch as number)
-    registry.bind(doc.clientID, peerId)
-  }
-  if (init.persistedEpoch === undefined) bind()
-  else registry.bind(doc.clientID, peerId)
+  const { peerId, options, registry } = init
   const policy = createWriterPolicy({
     ...(options.writers === undefined ? {} : { seed: options.writers }),
     read: init.readWriters,
@@ -149,12 +132,7 @@ export function createMeshSecurity(init: MeshSecurityInit): MeshSecurity {
     authorization,
     counters: authorization.counters,
     secrets: options.secrets,
-    epoch() {
-      if (init.persistedEpoch !== undefined) return init.persistedEpoch()
-      // Yjs replaces the client id when a remote update holds structs under it; bind a fresh epoch instead
-      if (ownEpoch === undefined || doc.clientID !== clientIdFor(peerId, ownEpoch)) bind()
-      return ownEpoch
-    },
+    epoch: () => init.epoch.current(),
     assertMayWrite(ops) {
       for (const op of ops) {
         if (op.namespace === WRITERS_NAMESPACE) {
