@@ -263,7 +263,7 @@ class Mesh implements ConfigMesh {
     this.assertRunning()
     const peers = new Set(this.node.getConnections().map((c) => c.remotePeer.toString()))
     const members = new Set(this.p.membership.memberIds())
-    await Promise.all([...peers].filter((p) => members.has(p)).map((p) => this.p.catchUp.requestPull(p)))
+    await Promise.all([...peers].filter((p) => members.has(p)).map((p) => this.p.pulls.requestPull(p)))
   }
 
   diagnostics(): MeshDiagnostics {

@@ -8,7 +8,8 @@
  * 2. ingest pipeline, then the restore from disk through it (before anything reads or shares the document);
  * 3. client registry (from the restored document) -> writer epoch -> history + key-value store (entries carry the
  *    epoch) -> security (reads the writer set from the store) -> the pipeline's authorisation check;
- * 4. membership -> catch-up (pulls; `gap` events of the pipeline ask it to pull) -> gossip -> ring -> join sync ->
+ * 4. membership -> catch-up -> the pull scheduler (every trigger: connections, `gap` of the pipeline, `ahead` of
+ *    catch-up, gossip announces, anti-entropy, `syncNow`, the join's hold) -> gossip -> ring -> join sync ->
  *    leases (flush gossip before answering).
  *
  * @module
@@ -43,6 +44,7 @@ import { WRITERS_KEY, WRITERS_NAMESPACE } from '../security/writers.js'
 import { type CatchUp, createCatchUp } from '../sync/catch-up.js'
 import { createGossip, type Gossip } from '../sync/gossip.js'
 import { createJoinSync, type JoinSync } from '../sync/join-sync.js'
+import { createPullScheduler, type PullScheduler } from '../sync/pull-scheduler.js'
 import { createNode, type MeshNode } from '../transport/libp2p-node.js'
 import { createVersions, type Versions } from '../versions/versions.js'
 import type { ResolvedOptions } from './options.js'
@@ -63,6 +65,8 @@ export interface MeshParts {
   readonly hub: WatchHub
   readonly membership: Membership
   readonly catchUp: CatchUp
+  /** The one owner of every reason to pull. */
+  readonly pulls: PullScheduler
   readonly gossip: Gossip
   readonly ring: MeshRingService
   readonly joinSync: JoinSync | undefined
@@ -245,18 +249,27 @@ async function wireParts(
     doc,
     ingest,
     logger,
+    // who may serve catch-up is who may write (security's one rule); its replies are authorised again on ingest
+    mayAccept: (from) => security.policy.mayWrite(from),
+    ...(o.timing.catchUpTimeoutMs === undefined ? {} : { timeoutMs: o.timing.catchUpTimeoutMs }),
+    ...whenDurable,
+    partsProtocol: `${base}/sync/1.1.0`,
+  })
+  // every reason to pull goes to the one scheduler
+  const pulls = createPullScheduler({
+    node,
+    protocol: `${base}/sync/1.0.0`,
+    pull: (id) => catchUp.pull(id),
+    logger,
     candidates: () =>
       membership
         .peers()
         .filter((p) => p.connected && security.policy.mayWrite(p.peerId))
         .map((p) => p.peerId),
-    mayAccept: (from) => security.policy.mayWrite(from),
     ...(o.timing.antiEntropyMs === undefined ? {} : { antiEntropyMs: o.timing.antiEntropyMs }),
-    ...(o.timing.catchUpTimeoutMs === undefined ? {} : { timeoutMs: o.timing.catchUpTimeoutMs }),
-    ...whenDurable,
-    partsProtocol: `${base}/sync/1.1.0`,
   })
-  ingest.addEventListener('gap', (evt) => void catchUp.requestPull(evt.detail))
+  ingest.addEventListener('gap', (evt) => void pulls.requestPull(evt.detail))
+  catchUp.addEventListener('ahead', (evt) => void pulls.requestPull(evt.detail))
   const gossip = createGossip({
     pubsub,
     topic: `${base}/doc/1`,
@@ -269,7 +282,7 @@ async function wireParts(
     epoch: () => epoch.current(),
     mayPublish: (publisher) => security.policy.mayWrite(publisher),
     maxMessageBytes: MAX_GOSSIP_MESSAGE_BYTES,
-    requestPull: (from) => void catchUp.requestPull(from),
+    requestPull: (from) => void pulls.requestPull(from),
     ...whenDurable,
   })
   const ring = await createMeshRing({
@@ -314,7 +327,7 @@ async function wireParts(
           },
           logger,
         })
-  if (joinSync !== undefined && !joinSync.ready) catchUp.hold(joinSync.done)
+  if (joinSync !== undefined && !joinSync.ready) pulls.hold(joinSync.done)
   const leases = createLeases({
     ...o.lease,
     node,
@@ -337,6 +350,7 @@ async function wireParts(
   const startOrder = [
     part('gossip', () => gossip.start()),
     part('catch-up', () => catchUp.start()),
+    part('pull scheduler', () => pulls.start()),
     part('membership', () => membership.start()),
     part('ring', () => ring.start()),
     part('join sync', () => joinSync?.start()),
@@ -350,6 +364,7 @@ async function wireParts(
     part('membership', undefined, () => membership.stop()),
     part('ring', undefined, () => ring.stop()),
     part('gossip', undefined, () => gossip.stop()),
+    part('pull scheduler', undefined, () => pulls.stop()),
     part('catch-up', undefined, () => catchUp.stop()),
     part('node', undefined, () => node.stop()),
     part('versions', undefined, () => versions.stop()),
@@ -370,6 +385,7 @@ async function wireParts(
     hub,
     membership,
     catchUp,
+    pulls,
     gossip,
     ring,
     joinSync,
