@@ -13,10 +13,13 @@
  * await mesh.namespace('payments').set('limit', { daily: 500 })
  * await mesh.stop()
  * ```
+ *
+ * The surface: `createMesh`, the types of its options and of what it returns, the reserved namespace names, the
+ * storage engines, key and identity helpers, and every named error (all extend `ConfmeshError` and carry a stable
+ * `code`). Tuning defaults are documented on the options they default (and in the README), not exported as constants.
  */
 import './polyfill.js'
 
-export { MAX_KEY_LENGTH, MAX_NAMESPACE_LENGTH } from './config/key.js'
 export { DEFAULT_NAMESPACE, type Namespace, type ReadonlyNamespace } from './config/namespace.js'
 export type { JsonValue } from './config/value.js'
 export type { WatchEvent, WatchListener, WatchTarget } from './config/watch.js'
@@ -41,12 +44,7 @@ export {
   LeaseUnavailableError,
 } from './lease/errors.js'
 export { LEASE_NAMESPACE } from './lease/lease-server.js'
-export {
-  DEFAULT_MAX_TTL_MS,
-  type Lease,
-  type LeaseOptions,
-  type LeaseRequestOptions,
-} from './lease/leases.js'
+export type { Lease, LeaseOptions, LeaseRequestOptions } from './lease/leases.js'
 export type { MeshLogger } from './logger.js'
 export type { MembershipChange, MemberUpdate } from './membership/membership.js'
 export {
@@ -57,13 +55,7 @@ export {
   type MeshStats,
   type PeerInfo,
 } from './mesh/config-mesh.js'
-export {
-  DEFAULT_LISTEN,
-  DEFAULT_MESH_NAME,
-  type MeshOptions,
-  type MeshTiming,
-  type RingOptions,
-} from './mesh/options.js'
+export type { MeshOptions, MeshTiming, RingOptions } from './mesh/options.js'
 export { DataDirMismatchError } from './persistence/errors.js'
 export {
   InvalidWeightError,
@@ -71,10 +63,8 @@ export {
   NoLiveMembersError,
   UnknownStrategyError,
 } from './ring/errors.js'
-export { DEFAULT_VNODES } from './ring/hash-ring.js'
 export type { MeshPickOptions, MeshRing, RingChange } from './ring/mesh-ring.js'
 export type { PickStrategy } from './ring/picker.js'
-export { MAX_MEMBER_WEIGHT, MIN_MEMBER_WEIGHT } from './ring/weight.js'
 // security (src/security)
 export {
   DataKeyRequiredError,
@@ -108,16 +98,12 @@ export {
   StorageVersionError,
   StorageWriteError,
 } from './storage/index.js'
-export { DEFAULT_JOIN_EPSILON, DEFAULT_JOIN_PARTS, type JoinSyncOptions } from './sync/join-sync.js'
+export type { JoinSyncOptions } from './sync/join-sync.js'
 export type { MeshVersions } from './versions/api.js'
 export type { HistoryChange } from './versions/diff.js'
 export { UnknownVersionError, VersionPrunedError } from './versions/errors.js'
 export type { HistoryEntry, HistoryOptions } from './versions/history.js'
-export {
-  DEFAULT_RETAINED_VERSIONS,
-  DEFAULT_RETENTION_MAX_AGE_MS,
-  type RetentionOptions,
-} from './versions/retention.js'
+export type { RetentionOptions } from './versions/retention.js'
 export type { RollbackOptions, RollbackResult } from './versions/rollback.js'
 export type { Version, VersionOrder, VersionRef } from './versions/vector-clock.js'
 export type { VersionView } from './versions/view.js'

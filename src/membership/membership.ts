@@ -18,6 +18,9 @@
  * other and the mesh survives the loss of that node. While this peer has no connection at all, it re-dials its
  * bootstrap and remembered addresses with exponential backoff (capped at 8 heartbeats, jittered).
  *
+ * Why one file of ~530 lines: discovery dials from the member table and the tick that heartbeats run on, so the two
+ * share all their state; they separate once failure detection moves to probes (SWIM), which replaces the tick.
+ *
  * @module
  */
 import type { GossipSub, Message as PubsubMessage, SubscriptionChangeData } from '@libp2p/gossipsub'
