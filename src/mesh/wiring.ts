@@ -222,6 +222,11 @@ async function wireParts(
   const base = `/confmesh/${o.name}`
   const pubsub = node.services.pubsub
   const whenDurable = persistence === undefined ? {} : { whenDurable: () => persistence.durable() }
+  /**
+   * Whom this peer asks for catch-up: who may write (security's one rule). Catch-up refuses to ask anyone else (for
+   * any trigger) and the scheduler's anti-entropy does not pick them; what they would serve is also refused on ingest.
+   */
+  const mayServeUs = (id: string): boolean => security.policy.mayWrite(id)
   const joining = o.bootstrap.length > 0 && o.ring.joinSync !== false
   let ready = !joining // this peer holds its first full state (join sync flips it)
   const membership: Membership = createMembership({
@@ -249,8 +254,7 @@ async function wireParts(
     doc,
     ingest,
     logger,
-    // who may serve catch-up is who may write (security's one rule); its replies are authorised again on ingest
-    mayAccept: (from) => security.policy.mayWrite(from),
+    mayAccept: mayServeUs,
     ...(o.timing.catchUpTimeoutMs === undefined ? {} : { timeoutMs: o.timing.catchUpTimeoutMs }),
     ...whenDurable,
     partsProtocol: `${base}/sync/1.1.0`,
@@ -264,7 +268,7 @@ async function wireParts(
     candidates: () =>
       membership
         .peers()
-        .filter((p) => p.connected && security.policy.mayWrite(p.peerId))
+        .filter((p) => p.connected && mayServeUs(p.peerId))
         .map((p) => p.peerId),
     ...(o.timing.antiEntropyMs === undefined ? {} : { antiEntropyMs: o.timing.antiEntropyMs }),
   })
