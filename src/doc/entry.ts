@@ -7,7 +7,7 @@
  * them apart, and do it here:
  * - the key-value store indexes {@link isStoredEntry} elements (complete, well-typed entries) and ignores the rest;
  * - the authorisation check (`security/writers.ts`) treats every element that {@link namesKey} as an entry (so a
- *   half-formed entry cannot dodge the author checks by a wrong field type) and reads {@link authorOf} from any element;
+ *   half-formed entry cannot dodge the author checks by a wrong field type), of any {@link asRecord} element;
  * - the client registry (`security/client-registry.ts`) binds client ids from {@link authorOf}.
  *
  * @module
