@@ -19,9 +19,9 @@
  * @module
  */
 import * as Y from 'yjs'
-import { createHybridLogicalClock } from '../src/config/hlc.js'
 import { createKvStore, type KvStore } from '../src/config/kv-store.js'
 import type { JsonValue } from '../src/config/value.js'
+import { createHybridLogicalClock } from '../src/doc/hlc.js'
 import { type ConfigMesh, createMesh, type RetentionOptions } from '../src/index.js'
 import { createVersions, type Versions } from '../src/versions/versions.js'
 import { isMain, runMain } from './lib/cleanup.js'

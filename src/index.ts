@@ -13,6 +13,10 @@
  * await mesh.namespace('payments').set('limit', { daily: 500 })
  * await mesh.stop()
  * ```
+ *
+ * The surface: `createMesh`, the types of its options and of what it returns, the reserved namespace names, the
+ * storage engines, key and identity helpers, and every named error (all extend `ConfmeshError` and carry a stable
+ * `code`). Tuning defaults are documented on the options they default (and in the README), not exported as constants.
  */
 import './polyfill.js'
 
@@ -30,11 +34,10 @@ export {
   type WatchStream,
   type WatchStreamOptions,
 } from './client/watch-stream.js'
-export type { HlcTimestamp } from './config/hlc.js'
-export { MAX_KEY_LENGTH, MAX_NAMESPACE_LENGTH } from './config/key.js'
 export { DEFAULT_NAMESPACE, type EntryInfo, type Namespace, type ReadonlyNamespace } from './config/namespace.js'
 export type { JsonValue } from './config/value.js'
 export type { WatchEvent, WatchListener, WatchTarget } from './config/watch.js'
+export type { HlcTimestamp } from './doc/hlc.js'
 export {
   ConfmeshError,
   InvalidKeyError,
@@ -71,25 +74,18 @@ export {
   LeaseUnavailableError,
 } from './lease/errors.js'
 export { LEASE_NAMESPACE } from './lease/lease-server.js'
-export {
-  DEFAULT_MAX_TTL_MS,
-  type Lease,
-  type LeaseOptions,
-  type LeaseRequestOptions,
-} from './lease/leases.js'
+export type { Lease, LeaseOptions, LeaseRequestOptions } from './lease/leases.js'
 export type { MeshLogger } from './logger.js'
+export type { MembershipChange, MemberUpdate } from './membership/membership.js'
 export {
   type ConfigMesh,
   createMesh,
-  DEFAULT_LISTEN,
-  DEFAULT_MESH_NAME,
   type MeshDiagnostics,
   type MeshEvents,
-  type MeshOptions,
   type MeshStats,
-  type MeshTiming,
   type PeerInfo,
-} from './mesh.js'
+} from './mesh/config-mesh.js'
+export type { MeshOptions, MeshTiming, RingOptions } from './mesh/options.js'
 export { createMeshMetrics, type MeshMetrics, type MeshMetricsOptions } from './metrics/mesh-metrics.js'
 export { DataDirMismatchError } from './persistence/errors.js'
 // config files rendered from templates (src/render)
@@ -111,12 +107,8 @@ export {
   NoLiveMembersError,
   UnknownStrategyError,
 } from './ring/errors.js'
-export { DEFAULT_VNODES } from './ring/hash-ring.js'
-export { DEFAULT_JOIN_EPSILON, DEFAULT_JOIN_PARTS, type JoinSyncOptions } from './ring/join-sync.js'
-export type { MembershipChange, MemberUpdate } from './ring/membership.js'
-export type { MeshPickOptions, MeshRing, RingChange, RingOptions } from './ring/mesh-ring.js'
+export type { MeshPickOptions, MeshRing, RingChange } from './ring/mesh-ring.js'
 export type { PickStrategy } from './ring/picker.js'
-export { MAX_MEMBER_WEIGHT, MIN_MEMBER_WEIGHT } from './ring/weight.js'
 // gray release (src/rollout)
 export type { MeshRollouts, RolloutInfo, RolloutOptions } from './rollout/api.js'
 export { inRollout, rolloutBucket } from './rollout/assignment.js'
@@ -133,22 +125,17 @@ export {
   UnauthorizedUpdateError,
 } from './security/authorization-errors.js'
 export {
-  ForbiddenContentError,
   InvalidDataKeyError,
   InvalidIdentityError,
   InvalidNetworkKeyError,
-  MalformedUpdateError,
   NotSealedError,
   SecretAuthenticationError,
   SecretKeyMismatchError,
-  UpdateTimeoutError,
-  UpdateTooLargeError,
 } from './security/errors.js'
 export { generateIdentity, type Identity, identityFromBytes, identityToBytes } from './security/identity.js'
 export type { SecurityOptions } from './security/mesh-security.js'
 export { generateNetworkKey } from './security/network-key.js'
 export { dataKeyFromString, dataKeyToString, generateDataKey } from './security/secret-box.js'
-export type { UpdateLimits } from './security/update-guard.js'
 export { WRITERS_KEY, WRITERS_NAMESPACE } from './security/writers.js'
 export {
   createMemoryStorage,
@@ -164,16 +151,21 @@ export {
   StorageVersionError,
   StorageWriteError,
 } from './storage/index.js'
+export type { JoinSyncOptions } from './sync/join-sync.js'
 export type { MeshVersions } from './versions/api.js'
 export type { HistoryChange } from './versions/diff.js'
 export { type MissingWriter, UnknownVersionError, VersionPrunedError } from './versions/errors.js'
 export type { HistoryEntry, HistoryOptions } from './versions/history.js'
-export {
-  DEFAULT_RETAINED_VERSIONS,
-  DEFAULT_RETENTION_MAX_AGE_MS,
-  type RetentionOptions,
-} from './versions/retention.js'
+export type { RetentionOptions } from './versions/retention.js'
 export type { RollbackOptions, RollbackResult, RollbackRewrite } from './versions/rollback.js'
 export type { Version, VersionOrder, VersionRef } from './versions/vector-clock.js'
 export { DEFAULT_VERSION_WAIT_MS, type VersionWaitOptions } from './versions/version-wait.js'
 export type { VersionView } from './versions/view.js'
+// the update guard (src/yjs-guard)
+export {
+  ForbiddenContentError,
+  MalformedUpdateError,
+  UpdateTimeoutError,
+  UpdateTooLargeError,
+} from './yjs-guard/errors.js'
+export type { UpdateLimits } from './yjs-guard/limits.js'

@@ -5,7 +5,8 @@
  * @module
  */
 import type { JsonValue } from '../config/value.js'
-import { type ConfigMesh, createMesh, type MeshOptions } from '../mesh.js'
+import { type ConfigMesh, createMesh } from '../mesh/config-mesh.js'
+import type { MeshOptions } from '../mesh/options.js'
 import { requireArgs } from './args.js'
 import type { CliIo } from './commands/context.js'
 import { compareText, parseValue } from './commands/kv.js'

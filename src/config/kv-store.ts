@@ -5,7 +5,7 @@
  * Why not `Y.Map`: a `Y.Map` keeps every overwritten value unless GC runs, and resolves concurrent writes by client
  * id, not time. Here each write pushes one small entry `{ n, k, v, t, c, a }` and deletes the entry it replaces, so
  * with GC on the document stays close to the live data size; concurrent writes to one key leave two entries, every
- * peer picks the same winner (greatest `(t, c)` hybrid timestamp, then author, then Yjs id) and deletes the loser.
+ * peer picks the same winner (the one rule of `doc/lww.ts`) and deletes the loser. The entry schema is `doc/entry.ts`.
  *
  * Visible value of a key = its winning entry among all entries this replica has seen, even if that entry has since
  * been deleted by a peer that holds a newer one (a "ghost" until the newer entry arrives). Entry deletion is only
@@ -14,37 +14,12 @@
  * @module
  */
 import * as Y from 'yjs'
-import { compareHlc, type HybridLogicalClock } from './hlc.js'
+import { ENTRIES_ROOT, isStoredEntry, type StoredEntry } from '../doc/entry.js'
+import type { HybridLogicalClock } from '../doc/hlc.js'
+import { compareCarried } from '../doc/lww.js'
+import { CLEANUP_ORIGIN, LOCAL_ORIGIN } from '../doc/origins.js'
 import { deepFreeze, type JsonValue, jsonEqual } from './value.js'
 import { appendElements, deleteElement, findStructIndex } from './yjs-elements.js'
-
-/** Name of the root `Y.Array` that holds every entry. */
-export const ENTRIES_ROOT = 'entries'
-
-/** Transaction origin of writes made through this replica's API. */
-export const LOCAL_ORIGIN: unique symbol = Symbol('confmesh:local')
-/** Transaction origin of this replica's garbage collection of losing entries. */
-export const CLEANUP_ORIGIN: unique symbol = Symbol('confmesh:cleanup')
-
-/** One write as stored in the document. Short field names: they are repeated in every entry. */
-export interface StoredEntry {
-  /** namespace */
-  readonly n: string
-  /** key */
-  readonly k: string
-  /** value (absent on a tombstone) */
-  readonly v?: JsonValue
-  /** 1 on a tombstone (the key was deleted) */
-  readonly x?: 1
-  /** hybrid timestamp: milliseconds */
-  readonly t: number
-  /** hybrid timestamp: counter */
-  readonly c: number
-  /** author: peer id of the writer */
-  readonly a: string
-  /** the author's writer epoch: the entry's Yjs client id is `clientIdFor(a, e)` (security, `security/writers.ts`) */
-  readonly e?: number
-}
 
 /** A change of one key's visible value, as watchers see it. */
 export interface Change {
@@ -154,25 +129,9 @@ export function createKvStore(init: KvStoreInit): KvStore {
   return new LwwKvStore(init)
 }
 
+/** Whether entry `a` (carried at `aid`) beats entry `b` (at `bid`): the one last-writer-wins rule of `doc/lww.ts`. */
 function wins(a: StoredEntry, aid: Y.ID, b: StoredEntry, bid: Y.ID): boolean {
-  const byTime = compareHlc({ ms: a.t, c: a.c }, { ms: b.t, c: b.c })
-  if (byTime !== 0) return byTime > 0
-  if (a.a !== b.a) return a.a > b.a
-  if (aid.client !== bid.client) return aid.client > bid.client
-  return aid.clock > bid.clock
-}
-
-function isStoredEntry(e: unknown): e is StoredEntry {
-  if (e === null || typeof e !== 'object') return false
-  const r = e as Record<string, unknown>
-  return (
-    typeof r.n === 'string' &&
-    typeof r.k === 'string' &&
-    typeof r.t === 'number' &&
-    typeof r.c === 'number' &&
-    typeof r.a === 'string' &&
-    (r.x === 1 || 'v' in r)
-  )
+  return compareCarried(a, aid, b, bid) > 0
 }
 
 class LwwKvStore implements KvStore {

@@ -3,10 +3,11 @@
  *
  * @module
  */
+import type { JsonValue } from '../doc/json.js'
+import { DEFAULT_MAX_VALUE_BYTES as MAX_VALUE_BYTES } from '../doc/limits.js'
 import { InvalidValueError } from '../errors.js'
 
-/** Any JSON value. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+export type { JsonValue } from '../doc/json.js'
 
 /** Limits applied by {@link assertJsonValue}. */
 export interface ValueLimits {
@@ -16,8 +17,8 @@ export interface ValueLimits {
   maxDepth?: number
 }
 
-/** Default largest value: 16 MiB of JSON text. Large values travel over the catch-up stream, never as one gossip message. */
-export const DEFAULT_MAX_VALUE_BYTES = 16 * 1024 * 1024
+/** Default largest value (the table of `doc/limits.ts`): 16 MiB of JSON text. */
+export const DEFAULT_MAX_VALUE_BYTES = MAX_VALUE_BYTES
 /** Default deepest nesting. */
 export const DEFAULT_MAX_VALUE_DEPTH = 64
 

@@ -5,7 +5,7 @@
  * @module
  */
 import type { FastifyInstance } from 'fastify'
-import type { ConfigMesh } from '../mesh.js'
+import type { ConfigMesh } from '../mesh/config-mesh.js'
 import type { MeshMetrics } from '../metrics/mesh-metrics.js'
 import type { WatchStreams } from './watch-streams.js'
 

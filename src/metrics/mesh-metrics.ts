@@ -14,7 +14,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { ConfigMesh, MeshStats } from '../mesh.js'
+import type { ConfigMesh, MeshStats } from '../mesh/config-mesh.js'
 
 /** Options of {@link createMeshMetrics}. */
 export interface MeshMetricsOptions {

@@ -23,12 +23,10 @@
  * @module
  */
 import * as Y from 'yjs'
+import { STORAGE_ORIGIN } from '../doc/origins.js'
 import type { MeshLogger } from '../logger.js'
 import { type CompactionPolicyInit, shouldCompact } from '../storage/compaction-policy.js'
 import type { Storage } from '../storage/storage.js'
-
-/** Transaction origin of the load from disk: not appended again, not published. */
-export const STORAGE_ORIGIN: unique symbol = Symbol('confmesh:storage')
 
 /** Default of {@link DocPersistenceInit.compactCheckEvery}. */
 export const DEFAULT_COMPACT_CHECK_EVERY = 256

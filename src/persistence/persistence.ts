@@ -10,8 +10,9 @@
  * 1. {@link openPersistence}: open the store (`StorageLockedError`, `StorageCorruptError`, ... surface unchanged),
  *    read the metadata, load the stored updates, mark the run as not cleanly stopped. The peer identity is known
  *    now, so the libp2p node can be built with it.
- * 2. {@link Persistence.attach}: apply every stored update to the (empty) document in ONE transaction with
- *    {@link STORAGE_ORIGIN} (not published, not appended again), choose the writer id (`writer-id.ts`) and set it,
+ * 2. {@link Persistence.attach}: apply every stored update to the (empty) document through the ingest pipeline
+ *    (`doc/ingest.ts`, `via: 'storage'`: bounded and guarded like every other update, not authorised) in ONE
+ *    transaction with `STORAGE_ORIGIN` (not published, not appended again), choose the writer id (`writer-id.ts`) and set it,
  *    then append every later update. The mesh calls it before the document is shared by any protocol.
  * 3. The mesh gates publishing and catch-up serving on {@link Persistence.durable}.
  * 4. {@link Persistence.close} at stop: last appends, compaction if due, address book, clean flag, close the store.
@@ -23,13 +24,10 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import * as Y from 'yjs'
+import type { Ingest } from '../doc/ingest.js'
+import { isRemoteOrigin, STORAGE_ORIGIN } from '../doc/origins.js'
 import { InvalidOptionsError } from '../errors.js'
 import type { MeshLogger } from '../logger.js'
-import { identityFromBytes, identityToBytes } from '../security/identity.js'
-import type { CompactionPolicyInit } from '../storage/compaction-policy.js'
-import { StorageCorruptError } from '../storage/errors.js'
-import type { Storage } from '../storage/storage.js'
-import type { RemoteOrigin } from '../sync/update-applier.js'
 import {
   type AddressBookLimits,
   addressesOf,
@@ -37,18 +35,15 @@ import {
   encodeAddressBook,
   mergeAddressBook,
   type RememberedPeer,
-} from './address-book.js'
-import {
-  bindDocToStorage,
-  type DocPersistence,
-  type DocPersistenceCounters,
-  STORAGE_ORIGIN,
-} from './doc-persistence.js'
+} from '../membership/address-book.js'
+import { identityFromBytes, identityToBytes } from '../security/identity.js'
+import type { CompactionPolicyInit } from '../storage/compaction-policy.js'
+import { StorageCorruptError } from '../storage/errors.js'
+import type { Storage } from '../storage/storage.js'
+import { bindDocToStorage, type DocPersistence, type DocPersistenceCounters } from './doc-persistence.js'
 import { DataDirMismatchError } from './errors.js'
 import { decodeFlag, decodeText, decodeUint32, encodeFlag, encodeText, encodeUint32, META } from './meta.js'
 import { chooseWriter, freshWriter, type WriterChoice } from './writer-id.js'
-
-export { STORAGE_ORIGIN } from './doc-persistence.js'
 
 /** Default of {@link PersistenceInit.addressSaveMs}. */
 export const DEFAULT_ADDRESS_SAVE_MS = 5_000
@@ -115,7 +110,7 @@ export interface Persistence {
   /** Addresses of peers met in earlier runs (and this one), most recently seen first. */
   rememberedAddresses(): string[]
   /** Restores the stored state into `doc` (empty, not shared yet), sets its client id, and appends its updates. */
-  attach(doc: Y.Doc, logger: MeshLogger): Promise<void>
+  attach(doc: Y.Doc, logger: MeshLogger, ingest: Pick<Ingest, 'apply'>): Promise<void>
   /** Resolves once every update applied to the document so far is durable (see `doc-persistence.ts`). */
   durable(): Promise<void>
   /**
@@ -247,7 +242,7 @@ class StoredPeer implements Persistence {
     return addressesOf(this.book)
   }
 
-  async attach(doc: Y.Doc, logger: MeshLogger): Promise<void> {
+  async attach(doc: Y.Doc, logger: MeshLogger, ingest: Pick<Ingest, 'apply'>): Promise<void> {
     const restored = this.restored
     if (restored === undefined) throw new Error('attach() called twice')
     this.restored = undefined
@@ -260,9 +255,8 @@ class StoredPeer implements Persistence {
       doc,
       () => {
         for (const [i, update] of stored.entries()) {
-          try {
-            Y.applyUpdate(doc, update, STORAGE_ORIGIN)
-          } catch (err) {
+          const err = ingest.apply(update, { from: this.peerId, via: 'storage' })
+          if (err !== undefined) {
             throw new StorageCorruptError(
               `stored update ${i + 1} of ${stored.length} (${update.byteLength} bytes) cannot be applied: ` +
                 `${(err as Error).message}; restore the data dir from a backup, or move it aside to start empty ` +
@@ -295,7 +289,7 @@ class StoredPeer implements Persistence {
       logger,
       afterUpdate: () => this.checkWriter(),
       // Remote updates (the applier's origin): peers hold them and none of them is ours, so they may wait a little.
-      deferrable: (origin) => (origin as Partial<RemoteOrigin> | null)?.remote === true,
+      deferrable: isRemoteOrigin,
       ...(this.init.deferMs === undefined ? {} : { deferMs: this.init.deferMs }),
       ...(this.init.compactCheckEvery === undefined ? {} : { compactCheckEvery: this.init.compactCheckEvery }),
       ...(this.init.compaction === undefined ? {} : { compaction: this.init.compaction }),

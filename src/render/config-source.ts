@@ -13,7 +13,7 @@ import { ApiNotFoundError } from '../client/errors.js'
 import { openWatchStream } from '../client/watch-stream.js'
 import type { JsonValue } from '../config/value.js'
 import type { MeshLogger } from '../logger.js'
-import type { ConfigMesh } from '../mesh.js'
+import type { ConfigMesh } from '../mesh/config-mesh.js'
 import { RenderSourceError } from './errors.js'
 import type { TemplateData } from './template.js'
 

@@ -12,24 +12,10 @@
  * @module
  */
 import { TypedEventEmitter } from 'main-event'
+import type { Membership, MembershipChange, MemberUpdate } from '../membership/membership.js'
 import { type BoundedLoadInit, createHashRing, type HashRing } from './hash-ring.js'
-import type { JoinSyncOptions } from './join-sync.js'
-import type { Membership, MembershipChange, MemberUpdate } from './membership.js'
 import { createPicker, type Picker, type PickStrategy } from './picker.js'
 import { assertWeight, clampWeight } from './weight.js'
-
-/** Ring options of `createMesh({ ring })`. */
-export interface RingOptions {
-  /** Virtual nodes per unit of weight. Default `DEFAULT_VNODES` (200) of `hash-ring.ts`. */
-  vnodes?: number
-  /** Bounded loads for {@link MeshRing.assign}. Default: off (every key on its `ownerOf` primary). */
-  boundedLoad?: BoundedLoadInit
-  /**
-   * How a joiner takes its first full state: from its ring owners, split in parts (`ring/join-sync.ts`), or `false`
-   * to pull from every new neighbour as before. Default: enabled with that module's defaults.
-   */
-  joinSync?: false | JoinSyncOptions
-}
 
 /** Detail of a ring `change` event. */
 export interface RingChange {

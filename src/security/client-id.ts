@@ -41,9 +41,20 @@ const checkInputs = (peerId: string, epoch: number): void => {
  */
 export const clientIdFor = (peerId: string, epoch: number): number => {
   checkInputs(peerId, epoch)
-  const digest = createHash('sha256').update(`${peerId}/${epoch}`, 'utf8').digest()
-  return digest.readUInt32BE(0) || digest.readUInt32BE(4) || 1
+  const input = `${peerId}/${epoch}`
+  let id = memo.get(input)
+  if (id === undefined) {
+    const digest = createHash('sha256').update(input, 'utf8').digest()
+    id = digest.readUInt32BE(0) || digest.readUInt32BE(4) || 1
+    if (memo.size >= MEMO_SIZE) memo.clear() // bounded: a flood of distinct (peer, epoch) pairs costs hashes, not memory
+    memo.set(input, id)
+  }
+  return id
 }
+
+/** Pairs remembered by {@link clientIdFor}: every update checks its authors' ids, a SHA-256 each without the memo. */
+const MEMO_SIZE = 4096
+const memo = new Map<string, number>()
 
 /** Whether `clientId` is the id `peerId` uses in `epoch` (false for invalid inputs instead of throwing). */
 export const isClientIdFor = (clientId: number, peerId: string, epoch: number): boolean => {

@@ -11,6 +11,7 @@
  * @module
  */
 import * as Y from 'yjs'
+import { asRecord, authorOf, ENTRIES_ROOT } from '../doc/entry.js'
 import { clientIdFor } from './client-id.js'
 
 /** Client id -> peer id, first binding wins. */
@@ -41,13 +42,14 @@ export function createClientRegistry(): ClientRegistry {
  * Binds the client ids of `doc`'s live entries (root array `root`) to their authors, where `clientIdFor(a, e)` equals
  * the entry's client id (one hash per distinct author and epoch).
  */
-export function registerDocument(registry: ClientRegistry, doc: Y.Doc, root = 'entries'): void {
+export function registerDocument(registry: ClientRegistry, doc: Y.Doc, root = ENTRIES_ROOT): void {
   const checked = new Map<string, number>()
   for (let item = doc.getArray(root)._start; item !== null; item = item.right) {
     if (item.deleted || !(item.content instanceof Y.ContentAny)) continue
     for (const el of item.content.arr) {
-      if (el === null || typeof el !== 'object') continue
-      const { a, e } = el as { a?: unknown; e?: unknown }
+      const r = asRecord(el)
+      if (r === undefined) continue
+      const { a, e } = authorOf(r)
       if (typeof a !== 'string' || typeof e !== 'number') continue
       const key = `${a}/${e}`
       let client = checked.get(key)

@@ -1,24 +1,21 @@
 /**
- * The security wiring of one mesh peer, kept out of `mesh.ts`: option resolution (`networkKey`, `identity`,
- * `writers`, `dataKey`), the writer epoch that binds this peer's Yjs client id to its peer id, the writer policy,
- * the update validators, and local write authorisation.
+ * The security wiring of one mesh peer, kept out of `mesh/`: option resolution (`networkKey`, `identity`,
+ * `writers`, `dataKey`), the writer policy (its writer epoch is owned by `writer-epoch.ts`),
+ * the authorisation step of the ingest pipeline, and local write authorisation.
  *
  * @module
  */
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import * as Y from 'yjs'
-import { DEFAULT_MAX_VALUE_BYTES } from '../config/value.js'
 import { InvalidNamespaceError, InvalidOptionsError } from '../errors.js'
-import type { RemoteOrigin, UpdateValidator } from '../sync/update-applier.js'
+import type { UpdateLimits } from '../yjs-guard/limits.js'
 import { NotAuthorizedError } from './authorization-errors.js'
-import { clientIdFor, newEpoch } from './client-id.js'
-import { createClientRegistry, registerDocument } from './client-registry.js'
+import type { ClientRegistry } from './client-registry.js'
 import type { Identity } from './identity.js'
 import { parseNetworkKey } from './network-key.js'
 import { createSecretCodec, type SecretCodec } from './secrets.js'
-import type { UpdateLimits } from './update-guard.js'
-import { createSecurityValidators, type SecurityCounters } from './validators.js'
+import { createUpdateAuthorization, type SecurityCounters, type UpdateAuthorization } from './update-authorization.js'
+import type { WriterEpoch } from './writer-epoch.js'
 import {
   createWriterPolicy,
   nextWriterSet,
@@ -54,9 +51,7 @@ export interface ResolvedSecurity {
 }
 
 /** Validates the security options; throws `InvalidOptionsError` (or the building blocks' named errors). */
-export function resolveSecurity(
-  o: SecurityOptions & { privateKey?: PrivateKey | undefined; maxValueBytes?: number | undefined },
-): ResolvedSecurity {
+export function resolveSecurity(o: SecurityOptions & { privateKey?: PrivateKey | undefined }): ResolvedSecurity {
   let privateKey = o.privateKey
   if (o.identity !== undefined) {
     const key = o.identity?.privateKey
@@ -82,32 +77,20 @@ export function resolveSecurity(
     privateKey,
     writers,
     secrets: createSecretCodec(o.dataKey),
-    updateLimits: withContentLimit(o.updateLimits ?? {}, o.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES),
-  }
-}
-
-/** One value may be as large as `maxValueBytes` (4/3 of it as a secret's base64): raise the guard's content bound. */
-function withContentLimit(
-  limits: { gossip?: UpdateLimits; sync?: UpdateLimits },
-  maxValueBytes: number,
-): { gossip: UpdateLimits; sync: UpdateLimits } {
-  const maxContentBytes = Math.ceil((maxValueBytes * 4) / 3) + 4096
-  return {
-    gossip: { maxContentBytes, ...limits.gossip },
-    sync: { maxContentBytes, ...limits.sync },
+    updateLimits: { ...o.updateLimits },
   }
 }
 
 /** Options of {@link createMeshSecurity}. */
 export interface MeshSecurityInit {
-  /** The document (after the data dir restored it). */
-  doc: Y.Doc
   /** This peer's id. */
   peerId: string
   /** Resolved options. */
   options: ResolvedSecurity
-  /** The persisted writer epoch (data dir); `undefined` without one: an epoch is drawn and the client id set here. */
-  persistedEpoch?: () => number | undefined
+  /** Client ids bound to peers (`registerDocument` of the restored document, then every accepted update). */
+  registry: ClientRegistry
+  /** The owner of this peer's writer epoch. */
+  epoch: WriterEpoch
   /** Reads the stored writer set (the key-value store's value of `__confmesh`/`writers`). */
   readWriters: () => unknown
 }
@@ -115,15 +98,13 @@ export interface MeshSecurityInit {
 /** The security state of one running mesh peer. */
 export interface MeshSecurity {
   readonly policy: WriterPolicy
-  /** Validators for the update applier. */
-  readonly validators: UpdateValidator[]
-  /** Hardened apply for the update applier. */
-  readonly applyUpdate: (doc: Y.Doc, update: Uint8Array, origin: RemoteOrigin) => void
+  /** The authorisation step of the ingest pipeline (`check`) and the refusal counter (`count`). */
+  readonly authorization: Pick<UpdateAuthorization, 'check' | 'count'>
   /** Counters (refusals by error name). */
   readonly counters: SecurityCounters
   /** The secret codec. */
   readonly secrets: SecretCodec
-  /** This peer's writer epoch; re-binds the document's client id if Yjs replaced it. */
+  /** This peer's writer epoch (`writer-epoch.ts`). */
   epoch(): number | undefined
   /** Throws `NotAuthorizedError` unless this peer may write; `InvalidNamespaceError` for the reserved namespace. */
   assertMayWrite(ops: ReadonlyArray<{ namespace: string }>): void
@@ -133,35 +114,14 @@ export interface MeshSecurity {
   writersOp(next: readonly string[]): { namespace: string; key: string; value: WriterSetValue }
 }
 
-/** Creates the security state; without a persisted epoch it draws one and binds `doc.clientID` to it. */
+/** Creates the security state of one peer. */
 export function createMeshSecurity(init: MeshSecurityInit): MeshSecurity {
-  const { doc, peerId, options } = init
-  let ownEpoch: number | undefined
-  const registry = createClientRegistry()
-  registerDocument(registry, doc)
-  const bind = (): void => {
-    // a fresh epoch whose client id nobody holds yet (in the document or in the registry)
-    const known = Y.decodeStateVector(Y.encodeStateVector(doc))
-    for (let i = 0; i < 16; i++) {
-      ownEpoch = newEpoch()
-      const id = clientIdFor(peerId, ownEpoch)
-      if (!known.has(id) && registry.owner(id) === undefined) break
-    }
-    doc.clientID = clientIdFor(peerId, ownEpoch as number)
-    registry.bind(doc.clientID, peerId)
-  }
-  if (init.persistedEpoch === undefined) bind()
-  else registry.bind(doc.clientID, peerId)
+  const { peerId, options, registry } = init
   const policy = createWriterPolicy({
     ...(options.writers === undefined ? {} : { seed: options.writers }),
     read: init.readWriters,
   })
-  const v = createSecurityValidators({
-    policy,
-    registry,
-    ...(options.updateLimits.gossip === undefined ? {} : { gossipLimits: options.updateLimits.gossip }),
-    ...(options.updateLimits.sync === undefined ? {} : { syncLimits: options.updateLimits.sync }),
-  })
+  const authorization = createUpdateAuthorization({ policy, registry })
   const assertWriter = (): void => {
     if (!policy.mayWrite(peerId)) {
       throw new NotAuthorizedError(`peer ${peerId} is not a writer of this mesh: config is read-only here`)
@@ -169,16 +129,10 @@ export function createMeshSecurity(init: MeshSecurityInit): MeshSecurity {
   }
   return {
     policy,
-    validators: v.validators,
-    applyUpdate: v.applyUpdate,
-    counters: v.counters,
+    authorization,
+    counters: authorization.counters,
     secrets: options.secrets,
-    epoch() {
-      if (init.persistedEpoch !== undefined) return init.persistedEpoch()
-      // Yjs replaces the client id when a remote update holds structs under it; bind a fresh epoch instead
-      if (ownEpoch === undefined || doc.clientID !== clientIdFor(peerId, ownEpoch)) bind()
-      return ownEpoch
-    },
+    epoch: () => init.epoch.current(),
     assertMayWrite(ops) {
       for (const op of ops) {
         if (op.namespace === WRITERS_NAMESPACE) {

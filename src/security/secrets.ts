@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { JsonValue } from '../config/value.js'
+import type { JsonValue } from '../doc/json.js'
 import { DataKeyRequiredError } from './authorization-errors.js'
 import { InvalidDataKeyError } from './errors.js'
 import { DATA_KEY_BYTES, dataKeyFromString, isSealed, openValue, sealValue, secretAad } from './secret-box.js'

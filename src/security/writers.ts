@@ -5,21 +5,30 @@
  * holds none (it is never written by itself: a peer restarted with a stale option must not undo a later change); the
  * first `setWriters()` stores it. `former` lists every peer removed so far (kept for operators and audits).
  *
- * Guarantees (enforced by {@link writerValidator} on every replica, before an update is applied or forwarded):
+ * Guarantees (enforced by {@link checkUpdateAuthors}, an authorisation step of the ingest pipeline `doc/ingest.ts`, on
+ * every replica, before an update is applied or forwarded):
  * - gossip: the signed publisher (gossipsub `StrictSign`) is a current writer; every struct of the update is under
  *   the Yjs client id `clientIdFor(publisher, epoch)` (epoch from the message header); every element naming an author
  *   (`a`) names the publisher and every entry's epoch (`e`) is the header's. A removed writer's later messages are
  *   therefore refused, and nobody can write under another peer's client id.
- * - catch-up: a reply is accepted only from a current writer (the stream is Noise-authenticated, so the responder's
- *   peer id is proven), and every entry in it must be under the client id bound to its author.
+ * - catch-up and its parts (with or without a writer set): a reply is accepted only from a current writer (everyone in
+ *   an open mesh; the stream is Noise-authenticated, so the responder's peer id is proven); every entry in it must
+ *   carry an epoch and be under the client id bound to its author and epoch, `clientIdFor(a, e)`, and that client id
+ *   must not be bound to another peer already; a history record must not sit under a client id bound to another
+ *   peer. So an outsider cannot write under another peer's client id over catch-up either.
  *
- * Does NOT guarantee: anything against a malicious *current* writer (it may write, delete or roll back any key, and
+ * Does NOT guarantee: that a catch-up reply's entries were written by the author they name (the responder vouches
+ * for them: with the author's own epoch, which every member sees in gossip, a responder can serve an entry in that
+ * author's name; in an open mesh every member may respond); structs that carry no author (deleted content, GC) are
+ * not bound on catch-up; anything against a malicious *current* writer (it may write, delete or roll back any key, and
  * vouches for what it serves by catch-up); that a removal is seen everywhere at once (a change the removed writer
  * made concurrently with its removal is accepted by peers that had not yet applied the removal).
  *
  * @module
  */
 import * as Y from 'yjs'
+import { asRecord, namesKey } from '../doc/entry.js'
+import type { DecodedStruct } from '../doc/ingest.js'
 import { UnauthorizedUpdateError } from './authorization-errors.js'
 import { clientIdFor } from './client-id.js'
 import type { ClientRegistry } from './client-registry.js'
@@ -135,12 +144,12 @@ export interface AuthorCheck {
 }
 
 /**
- * Checks who wrote an update (see the module comment). Call it only on updates the update guard accepted: it decodes
- * them with `Y.decodeUpdate`, which trusts its input.
+ * Checks who wrote an update (see the module comment): its bytes, or its structs as the ingest pipeline decoded them.
+ * Call it only on updates the update guard accepted: bytes are decoded with `Y.decodeUpdate`, which trusts its input.
  *
  * @throws {@link UnauthorizedUpdateError} naming the first violation.
  */
-export function checkUpdateAuthors(update: Uint8Array, check: AuthorCheck): void {
+export function checkUpdateAuthors(update: Uint8Array | readonly DecodedStruct[], check: AuthorCheck): void {
   const { from, via, epoch, policy } = check
   const writers = policy.current()
   if (writers !== undefined && !writers.has(from)) {
@@ -150,7 +159,7 @@ export function checkUpdateAuthors(update: Uint8Array, check: AuthorCheck): void
         : `catch-up replies are accepted from writers only; ${from} is not one`,
     )
   }
-  const { structs } = Y.decodeUpdate(update)
+  const structs = update instanceof Uint8Array ? Y.decodeUpdate(update).structs : update
   let bound: number | undefined
   if (via === 'gossip') {
     const hasStructs = structs.some((s) => !(s instanceof Y.Skip))
@@ -187,16 +196,21 @@ export function checkUpdateAuthors(update: Uint8Array, check: AuthorCheck): void
 }
 
 function checkElement(el: unknown, client: number, check: AuthorCheck, bindings: Map<number, string>): void {
-  if (el === null || typeof el !== 'object' || Array.isArray(el)) return
-  const r = el as Record<string, unknown>
-  if (!('a' in r)) return
+  const r = asRecord(el)
+  if (r === undefined || !('a' in r)) return
   const { from, via, epoch } = check
   if (typeof r.a !== 'string') throw new UnauthorizedUpdateError(`update from ${from} has an element without author`)
   if (via === 'gossip' && r.a !== from) {
     throw new UnauthorizedUpdateError(`update published by ${from} names another author (${r.a})`)
   }
-  const isEntry = typeof r.n === 'string' && typeof r.k === 'string'
-  if (!isEntry) return
+  if (!namesKey(r)) {
+    // a history record (author, no epoch): on catch-up, its client id must not be bound to another peer
+    const owner = via === 'sync' ? (check.registry?.owner(client) ?? bindings.get(client)) : undefined
+    if (owner !== undefined && owner !== r.a) {
+      throw new UnauthorizedUpdateError(`record of ${r.a} is under client ${client}, which belongs to ${owner}`)
+    }
+    return
+  }
   if ('e' in r) {
     if (via === 'gossip' && r.e !== epoch) throw new UnauthorizedUpdateError(`entry epoch differs from the message's`)
     let expected: number
@@ -213,7 +227,9 @@ function checkElement(el: unknown, client: number, check: AuthorCheck, bindings:
       throw new UnauthorizedUpdateError(`client id ${client} belongs to ${owner}, not to ${r.a}`)
     }
     bindings.set(client, r.a)
-  } else if (check.policy.current() !== undefined) {
+  } else if (via === 'sync' || check.policy.current() !== undefined) {
+    // Gossip binds an epoch-less entry by the message's header; a catch-up reply has no header to bind it by, so in
+    // an open mesh too, an entry there without an epoch could sit under any client id: refused.
     throw new UnauthorizedUpdateError(`entry of ${r.a} carries no writer epoch`)
   }
   if (r.n === WRITERS_NAMESPACE) {

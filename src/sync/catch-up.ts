@@ -6,54 +6,43 @@
  * validates the whole update and applies it. If the request shows the requester holds changes the responder lacks,
  * the responder pulls them back, so one exchange heals both sides. Large state never travels as gossip.
  *
- * A pull runs on every new connection, when gossip announces a change too large for a message, when the applier
- * detects a gap (pending structs), and as periodic anti-entropy (one random peer every interval, with jitter), so a
- * peer that missed messages converges without depending on luck. Pulls are queued (bounded concurrency) and
- * de-duplicated per peer: a peer that connects to many others fetches the full state once, then small diffs.
- *
- * Joiners (ring-served first sync, `ring/join-sync.ts`): `hold(promise)` makes every pull requested meanwhile wait for
- * the promise, then run as a diff; the joiner fetches its first state in parts (`fetchPart`, over `partsProtocol`,
- * `ring/sync-parts.ts`) from its ring owners instead of from whichever neighbours it met first.
+ * WHEN a pull runs is not decided here: the pull scheduler (`pull-scheduler.ts`) owns every trigger (new connections,
+ * announces, gaps, this protocol's `ahead` event, anti-entropy, `syncNow`, the join's hold). Joiners (ring-served
+ * first sync, `sync/join-sync.ts`) fetch their first state in parts (`fetchPart`, over `partsProtocol`,
+ * `sync/parts.ts`) from their ring owners instead of from whichever neighbours they met first.
  *
  * Does NOT guarantee: progress while no peer is reachable (the replica keeps working alone and merges later).
  *
  * @module
  */
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
+import { TypedEventEmitter } from 'main-event'
 import * as Y from 'yjs'
+import type { Ingest } from '../doc/ingest.js'
+import { MAX_CATCH_UP_REPLY_BYTES, MAX_SYNC_REQUEST_BYTES } from '../doc/limits.js'
 import { SyncError } from '../errors.js'
 import type { MeshLogger } from '../logger.js'
-import type { MeshNode } from '../node.js'
-import {
-  decodePartRequest,
-  encodePartRequest,
-  encodeUpdatePart,
-  MAX_SYNC_PARTS,
-  type SyncPart,
-} from '../ring/sync-parts.js'
-import { decodeMessage, encodeMessage } from './codec.js'
+import type { MeshNode } from '../transport/libp2p-node.js'
+import { decodeMessage, encodeMessage } from '../wire/codec.js'
 import { hasMissing } from './gossip.js'
-import type { UpdateApplier } from './update-applier.js'
+import { decodePartRequest, encodePartRequest, encodeUpdatePart, MAX_SYNC_PARTS, type SyncPart } from './parts.js'
 
 /** Default slice size of a catch-up reply. */
 export const DEFAULT_CHUNK_BYTES = 256 * 1024
-/** Default largest catch-up reply accepted. */
-export const DEFAULT_MAX_CATCH_UP_BYTES = 512 * 1024 * 1024
+/** Default largest catch-up reply accepted (the table of `doc/limits.ts`). */
+export const DEFAULT_MAX_CATCH_UP_BYTES = MAX_CATCH_UP_REPLY_BYTES
 /** Default time limit of one exchange. */
 export const DEFAULT_CATCH_UP_TIMEOUT_MS = 30_000
-/** Default anti-entropy period (each round adds up to ±25 % jitter). */
-export const DEFAULT_ANTI_ENTROPY_MS = 5_000
-/** Default number of pulls in flight at once. */
-export const DEFAULT_PULL_CONCURRENCY = 2
 
 /** Options of {@link createCatchUp}. */
 export interface CatchUpInit {
   node: MeshNode
   protocol: string
   doc: Y.Doc
-  applier: UpdateApplier
+  /** The ingest pipeline every reply and part goes through. */
+  ingest: Ingest
   logger: MeshLogger
   /** Default {@link DEFAULT_CHUNK_BYTES}. */
   chunkBytes?: number
@@ -61,27 +50,16 @@ export interface CatchUpInit {
   maxBytes?: number
   /** Default {@link DEFAULT_CATCH_UP_TIMEOUT_MS}. */
   timeoutMs?: number
-  /** Default {@link DEFAULT_ANTI_ENTROPY_MS}; 0 disables the periodic round. */
-  antiEntropyMs?: number
-  /** Default {@link DEFAULT_PULL_CONCURRENCY}. */
-  concurrency?: number
-  /**
-   * Chooses the peer of an anti-entropy round among the connected peers that speak the protocol. Default: uniform
-   * random. (The ring can steer this.)
-   */
-  choosePeer?: (candidates: string[]) => string | undefined
-  /** Peers an anti-entropy round may pull from (mesh members that are connected). Default: every connected peer. */
-  candidates?: () => string[]
   /** Whether this peer may answer `from`'s catch-up request; default: everyone. */
   mayServe?: (from: string) => boolean
-  /** Whether a reply from `from` may be applied; default: everyone. */
+  /** Whether this peer asks `from` for catch-up at all (its replies could not be accepted); default: everyone. */
   mayAccept?: (from: string) => boolean
   /**
    * Awaited after a reply is encoded and before it is sent: resolves once everything in it is durable, so nothing of
    * ours leaves the process before it is on disk (see `src/persistence`). A rejection aborts the reply. Default: none.
    */
   whenDurable?: () => Promise<void>
-  /** Protocol id of part requests (`ring/sync-parts.ts`); served and used by `fetchPart` when set. Default: none. */
+  /** Protocol id of part requests (`sync/parts.ts`); served and used by `fetchPart` when set. Default: none. */
   partsProtocol?: string
 }
 
@@ -94,12 +72,16 @@ export interface CatchUpCounters {
   bytesServed: number
 }
 
+/** Events of the catch-up protocol. */
+export interface CatchUpEvents {
+  /** A requester (`detail`, its peer id) holds changes this peer lacks: pull them back. */
+  ahead: CustomEvent<string>
+}
+
 /** The catch-up protocol of one mesh. */
-export interface CatchUp {
+export interface CatchUp extends TypedEventEmitter<CatchUpEvents> {
   start(): Promise<void>
   stop(): Promise<void>
-  /** Queues a pull from `peerId` (de-duplicated); resolves when that pull finished (never rejects). */
-  requestPull(peerId: string): Promise<void>
   /** Pulls from `peerId` now and resolves with the bytes received; rejects with {@link SyncError}. */
   pull(peerId: string): Promise<number>
   /**
@@ -107,8 +89,6 @@ export interface CatchUp {
    * are cut against `stateVector` (default: the current one); all parts of one split must use the same.
    */
   fetchPart(peerId: string, part: SyncPart, stateVector?: Uint8Array): Promise<Uint8Array>
-  /** Until `until` settles, queued pulls wait (and anti-entropy skips its rounds); then they run. */
-  hold(until: Promise<void>): void
   readonly counters: CatchUpCounters
 }
 
@@ -117,41 +97,23 @@ export function createCatchUp(init: CatchUpInit): CatchUp {
   return new CatchUpProtocol(init)
 }
 
-interface QueuedPull {
-  promise: Promise<void>
-  again: boolean
-}
-
-class CatchUpProtocol implements CatchUp {
+class CatchUpProtocol extends TypedEventEmitter<CatchUpEvents> implements CatchUp {
   readonly counters: CatchUpCounters = { pulls: 0, failedPulls: 0, served: 0, bytesReceived: 0, bytesServed: 0 }
   private readonly init: CatchUpInit
   private readonly chunkBytes: number
   private readonly maxBytes: number
   private readonly timeoutMs: number
-  private readonly antiEntropyMs: number
-  private readonly concurrency: number
-  private readonly queued = new Map<string, QueuedPull>()
-  private active = 0
-  private readonly waiting: Array<() => void> = []
-  private timer: NodeJS.Timeout | undefined
-  private running = false
   private readonly controller = new AbortController()
-  private held: Promise<void> | undefined
-  private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId; protocols: string[] }>): void => {
-    if (evt.detail.protocols.includes(this.init.protocol)) void this.requestPull(evt.detail.peerId.toString())
-  }
 
   constructor(init: CatchUpInit) {
+    super()
     this.init = init
     this.chunkBytes = init.chunkBytes ?? DEFAULT_CHUNK_BYTES
     this.maxBytes = init.maxBytes ?? DEFAULT_MAX_CATCH_UP_BYTES
     this.timeoutMs = init.timeoutMs ?? DEFAULT_CATCH_UP_TIMEOUT_MS
-    this.antiEntropyMs = init.antiEntropyMs ?? DEFAULT_ANTI_ENTROPY_MS
-    this.concurrency = init.concurrency ?? DEFAULT_PULL_CONCURRENCY
   }
 
   async start(): Promise<void> {
-    this.running = true
     await this.init.node.handle(this.init.protocol, (stream, connection) => this.serve(stream, connection), {
       maxInboundStreams: 32,
       maxOutboundStreams: 32,
@@ -163,16 +125,10 @@ class CatchUpProtocol implements CatchUp {
         maxOutboundStreams: 64,
       })
     }
-    this.init.node.addEventListener('peer:identify', this.onIdentify)
-    this.scheduleAntiEntropy()
   }
 
   async stop(): Promise<void> {
-    this.running = false
     this.controller.abort()
-    if (this.timer !== undefined) clearTimeout(this.timer)
-    this.init.node.removeEventListener('peer:identify', this.onIdentify)
-    for (const wake of this.waiting.splice(0)) wake()
     try {
       await this.init.node.unhandle(this.init.protocol)
       if (this.init.partsProtocol !== undefined) await this.init.node.unhandle(this.init.partsProtocol)
@@ -181,52 +137,11 @@ class CatchUpProtocol implements CatchUp {
     }
   }
 
-  requestPull(peerId: string): Promise<void> {
-    const existing = this.queued.get(peerId)
-    if (existing !== undefined) {
-      existing.again = true
-      return existing.promise
-    }
-    const entry: QueuedPull = { promise: Promise.resolve(), again: false }
-    entry.promise = (async () => {
-      try {
-        do {
-          entry.again = false
-          while (this.held !== undefined && this.running) await this.held
-          await this.acquire()
-          try {
-            if (!this.running) return
-            await this.pull(peerId)
-          } catch (err) {
-            this.init.logger.debug(`catch-up with ${peerId} failed: ${(err as Error).message}`)
-          } finally {
-            this.release()
-          }
-        } while (entry.again && this.running)
-      } finally {
-        this.queued.delete(peerId)
-      }
-    })()
-    this.queued.set(peerId, entry)
-    return entry.promise
-  }
-
-  hold(until: Promise<void>): void {
-    const held: Promise<void> = until.then(
-      () => {},
-      () => {},
-    )
-    this.held = held
-    void held.then(() => {
-      if (this.held === held) this.held = undefined
-    })
-  }
-
   async pull(peerId: string): Promise<number> {
     const sv = Y.encodeStateVector(this.init.doc)
     const update = await this.fetch(peerId, this.init.protocol, sv)
     if (update.length > 0) {
-      const refused = this.init.applier.apply(update, { from: peerId, via: 'sync' })
+      const refused = this.init.ingest.apply(update, { from: peerId, via: 'sync' })
       if (refused !== undefined) {
         // A reply over a per-update limit is not necessarily hostile: after a long partition, two sides' concurrent
         // appends meet at one place and the merge's estimated conflict-resolution cost exceeds the bound for ONE
@@ -253,7 +168,7 @@ class CatchUpProtocol implements CatchUp {
       const part = await this.fetchPart(peerId, { index, count: MAX_SYNC_PARTS }, stateVector)
       bytes += part.length
       if (part.length === 0) continue
-      const refused = this.init.applier.apply(part, { from: peerId, via: 'sync' })
+      const refused = this.init.ingest.apply(part, { from: peerId, via: 'sync' })
       if (refused !== undefined) return undefined
     }
     this.init.logger.info(`catch-up with ${peerId}: a reply over the per-update limits arrived in slices instead`)
@@ -308,7 +223,7 @@ class CatchUpProtocol implements CatchUp {
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.timeoutMs)])
     try {
       if (this.init.mayServe?.(from) === false) throw new SyncError(`not serving catch-up to ${from}`)
-      const lp = lpStream(stream, { maxDataLength: 64 * 1024 * 1024 })
+      const lp = lpStream(stream, { maxDataLength: MAX_SYNC_REQUEST_BYTES })
       const req = decodeMessage((await lp.read({ signal })).subarray())
       if (req.kind !== 'sync-request') throw new SyncError(`expected sync-request, got ${req.kind}`)
       const partRequest = parts ? decodePartRequest(req.stateVector) : undefined
@@ -338,54 +253,11 @@ class CatchUpProtocol implements CatchUp {
       this.counters.bytesServed += payload.length
       // They hold changes we lack: pull them back so one exchange heals both sides.
       if (partRequest === undefined && hasMissing(theirs, Y.decodeStateVector(Y.encodeStateVector(this.init.doc))))
-        void this.requestPull(from)
+        this.safeDispatchEvent('ahead', { detail: from })
     } catch (err) {
       this.init.logger.debug(`serving catch-up to ${from} failed: ${(err as Error).message}`)
       stream.abort(err as Error)
     }
-  }
-
-  private scheduleAntiEntropy(): void {
-    if (this.antiEntropyMs <= 0 || !this.running) return
-    const delay = this.antiEntropyMs * (0.75 + Math.random() * 0.5)
-    this.timer = setTimeout(() => {
-      if (this.held !== undefined) {
-        this.scheduleAntiEntropy()
-        return
-      }
-      const candidates = this.init.candidates?.() ?? this.connectedPeers()
-      const choose = this.init.choosePeer ?? ((c: string[]) => c[Math.floor(Math.random() * c.length)])
-      const peer = candidates.length > 0 ? choose(candidates) : undefined
-      if (peer !== undefined) void this.requestPull(peer)
-      this.scheduleAntiEntropy()
-    }, delay)
-    this.timer.unref()
-  }
-
-  private connectedPeers(): string[] {
-    const seen = new Set<string>()
-    for (const conn of this.init.node.getConnections()) {
-      if (conn.status === 'open') seen.add(conn.remotePeer.toString())
-    }
-    return [...seen]
-  }
-
-  private acquire(): Promise<void> {
-    if (this.active < this.concurrency) {
-      this.active++
-      return Promise.resolve()
-    }
-    return new Promise((resolve) => {
-      this.waiting.push(() => {
-        this.active++
-        resolve()
-      })
-    })
-  }
-
-  private release(): void {
-    this.active--
-    this.waiting.shift()?.()
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * Push: local changes go out on the mesh's gossipsub topic; remote ones come in through the update applier.
+ * Push: local changes go out on the mesh's gossipsub topic; remote ones come in through the ingest pipeline
+ * (`doc/ingest.ts`), parsed once: the topic validator's parse is the one delivery applies.
  *
  * Guarantees: the local updates of one event-loop tick are merged (`Y.mergeUpdates`) into ONE signed gossip message;
  * remote updates are never echoed back (only transactions with a local origin are published); a message that fails
@@ -14,10 +15,10 @@
  */
 import { type GossipSub, type Message as PubsubMessage, TopicValidatorResult } from '@libp2p/gossipsub'
 import * as Y from 'yjs'
+import type { Ingest, ParsedUpdate } from '../doc/ingest.js'
 import { ConfmeshError } from '../errors.js'
 import type { MeshLogger } from '../logger.js'
-import { decodeMessage, encodeMessage } from './codec.js'
-import type { UpdateApplier } from './update-applier.js'
+import { decodeMessage, encodeMessage } from '../wire/codec.js'
 
 /** Up to this many updates of one tick are merged; more are replaced by a diff of the document. */
 const MAX_MERGE = 16
@@ -27,7 +28,8 @@ export interface GossipInit {
   pubsub: GossipSub
   topic: string
   doc: Y.Doc
-  applier: UpdateApplier
+  /** The ingest pipeline: the topic validator parses and authorises, delivery applies that same parse. */
+  ingest: Ingest
   logger: MeshLogger
   /** Whether a transaction origin is a local change that must be published. */
   isLocalOrigin: (origin: unknown) => boolean
@@ -72,6 +74,9 @@ class GossipChannel implements Gossip {
   /** The document's state vector at the last flush: the base of a burst's diff. */
   private flushedStateVector: Uint8Array = new Uint8Array([0])
   private scheduled: Promise<void> | undefined
+  /** Parses made by the topic validator, by message: gossipsub hands the same message object to the validator and
+   * then to the `message` event, so delivery applies the validator's parse instead of parsing again. */
+  private readonly parsed = new WeakMap<PubsubMessage, ParsedUpdate>()
   private running = false
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (!this.running || !this.init.isLocalOrigin(origin)) return
@@ -81,7 +86,7 @@ class GossipChannel implements Gossip {
   private readonly onMessage = (evt: CustomEvent<PubsubMessage>): void => {
     const msg = evt.detail
     if (msg.topic !== this.init.topic || msg.type !== 'signed') return
-    this.handle(msg.from.toString(), msg.data)
+    this.handle(msg.from.toString(), msg.data, this.parsed.get(msg))
   }
 
   constructor(init: GossipInit) {
@@ -127,15 +132,16 @@ class GossipChannel implements Gossip {
     try {
       const decoded = decodeMessage(msg.data)
       if (decoded.kind === 'update') {
-        const err = this.init.applier.check(decoded.update, {
+        const parsed = this.init.ingest.parse(decoded.update, {
           from: msg.from.toString(),
           via: 'gossip',
           ...(decoded.epoch === undefined ? {} : { epoch: decoded.epoch }),
         })
-        if (err !== undefined) {
+        if (parsed instanceof ConfmeshError) {
           this.counters.rejected++
           return TopicValidatorResult.Reject
         }
+        this.parsed.set(msg, parsed)
       } else if (decoded.kind !== 'announce') {
         throw new Error(`unexpected ${decoded.kind} message on the document topic`)
       }
@@ -147,13 +153,17 @@ class GossipChannel implements Gossip {
     }
   }
 
-  private handle(from: string, data: Uint8Array): void {
+  private handle(from: string, data: Uint8Array, parsed: ParsedUpdate | undefined): void {
     this.counters.received++
     try {
+      if (parsed !== undefined) {
+        // The topic validator parsed and authorised it: apply that parse (the authorisation runs again, cheaply).
+        this.init.ingest.applyParsed(parsed)
+        return
+      }
       const msg = decodeMessage(data)
       if (msg.kind === 'update') {
-        // The topic validator already checked it; apply() re-checks cheaply and applies.
-        this.init.applier.apply(msg.update, {
+        this.init.ingest.apply(msg.update, {
           from,
           via: 'gossip',
           ...(msg.epoch === undefined ? {} : { epoch: msg.epoch }),

@@ -21,7 +21,7 @@
 import * as Y from 'yjs'
 import { deepFreeze, type JsonValue } from '../config/value.js'
 import { forEachAlive } from '../config/yjs-elements.js'
-import { compareWrites, type KeyWrite } from './lww.js'
+import { compareWrites, type KeyWrite } from '../doc/lww.js'
 
 /** A base write as stored: `p` = `[namespace, key, t, c, author]` (a delete) or `[..., value]`. */
 export interface StoredBaseWrite {

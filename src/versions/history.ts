@@ -5,9 +5,10 @@
  *
  * @module
  */
+
+import { compareStamps, compareWrites, type KeyWrite } from '../doc/lww.js'
 import type { BaseState } from './base.js'
 import type { HistoryChange } from './diff.js'
-import { compareStamps, compareWrites, type KeyWrite } from './lww.js'
 import { compareRecords, type HistoryRecord } from './record.js'
 import { dominates, toVersion, type VectorClock, type Version } from './vector-clock.js'
 

@@ -11,8 +11,8 @@
  */
 import * as Y from 'yjs'
 import { appendElements, deleteElement } from '../config/yjs-elements.js'
+import { compareStamps, compareWrites, type KeyWrite } from '../doc/lww.js'
 import { type BaseState, baseKey, type StoredHorizon, storedBaseWrite } from './base.js'
-import { compareStamps, compareWrites, type KeyWrite } from './lww.js'
 import type { HistoryRecord } from './record.js'
 
 /**

@@ -17,11 +17,11 @@
  * @module
  */
 import * as Y from 'yjs'
-import type { HlcTimestamp } from '../config/hlc.js'
-import type { StoredEntry } from '../config/kv-store.js'
 import { deepFreeze, type JsonValue } from '../config/value.js'
 import { forEachAlive } from '../config/yjs-elements.js'
-import type { KeyWrite } from './lww.js'
+import type { StoredEntry } from '../doc/entry.js'
+import type { HlcTimestamp } from '../doc/hlc.js'
+import type { KeyWrite } from '../doc/lww.js'
 
 /** One change as stored: `[namespace, key, t, c]` for a delete, `[namespace, key, t, c, value]` for a set. */
 export type StoredChange =

@@ -5,8 +5,8 @@
  * @module
  */
 import type { JsonValue } from '../config/value.js'
+import { compareWrites, type KeyWrite } from '../doc/lww.js'
 import type { BaseState } from './base.js'
-import { compareWrites, type KeyWrite } from './lww.js'
 import type { HistoryRecord } from './record.js'
 import { includesStruct, type VectorClock } from './vector-clock.js'
 

@@ -9,16 +9,11 @@
  * @module
  */
 import * as Y from 'yjs'
-import type { HybridLogicalClock } from '../config/hlc.js'
-import {
-  CLEANUP_ORIGIN,
-  ENTRIES_ROOT,
-  LOCAL_ORIGIN,
-  type LocalWriteHook,
-  type WriteMeta,
-  type WriteOp,
-} from '../config/kv-store.js'
+import type { LocalWriteHook, WriteMeta, WriteOp } from '../config/kv-store.js'
 import { forEachDeleted, forEachInserted } from '../config/yjs-elements.js'
+import { ENTRIES_ROOT } from '../doc/entry.js'
+import type { HybridLogicalClock } from '../doc/hlc.js'
+import { CLEANUP_ORIGIN, LOCAL_ORIGIN } from '../doc/origins.js'
 import { type BaseState, isBaseElement, readBase } from './base.js'
 import { diffStates, type HistoryChange } from './diff.js'
 import { VersionPrunedError } from './errors.js'
@@ -118,6 +113,11 @@ export interface Versions {
     live: LiveConfig,
     write: WriteBatch,
   ): Promise<RollbackResult>
+  /**
+   * Sets the pull round (see {@link VersionsInit.pull}) once sync exists: the mesh builds versions first (the store
+   * records history through it, and sync's authorisation reads the store), so sync's pull arrives here afterwards.
+   */
+  usePull(pull: () => Promise<void>): void
   /** Number of retained versions (history records). */
   retained(): number
   /** Prunes what retention allows now (also runs by itself); returns the number of records pruned. */
@@ -143,7 +143,7 @@ class DocVersions implements Versions {
   private readonly array: Y.Array<unknown>
   private readonly now: () => number
   private readonly onError: (err: unknown) => void
-  private readonly pull: (() => Promise<void>) | undefined
+  private pull: (() => Promise<void>) | undefined
   private readonly writerOf: (client: number) => string | undefined
   private readonly handler: (tr: Y.Transaction) => void
   /** Retained records by Yjs id (`client:clock`), maintained incrementally from every transaction. */
@@ -212,6 +212,10 @@ class DocVersions implements Versions {
     await this.reach(a, ms)
     if (b !== undefined) await this.reach(b, ms)
     return this.diff(from, to)
+  }
+
+  usePull(pull: () => Promise<void>): void {
+    this.pull = pull
   }
 
   retained(): number {

@@ -1,7 +1,7 @@
 /**
- * A hostile peer built from real parts, for security tests: a libp2p node from `src/node.ts` (same transports, Noise,
+ * A hostile peer built from real parts, for security tests: a libp2p node from `src/transport/libp2p-node.ts` (same transports, Noise,
  * gossipsub with StrictSign, optionally the private-network key) that subscribes to a mesh's document topic and
- * - publishes crafted `update` / raw messages encoded with `src/sync/codec.ts` (signed by itself: gossipsub cannot
+ * - publishes crafted `update` / raw messages encoded with `src/wire/codec.ts` (signed by itself: gossipsub cannot
  *   sign as anyone else);
  * - relays a captured message of another peer with changed data and the original signature (a forged relay);
  * - serves the catch-up protocol (`/confmesh/<name>/sync/1.0.0`) with crafted replies;
@@ -18,10 +18,10 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import * as Y from 'yjs'
-import { createNode, type MeshNode } from '../../src/node.js'
 import { clientIdFor } from '../../src/security/client-id.js'
 import { parseNetworkKey } from '../../src/security/network-key.js'
-import { decodeMessage, encodeMessage } from '../../src/sync/codec.js'
+import { createNode, type MeshNode } from '../../src/transport/libp2p-node.js'
+import { decodeMessage, encodeMessage } from '../../src/wire/codec.js'
 
 /** Options of {@link createAttacker}. */
 export interface AttackerInit {

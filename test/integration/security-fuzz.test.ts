@@ -10,12 +10,14 @@
 import * as prng from 'lib0/prng'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { type ConfigMesh, generateIdentity } from '../../src/index.js'
+import { createIngest } from '../../src/doc/ingest.js'
+import { channelLimits } from '../../src/doc/limits.js'
+import { type ConfigMesh, ConfmeshError, generateIdentity } from '../../src/index.js'
 import type { MeshLogger } from '../../src/logger.js'
 import { clientIdFor } from '../../src/security/client-id.js'
-import { createSecurityValidators } from '../../src/security/validators.js'
+import { createUpdateAuthorization } from '../../src/security/update-authorization.js'
 import { createWriterPolicy } from '../../src/security/writers.js'
-import { encodeMessage } from '../../src/sync/codec.js'
+import { encodeMessage } from '../../src/wire/codec.js'
 import { type Attacker, craftUpdate, createAttacker } from '../helpers/attacker.js'
 import { replicaState, startMesh, stopAll, testSeed, waitForMembers } from '../helpers/cluster.js'
 import { waitFor } from '../helpers/wait-for.js'
@@ -88,17 +90,12 @@ describe('hostile input fed to live peers', () => {
     }
     pool.push(['valid update of another writer (forged client id)', valid])
     // Inputs an authorised writer may legitimately send (e.g. random bytes that decode as an empty update, or as a
-    // delete set) are not hostile: classify them with the peers' own validators and leave them out (reported).
+    // delete set) are not hostile: classify them with the peers' own ingest pipeline and leave them out (reported).
     const policy = createWriterPolicy({ seed: writers, read: () => undefined })
-    const { validators } = createSecurityValidators({ policy })
-    const passes = (u: Uint8Array, via: 'gossip' | 'sync'): boolean => {
-      try {
-        for (const v of validators) v(u, { from: attacker.peerId, via, epoch: EPOCH })
-        return true
-      } catch {
-        return false
-      }
-    }
+    const ingest = createIngest({ doc: new Y.Doc(), logger: capturingLogger([]), limits: channelLimits() })
+    ingest.addCheck(createUpdateAuthorization({ policy }).check)
+    const passes = (u: Uint8Array, via: 'gossip' | 'sync'): boolean =>
+      !(ingest.parse(u, { from: attacker.peerId, via, epoch: EPOCH }) instanceof ConfmeshError)
     const hostile = pool.filter(([, u]) => !passes(u, 'gossip') && !passes(u, 'sync'))
     excluded = pool.length - hostile.length
     pool = hostile

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { InvalidMessageError } from '../../src/errors.js'
-import { decodeMessage, encodeMessage, type Message } from '../../src/sync/codec.js'
+import { decodeMessage, encodeMessage, type Message } from '../../src/wire/codec.js'
 
 describe('wire codec', () => {
   const samples: Message[] = [

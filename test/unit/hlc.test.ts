@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { compareHlc, createHybridLogicalClock } from '../../src/config/hlc.js'
+import { compareHlc, createHybridLogicalClock } from '../../src/doc/hlc.js'
 
 describe('hybrid logical clock', () => {
   it('is strictly increasing even when the wall clock stands still or goes back', () => {

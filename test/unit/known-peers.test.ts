@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_MAX_KNOWN_PEERS, KnownPeers } from '../../src/ring/known-peers.js'
+import { DEFAULT_MAX_KNOWN_PEERS, KnownPeers } from '../../src/membership/known-peers.js'
 
 const id = (n: number) => `12D3KooWPeer${n}`
 const addr = (n: number, port = 4000 + n) => `/ip4/127.0.0.1/tcp/${port}/p2p/${id(n)}`

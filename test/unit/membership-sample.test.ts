@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { fastMessageId } from '../../src/node.js'
-import { parseSample } from '../../src/ring/membership.js'
+import { parseSample } from '../../src/membership/membership.js'
+import { fastMessageId } from '../../src/transport/libp2p-node.js'
 
 const id = (n: number) => `12D3KooWPeer${n}`
 const addr = (n: number) => `/ip4/127.0.0.1/tcp/${4000 + n}/p2p/${id(n)}`

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { InvalidMessageError } from '../../src/errors.js'
-import { decodePartRequest, encodePartRequest, encodeUpdatePart, MAX_SYNC_PARTS } from '../../src/ring/sync-parts.js'
+import { decodePartRequest, encodePartRequest, encodeUpdatePart, MAX_SYNC_PARTS } from '../../src/sync/parts.js'
 import { seededRandom, testSeed } from '../helpers/cluster.js'
 
 const SEED = testSeed('ring-sync-parts')

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { createHybridLogicalClock } from '../../src/config/hlc.js'
 import { type Change, createKvStore } from '../../src/config/kv-store.js'
+import { createHybridLogicalClock } from '../../src/doc/hlc.js'
 import { createRolloutOverlay } from '../../src/rollout/overlay.js'
 import { ROLLOUT_NAMESPACE, type RolloutRecord } from '../../src/rollout/record.js'
 

@@ -12,12 +12,7 @@ import * as prng from 'lib0/prng'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { UpdateRejectedError } from '../../src/errors.js'
-import {
-  type GuardedApplyResult,
-  guardedApply,
-  inspectUpdate,
-  type UpdateInfo,
-} from '../../src/security/update-guard.js'
+import { type GuardedApplyResult, guardedApply, inspectUpdate, type UpdateInfo } from '../../src/yjs-guard/index.js'
 import {
   bytes,
   makeCorpus,

@@ -8,14 +8,14 @@ import {
   UpdateApplyError,
   UpdateTimeoutError,
   UpdateTooLargeError,
-} from '../../src/security/errors.js'
+} from '../../src/yjs-guard/errors.js'
 import {
   DEFAULT_MAX_CLOCK,
   DEFAULT_MAX_UPDATE_BYTES,
   guardedApply,
   inspectUpdate,
   type UpdateLimits,
-} from '../../src/security/update-guard.js'
+} from '../../src/yjs-guard/index.js'
 import { bytes, makeCorpus, rng, varString, varUint, viewFromYjs } from './fixtures/security/yjs-corpus.js'
 
 const SEED = Number(process.env.CONFMESH_TEST_SEED ?? Date.now() % 1_000_000)

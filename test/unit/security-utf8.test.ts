@@ -1,6 +1,6 @@
 import * as prng from 'lib0/prng'
 import { describe, expect, it } from 'vitest'
-import { utf16Length } from '../../src/security/utf8.js'
+import { utf16Length } from '../../src/yjs-guard/utf8.js'
 
 const SEED = Number(process.env.CONFMESH_TEST_SEED ?? Date.now() % 1_000_000)
 console.log(`security-utf8 seed=${SEED}`)

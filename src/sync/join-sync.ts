@@ -9,7 +9,7 @@
  * 2. It waits until it knows the mesh: at least one *ready* member (one that has its first state; heartbeats carry
  *    the flag) and as many members as the ready members say they see (`meshSize` in their heartbeats), or 90 % of
  *    them and no membership change for `settleMs`; or `timeoutMs` after its first connection at the latest.
- * 3. It splits its first state into `parts` slices (`ring/sync-parts.ts`) and places them, together with the slices
+ * 3. It splits its first state into `parts` slices (`sync/parts.ts`) and places them, together with the slices
  *    of every other joiner it can see, on the ready members with a bounded-load hash ring ({@link HashRing.assign},
  *    member weights, `epsilon`). Joiners that see the same membership compute the same placement, so no ready
  *    member gets more than `ceil((1 + epsilon) * its fair share)` slices; a single joiner spreads over `parts`
@@ -25,14 +25,15 @@
  *
  * @module
  */
-import { createHashRing, type HashRing } from './hash-ring.js'
-import type { Membership } from './membership.js'
-import type { SyncPart } from './sync-parts.js'
-import { clampWeight } from './weight.js'
+
+import type { Membership } from '../membership/membership.js'
+import { createHashRing, type HashRing } from '../ring/hash-ring.js'
+import { clampWeight } from '../ring/weight.js'
+import type { SyncPart } from './parts.js'
 
 /**
  * Default most slices a joiner's first state is split into (fewer when fewer members are ready; the responders also
- * send fewer non-empty slices for a small document, see `ring/sync-parts.ts`).
+ * send fewer non-empty slices for a small document, see `sync/parts.ts`).
  */
 export const DEFAULT_JOIN_PARTS = 32
 /** Default bounded-load slack of the slice placement. */

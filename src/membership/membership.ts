@@ -7,7 +7,7 @@
  * check interval). A check that runs late (this peer's event loop stalled) allows its lateness on top, so a stalled
  * peer does not drop members whose heartbeats are waiting unread in its sockets. The gossipsub signature must match the heartbeat's peer id, so nobody can speak for another peer.
  *
- * A heartbeat also says whether the member is `ready` (has its first full state; see `ring/join-sync.ts`), so joiners
+ * A heartbeat also says whether the member is `ready` (has its first full state; see `sync/join-sync.ts`), so joiners
  * take their first state from ready members only, and how many members it sees (`meshSize`), so a joiner can tell
  * when it has heard of (nearly) everyone. Heartbeats without the field count as ready. A change of weight,
  * tags or readiness of a known member is an `update` event (the ring re-weights on it). A new member, and a new
@@ -19,6 +19,9 @@
  * other and the mesh survives the loss of that node. While this peer has no connection at all, it re-dials its
  * bootstrap and remembered addresses with exponential backoff (capped at 8 heartbeats, jittered).
  *
+ * Why one file of ~530 lines: discovery dials from the member table and the tick that heartbeats run on, so the two
+ * share all their state; they separate once failure detection moves to probes (SWIM), which replaces the tick.
+ *
  * @module
  */
 import type { GossipSub, Message as PubsubMessage, SubscriptionChangeData } from '@libp2p/gossipsub'
@@ -27,8 +30,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import type { MeshLogger } from '../logger.js'
-import type { MeshNode } from '../node.js'
-import { decodeMessage, encodeMessage } from '../sync/codec.js'
+import type { MeshNode } from '../transport/libp2p-node.js'
+import { decodeMessage, encodeMessage } from '../wire/codec.js'
 import { type KnownPeer, KnownPeers } from './known-peers.js'
 
 /** Default heartbeat period. */

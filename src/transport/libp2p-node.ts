@@ -13,9 +13,8 @@ import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import { MAX_GOSSIP_MESSAGE_BYTES } from '../doc/limits.js'
 
-/** Largest gossip message accepted or sent; larger changes travel over the catch-up stream. */
-export const MAX_GOSSIP_MESSAGE_BYTES = 1024 * 1024
 /** Default connection cap per peer. */
 export const DEFAULT_MAX_CONNECTIONS = 128
 

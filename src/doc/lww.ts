@@ -1,12 +1,13 @@
 /**
- * The last-writer-wins order of writes, shared by the live store, history records and the compacted base: greatest
- * hybrid timestamp `(t, c)` wins, then the greater author; the Yjs id of the carrier breaks any remaining tie so every
- * peer picks the same winner.
+ * The ONE last-writer-wins rule of confmesh, used by the live key-value store (`config/kv-store.ts`), history records
+ * and the compacted base (`versions/`): greatest hybrid timestamp `(t, c)` wins, then the greater author; the Yjs id
+ * of the struct that carries the write (client, then clock) breaks any remaining tie so every peer picks the same
+ * winner.
  *
  * @module
  */
-import { compareHlc } from '../config/hlc.js'
-import type { JsonValue } from '../config/value.js'
+import { compareHlc } from './hlc.js'
+import type { JsonValue } from './json.js'
 
 /** The LWW stamp of a write: hybrid timestamp and author. */
 export interface WriteStamp {
@@ -32,10 +33,24 @@ export interface KeyWrite extends WriteStamp {
 
 /** Negative if `x` loses to `y`, positive if it wins, 0 only for the same write. */
 export function compareWrites(x: KeyWrite, y: KeyWrite): number {
+  return compareCarried(x, x, y, y)
+}
+
+/** Where a write is carried: the Yjs id of its element. */
+export interface CarrierId {
+  readonly client: number
+  readonly clock: number
+}
+
+/**
+ * {@link compareWrites} for a stamp and its carrier given apart (the key-value store compares stored entries against
+ * their Yjs ids without building a {@link KeyWrite}): negative if `x` loses, positive if it wins.
+ */
+export function compareCarried(x: WriteStamp, xid: CarrierId, y: WriteStamp, yid: CarrierId): number {
   const byStamp = compareStamps(x, y)
   if (byStamp !== 0) return byStamp
-  if (x.client !== y.client) return x.client - y.client
-  return x.clock - y.clock
+  if (xid.client !== yid.client) return xid.client - yid.client
+  return xid.clock - yid.clock
 }
 
 /** Compares the LWW stamps only (hybrid time, then author). */

@@ -1,0 +1,455 @@
+/**
+ * The wiring of one mesh peer: builds every part in dependency order, connects them by their typed events and by
+ * plain values that already exist (never by a closure over a part built later), and lists them as {@link Startable}s in
+ * the order they start and stop. The facade (`config-mesh.ts`) only calls into the parts.
+ *
+ * Build order, and why:
+ * 1. persistence (the data dir holds the identity) -> libp2p node (needs the identity) -> document;
+ * 2. ingest pipeline, then the restore from disk through it (before anything reads or shares the document);
+ * 3. client registry (from the restored document) -> writer epoch -> history + key-value store (entries carry the
+ *    epoch) -> security (reads the writer set from the store) -> the pipeline's authorisation check;
+ * 4. membership -> catch-up -> the pull scheduler (every trigger: connections, `gap` of the pipeline, `ahead` of
+ *    catch-up, gossip announces, anti-entropy, `syncNow`, the join's hold) -> gossip -> ring -> join sync ->
+ *    leases (flush gossip before answering).
+ *
+ * @module
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import * as Y from 'yjs'
+import { createKvStore, type KvStore, type WriteMeta, type WriteOp } from '../config/kv-store.js'
+import { createNamespace, type Namespace } from '../config/namespace.js'
+import { createWatchHub, type WatchHub } from '../config/watch.js'
+import { createWriteBatcher } from '../config/write-batcher.js'
+import { createHybridLogicalClock } from '../doc/hlc.js'
+import { createIngest, type Ingest } from '../doc/ingest.js'
+import { channelLimits, MAX_GOSSIP_MESSAGE_BYTES } from '../doc/limits.js'
+import { CLEANUP_ORIGIN, LOCAL_ORIGIN } from '../doc/origins.js'
+import { createLeases, LEASE_NAMESPACE, type Leases } from '../lease/leases.js'
+import { createDefaultLogger, type MeshLogger } from '../logger.js'
+import {
+  createMembership,
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_MEMBER_TIMEOUT_MS,
+  type Membership,
+} from '../membership/membership.js'
+import { openPersistence, type Persistence } from '../persistence/persistence.js'
+import { NoLiveMembersError } from '../ring/errors.js'
+import { createMeshRing, type MeshRingService } from '../ring/mesh-ring.js'
+import type { MeshRollouts } from '../rollout/api.js'
+import { createRolloutOverlay, type RolloutOverlay } from '../rollout/overlay.js'
+import { createRollouts, rolloutTargets } from '../rollout/rollouts.js'
+import { createSchemaRegistry, type SchemaRegistry } from '../schema/registry.js'
+import { createClientRegistry, registerDocument } from '../security/client-registry.js'
+import { createMeshSecurity, type MeshSecurity } from '../security/mesh-security.js'
+import { createWriterEpoch } from '../security/writer-epoch.js'
+import { WRITERS_KEY, WRITERS_NAMESPACE } from '../security/writers.js'
+import { type CatchUp, createCatchUp } from '../sync/catch-up.js'
+import { createGossip, type Gossip } from '../sync/gossip.js'
+import { createJoinSync, type JoinSync } from '../sync/join-sync.js'
+import { createPullScheduler, type PullScheduler } from '../sync/pull-scheduler.js'
+import { createNode, type MeshNode } from '../transport/libp2p-node.js'
+import { createVersions, type Versions } from '../versions/versions.js'
+import type { ResolvedOptions } from './options.js'
+import type { Startable } from './startable.js'
+
+/** Every part of one running peer. */
+export interface MeshParts {
+  readonly node: MeshNode
+  readonly peerId: string
+  readonly logger: MeshLogger
+  readonly doc: Y.Doc
+  /** Durable state in the data dir; `undefined` without `dataDir`/`storage`. */
+  readonly persistence: Persistence | undefined
+  readonly ingest: Ingest
+  readonly security: MeshSecurity
+  readonly versions: Versions
+  readonly store: KvStore
+  readonly hub: WatchHub
+  readonly membership: Membership
+  readonly catchUp: CatchUp
+  /** The one owner of every reason to pull. */
+  readonly pulls: PullScheduler
+  readonly gossip: Gossip
+  readonly ring: MeshRingService
+  readonly joinSync: JoinSync | undefined
+  readonly leases: Leases
+  /** Replicated JSON Schemas: the local write check, `validate()`, `valid: false` on watch events. */
+  readonly schemas: SchemaRegistry
+  /** Effective values: the rollouts this peer is in (reads and watch events go through it). */
+  readonly overlay: RolloutOverlay
+  /** Gray releases: start, widen, promote, abort. */
+  readonly rollouts: MeshRollouts
+  /** One pull round from every connected member (the facade's `syncNow`). */
+  pullAll(): Promise<void>
+  /** The namespace `name` (created on first use). */
+  namespace(name: string): Namespace
+  /** A local write batch: coalesced with the others of this synchronous run; resolves once applied (and durable). */
+  write(ops: WriteOp[]): Promise<void>
+  /** A write batch with history metadata, in its own transaction (not coalesced). */
+  writeWithMeta(ops: WriteOp[], meta: WriteMeta): Promise<void>
+  /** A write of the writer set, already authorised by `security.writersOp` (the reserved namespace is its own). */
+  writeWriterSet(op: WriteOp): Promise<void>
+  /** Resolves once every write issued before it has been applied. */
+  settled(): Promise<void>
+  /** Parts in the order they start. */
+  readonly startOrder: readonly Startable[]
+  /**
+   * Parts in the order they stop: leases and joins first, a last gossip flush before membership says goodbye, the
+   * network before history, storage last (its close writes what is still pending).
+   */
+  readonly stopOrder: readonly Startable[]
+  /** Releases what was acquired when starting failed: the libp2p node and the data dir (its lock). */
+  abort(): Promise<void>
+}
+
+/** What the facade lends the parts. */
+export interface FacadeHooks {
+  /** Throws `MeshStoppedError` unless the mesh is running (namespaces call it before every operation). */
+  assertRunning(): void
+}
+
+/** Builds every part (nothing started yet); on failure releases what it acquired. */
+export async function wireMesh(o: ResolvedOptions, hooks: FacadeHooks): Promise<MeshParts> {
+  let persistence: Persistence | undefined
+  let node: MeshNode | undefined
+  try {
+    if (o.storage !== undefined) {
+      persistence = await openPersistence({
+        storage: o.storage,
+        meshName: o.name,
+        ...(o.privateKey === undefined ? {} : { privateKey: o.privateKey }),
+      })
+    }
+    const privateKey = persistence?.privateKey ?? o.privateKey ?? (await generateKeyPair('Ed25519'))
+    node = await createNode({
+      listen: o.listen,
+      bootstrap: o.bootstrap,
+      privateKey,
+      maxConnections: o.maxConnections,
+      ...(o.connectionGater === undefined ? {} : { connectionGater: o.connectionGater }),
+      ...(o.security.networkKey === undefined ? {} : { networkKey: o.security.networkKey }),
+    })
+    return await wireParts(o, hooks, node, persistence)
+  } catch (err) {
+    await release(node, persistence)
+    throw err
+  }
+}
+
+async function release(node: MeshNode | undefined, persistence: Persistence | undefined): Promise<void> {
+  try {
+    await node?.stop()
+  } catch {
+    // the start failure is what the caller needs to see
+  }
+  await persistence?.close()
+}
+
+async function wireParts(
+  o: ResolvedOptions,
+  hooks: FacadeHooks,
+  node: MeshNode,
+  persistence: Persistence | undefined,
+): Promise<MeshParts> {
+  const peerId = node.peerId.toString()
+  const logger = o.logger ?? createDefaultLogger(`confmesh:${peerId.slice(-8)}`)
+  const doc = new Y.Doc({ gc: true })
+  const registry = createClientRegistry()
+  const ingest = createIngest({ doc, logger, limits: channelLimits(o.maxValueBytes, o.security.updateLimits) })
+
+  // data: restore through the pipeline, then the epoch, history, the store and security
+  await persistence?.attach(doc, logger, ingest)
+  registerDocument(registry, doc)
+  const epoch = createWriterEpoch({
+    doc,
+    peerId,
+    registry,
+    ...(persistence === undefined ? {} : { persisted: () => persistence.writer?.epoch }),
+  })
+  const clock = createHybridLogicalClock()
+  const versions = createVersions({
+    doc,
+    author: peerId,
+    clock,
+    retention: o.retention,
+    onError: (err) => logger.error(`history pruning failed: ${String(err)}`),
+  })
+  const store = createKvStore({
+    doc,
+    author: peerId,
+    clock,
+    onListenerError: (err) => logger.error(`change listener threw: ${String(err)}`),
+    onLocalWrite: versions.onLocalWrite,
+    epoch: () => epoch.current(),
+  })
+  const security = createMeshSecurity({
+    peerId,
+    options: o.security,
+    registry,
+    epoch,
+    readWriters: () => store.get(WRITERS_NAMESPACE, WRITERS_KEY),
+  })
+  ingest.addCheck(security.authorization.check)
+  ingest.addEventListener('refused', (evt) => security.authorization.count(evt.detail))
+  const hub = createWatchHub(logger)
+  // gray release: reads and watch events see this peer's effective values; schemas annotate what arrives
+  const overlay = createRolloutOverlay({ store, self: peerId, tags: o.tags })
+
+  // local writes: one batcher, one place that checks them
+  const durable = (): Promise<void> | undefined => persistence?.durable() // with a data dir: once on disk
+  const batcher = createWriteBatcher((ops) => {
+    store.write(ops)
+    return durable()
+  })
+  /** The one check of a local write: may this peer write it, and does it (and what it rolls out) fit the schemas. */
+  const checkLocal = (ops: WriteOp[]): void => {
+    hooks.assertRunning()
+    security.assertMayWrite(ops)
+    schemas.assertValid([...ops, ...rolloutTargets(ops)])
+  }
+  const write = async (ops: WriteOp[]): Promise<void> => {
+    checkLocal(ops)
+    await batcher(ops)
+  }
+  const writeWithMeta = async (ops: WriteOp[], meta: WriteMeta): Promise<void> => {
+    checkLocal(ops)
+    store.write(ops, meta)
+    await durable()
+  }
+  // the registry stores schemas through the checked write path, which in turn checks against the registry: the
+  // write path reads `schemas` only when called (after wiring), never while building
+  const schemas = createSchemaRegistry({
+    store,
+    write,
+    logger,
+    extraValues: () => overlay.active().map(({ id, record }) => ({ ...record, rollout: id })),
+  })
+  store.onChanges((changes) => hub.dispatch(schemas.annotate(overlay.translate(changes))))
+  const namespaces = new Map<string, Namespace>()
+  const namespace = (name: string): Namespace => {
+    let ns = namespaces.get(name)
+    if (ns === undefined) {
+      ns = createNamespace(name, {
+        store: overlay.view, // effective values: rollouts this peer is in (src/rollout)
+        hub,
+        valueLimits: { maxBytes: o.maxValueBytes },
+        write,
+        assertUsable: () => hooks.assertRunning(),
+        secrets: security.secrets,
+      })
+      namespaces.set(name, ns)
+    }
+    return ns
+  }
+
+  // network: membership, pulls, gossip, ring, joins, leases
+  const base = `/confmesh/${o.name}`
+  const pubsub = node.services.pubsub
+  const whenDurable = persistence === undefined ? {} : { whenDurable: () => persistence.durable() }
+  /**
+   * Whom this peer asks for catch-up: who may write (security's one rule). Catch-up refuses to ask anyone else (for
+   * any trigger) and the scheduler's anti-entropy does not pick them; what they would serve is also refused on ingest.
+   */
+  const mayServeUs = (id: string): boolean => security.policy.mayWrite(id)
+  const joining = o.bootstrap.length > 0 && o.ring.joinSync !== false
+  let ready = !joining // this peer holds its first full state (join sync flips it)
+  const membership: Membership = createMembership({
+    node,
+    pubsub,
+    topic: `${base}/members/1`,
+    logger,
+    weight: o.weight,
+    tags: o.tags,
+    seedAddresses: () => [
+      ...o.bootstrap,
+      ...membership.knownAddresses(),
+      ...(persistence?.rememberedAddresses() ?? []),
+    ],
+    maxConnections: o.maxConnections,
+    ...(o.targetConnections === undefined ? {} : { targetConnections: o.targetConnections }),
+    ...(o.timing.heartbeatMs === undefined ? {} : { heartbeatMs: o.timing.heartbeatMs }),
+    ...(o.timing.memberTimeoutMs === undefined ? {} : { timeoutMs: o.timing.memberTimeoutMs }),
+    ready: () => ready,
+  })
+  persistence?.trackPeers(() => membership.knownPeers()) // peers met, also ones dropped a moment ago
+  const catchUp = createCatchUp({
+    node,
+    protocol: `${base}/sync/1.0.0`,
+    doc,
+    ingest,
+    logger,
+    mayAccept: mayServeUs,
+    ...(o.timing.catchUpTimeoutMs === undefined ? {} : { timeoutMs: o.timing.catchUpTimeoutMs }),
+    ...whenDurable,
+    partsProtocol: `${base}/sync/1.1.0`,
+  })
+  // every reason to pull goes to the one scheduler
+  const pulls = createPullScheduler({
+    node,
+    protocol: `${base}/sync/1.0.0`,
+    pull: (id) => catchUp.pull(id),
+    logger,
+    candidates: () =>
+      membership
+        .peers()
+        .filter((p) => p.connected && mayServeUs(p.peerId))
+        .map((p) => p.peerId),
+    ...(o.timing.antiEntropyMs === undefined ? {} : { antiEntropyMs: o.timing.antiEntropyMs }),
+  })
+  ingest.addEventListener('gap', (evt) => void pulls.requestPull(evt.detail))
+  /** One pull round from every connected member: `syncNow`, and how versions fetch writes they lack. */
+  const pullAll = async (): Promise<void> => {
+    const connected = new Set(node.getConnections().map((c) => c.remotePeer.toString()))
+    const members = membership.memberIds().filter((id) => connected.has(id))
+    await Promise.all(members.map((id) => pulls.requestPull(id)))
+  }
+  versions.usePull(pullAll)
+  catchUp.addEventListener('ahead', (evt) => void pulls.requestPull(evt.detail))
+  const gossip = createGossip({
+    pubsub,
+    topic: `${base}/doc/1`,
+    doc,
+    ingest,
+    logger,
+    // a read-only peer collects losers locally but publishes nothing (peers refuse its updates)
+    isLocalOrigin: (origin) =>
+      origin === LOCAL_ORIGIN || (origin === CLEANUP_ORIGIN && security.policy.mayWrite(peerId)),
+    epoch: () => epoch.current(),
+    mayPublish: (publisher) => security.policy.mayWrite(publisher),
+    maxMessageBytes: MAX_GOSSIP_MESSAGE_BYTES,
+    requestPull: (from) => void pulls.requestPull(from),
+    ...whenDurable,
+  })
+  const ring = await createMeshRing({
+    membership,
+    self: peerId,
+    weight: o.weight,
+    ...(o.ring.vnodes === undefined ? {} : { vnodes: o.ring.vnodes }),
+    ...(o.ring.boundedLoad === undefined ? {} : { boundedLoad: o.ring.boundedLoad }),
+  })
+  /** Connects to a live member by the addresses it announced (no-op when connected). */
+  const connectMember = async (id: string): Promise<void> => {
+    if (id === peerId || node.getConnections(peerIdFromString(id)).length > 0) return
+    const member = membership.get(id)
+    if (member === undefined || member.addresses.length === 0)
+      throw new NoLiveMembersError(`${id} is not a live member`)
+    await node.dial(
+      member.addresses.map((a) => multiaddr(a)),
+      { signal: AbortSignal.timeout(5_000) },
+    )
+  }
+  const join = o.ring.joinSync
+  const joinSync =
+    join === false
+      ? undefined
+      : createJoinSync({
+          ...join,
+          self: peerId,
+          membership,
+          joining: o.bootstrap.length > 0,
+          heartbeatMs: o.timing.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+          ...(o.ring.vnodes === undefined ? {} : { vnodes: o.ring.vnodes }),
+          connect: connectMember,
+          stateVector: () => Y.encodeStateVector(doc),
+          fetchPart: (id, part, sv) => catchUp.fetchPart(id, part, sv),
+          apply: (update, from) => ingest.apply(update, { from, via: 'sync' }) === undefined,
+          pullWhole: async (id) => {
+            await catchUp.pull(id)
+          },
+          onReady: () => {
+            ready = true
+            membership.announce()
+          },
+          logger,
+        })
+  if (joinSync !== undefined && !joinSync.ready) pulls.hold(joinSync.done)
+  const leases = createLeases({
+    ...o.lease,
+    node,
+    protocol: `${base}/lease/1.0.0`,
+    self: peerId,
+    ring,
+    records: namespace(LEASE_NAMESPACE),
+    flush: () => gossip.flush(),
+    connect: connectMember,
+    memberTimeoutMs: o.timing.memberTimeoutMs ?? DEFAULT_MEMBER_TIMEOUT_MS,
+    ...(o.ring.vnodes === undefined ? {} : { vnodes: o.ring.vnodes }),
+    logger,
+  })
+
+  const rollouts = createRollouts({
+    overlay,
+    self: peerId,
+    tags: o.tags,
+    members: () => membership.peers(),
+    write: async (ops, message) => {
+      await batcher([]) // writes issued before come first
+      await writeWithMeta(ops, { message })
+    },
+    valueLimits: { maxBytes: o.maxValueBytes },
+  })
+
+  const part = (name: string, start?: () => unknown, stop?: () => unknown): Startable => ({
+    name,
+    ...(start === undefined ? {} : { start: async () => void (await start()) }),
+    ...(stop === undefined ? {} : { stop: async () => void (await stop()) }),
+  })
+  const startOrder = [
+    part('gossip', () => gossip.start()),
+    part('catch-up', () => catchUp.start()),
+    part('pull scheduler', () => pulls.start()),
+    part('membership', () => membership.start()),
+    part('ring', () => ring.start()),
+    part('join sync', () => joinSync?.start()),
+    part('leases', () => leases.start()),
+    part('versions', () => versions.start()),
+  ]
+  const stopOrder = [
+    part('leases', undefined, () => leases.stop()),
+    part('join sync', undefined, () => joinSync?.stop()),
+    part('gossip flush', undefined, () => gossip.flush()),
+    part('membership', undefined, () => membership.stop()),
+    part('ring', undefined, () => ring.stop()),
+    part('gossip', undefined, () => gossip.stop()),
+    part('pull scheduler', undefined, () => pulls.stop()),
+    part('catch-up', undefined, () => catchUp.stop()),
+    part('node', undefined, () => node.stop()),
+    part('versions', undefined, () => versions.stop()),
+    part('persistence', undefined, () => persistence?.close()), // last appends, compaction if due, address book
+    part('store', undefined, () => store.destroy()),
+    part('document', undefined, () => doc.destroy()),
+  ]
+  return {
+    node,
+    peerId,
+    logger,
+    doc,
+    persistence,
+    ingest,
+    security,
+    versions,
+    store,
+    hub,
+    membership,
+    catchUp,
+    pulls,
+    gossip,
+    ring,
+    joinSync,
+    leases,
+    schemas,
+    overlay,
+    rollouts,
+    pullAll,
+    namespace,
+    write,
+    writeWithMeta,
+    writeWriterSet: (op) => batcher([op]),
+    settled: () => batcher([]),
+    startOrder,
+    stopOrder,
+    abort: () => release(node, persistence),
+  }
+}

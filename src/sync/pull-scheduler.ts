@@ -1,0 +1,186 @@
+/**
+ * The pull scheduler: the ONE owner of every reason to run a catch-up pull, and of how pulls are queued.
+ *
+ * Triggers (each one a call of {@link PullScheduler.requestPull}, by the wiring, from the event that causes it):
+ * - a new connection to a peer that speaks the catch-up protocol (libp2p `peer:identify`, subscribed here);
+ * - a gossip `announce` (a change too large for one message);
+ * - a `gap` of the ingest pipeline (an applied gossip update left pending structs: an earlier one was lost);
+ * - the catch-up protocol's `ahead` (a peer that pulled from us holds changes we lack);
+ * - `syncNow()`;
+ * - anti-entropy: one peer among `candidates()` every `antiEntropyMs` (±25 % jitter), so a peer that missed messages
+ *   converges without depending on luck (subscribed here).
+ *
+ * Guarantees: pulls are de-duplicated per peer (a request while one is queued or running makes it run once more after,
+ * never twice in parallel) and at most `concurrency` run at once, so a peer that connects to many others fetches the
+ * full state once, then small diffs. While held (`hold(promise)`: a joiner taking its first state in parts,
+ * `join-sync.ts`) queued pulls wait and anti-entropy skips its rounds; then they run, as diffs.
+ *
+ * Does NOT guarantee: that a pull succeeds (failures are logged; the next trigger tries again).
+ *
+ * @module
+ */
+import type { PeerId } from '@libp2p/interface'
+import type { MeshLogger } from '../logger.js'
+import type { MeshNode } from '../transport/libp2p-node.js'
+
+/** Default anti-entropy period (each round adds up to ±25 % jitter). */
+export const DEFAULT_ANTI_ENTROPY_MS = 5_000
+/** Default number of pulls in flight at once. */
+export const DEFAULT_PULL_CONCURRENCY = 2
+
+/** Options of {@link createPullScheduler}. */
+export interface PullSchedulerInit {
+  /** The node whose new connections trigger a pull. */
+  node: MeshNode
+  /** The catch-up protocol id: a new connection triggers a pull when the peer speaks it. */
+  protocol: string
+  /** Runs one pull from `peerId` (the catch-up protocol's `pull`); rejects on failure. */
+  pull: (peerId: string) => Promise<unknown>
+  logger: MeshLogger
+  /** Peers an anti-entropy round may pull from (mesh members that are connected). Default: every connected peer. */
+  candidates?: () => string[]
+  /** Chooses the peer of an anti-entropy round among the candidates. Default: uniform random. */
+  choosePeer?: (candidates: string[]) => string | undefined
+  /** Default {@link DEFAULT_ANTI_ENTROPY_MS}; 0 disables the periodic round. */
+  antiEntropyMs?: number
+  /** Default {@link DEFAULT_PULL_CONCURRENCY}. */
+  concurrency?: number
+}
+
+/** The pull scheduler of one mesh. */
+export interface PullScheduler {
+  start(): void
+  stop(): void
+  /** Queues a pull from `peerId` (de-duplicated); resolves when that pull finished (never rejects). */
+  requestPull(peerId: string): Promise<void>
+  /** Until `until` settles, queued pulls wait (and anti-entropy skips its rounds); then they run. */
+  hold(until: Promise<void>): void
+}
+
+/** Creates the scheduler. */
+export function createPullScheduler(init: PullSchedulerInit): PullScheduler {
+  return new Scheduler(init)
+}
+
+interface QueuedPull {
+  promise: Promise<void>
+  again: boolean
+}
+
+class Scheduler implements PullScheduler {
+  private readonly init: PullSchedulerInit
+  private readonly antiEntropyMs: number
+  private readonly concurrency: number
+  private readonly queued = new Map<string, QueuedPull>()
+  private active = 0
+  private readonly waiting: Array<() => void> = []
+  private timer: NodeJS.Timeout | undefined
+  private running = false
+  private held: Promise<void> | undefined
+  private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId; protocols: string[] }>): void => {
+    if (evt.detail.protocols.includes(this.init.protocol)) void this.requestPull(evt.detail.peerId.toString())
+  }
+
+  constructor(init: PullSchedulerInit) {
+    this.init = init
+    this.antiEntropyMs = init.antiEntropyMs ?? DEFAULT_ANTI_ENTROPY_MS
+    this.concurrency = init.concurrency ?? DEFAULT_PULL_CONCURRENCY
+  }
+
+  start(): void {
+    this.running = true
+    this.init.node.addEventListener('peer:identify', this.onIdentify)
+    this.scheduleAntiEntropy()
+  }
+
+  stop(): void {
+    this.running = false
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.init.node.removeEventListener('peer:identify', this.onIdentify)
+    for (const wake of this.waiting.splice(0)) wake()
+  }
+
+  requestPull(peerId: string): Promise<void> {
+    const existing = this.queued.get(peerId)
+    if (existing !== undefined) {
+      existing.again = true
+      return existing.promise
+    }
+    const entry: QueuedPull = { promise: Promise.resolve(), again: false }
+    entry.promise = (async () => {
+      try {
+        do {
+          entry.again = false
+          while (this.held !== undefined && this.running) await this.held
+          await this.acquire()
+          try {
+            if (!this.running) return
+            await this.init.pull(peerId)
+          } catch (err) {
+            this.init.logger.debug(`catch-up with ${peerId} failed: ${(err as Error).message}`)
+          } finally {
+            this.release()
+          }
+        } while (entry.again && this.running)
+      } finally {
+        this.queued.delete(peerId)
+      }
+    })()
+    this.queued.set(peerId, entry)
+    return entry.promise
+  }
+
+  hold(until: Promise<void>): void {
+    const held: Promise<void> = until.then(
+      () => {},
+      () => {},
+    )
+    this.held = held
+    void held.then(() => {
+      if (this.held === held) this.held = undefined
+    })
+  }
+
+  private scheduleAntiEntropy(): void {
+    if (this.antiEntropyMs <= 0 || !this.running) return
+    const delay = this.antiEntropyMs * (0.75 + Math.random() * 0.5)
+    this.timer = setTimeout(() => {
+      if (this.held !== undefined) {
+        this.scheduleAntiEntropy()
+        return
+      }
+      const candidates = this.init.candidates?.() ?? this.connectedPeers()
+      const choose = this.init.choosePeer ?? ((c: string[]) => c[Math.floor(Math.random() * c.length)])
+      const peer = candidates.length > 0 ? choose(candidates) : undefined
+      if (peer !== undefined) void this.requestPull(peer)
+      this.scheduleAntiEntropy()
+    }, delay)
+    this.timer.unref()
+  }
+
+  private connectedPeers(): string[] {
+    const seen = new Set<string>()
+    for (const conn of this.init.node.getConnections()) {
+      if (conn.status === 'open') seen.add(conn.remotePeer.toString())
+    }
+    return [...seen]
+  }
+
+  private acquire(): Promise<void> {
+    if (this.active < this.concurrency) {
+      this.active++
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => {
+      this.waiting.push(() => {
+        this.active++
+        resolve()
+      })
+    })
+  }
+
+  private release(): void {
+    this.active--
+    this.waiting.shift()?.()
+  }
+}
