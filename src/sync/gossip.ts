@@ -16,7 +16,7 @@
 import { type GossipSub, type Message as PubsubMessage, TopicValidatorResult } from '@libp2p/gossipsub'
 import * as Y from 'yjs'
 import type { Ingest, ParsedUpdate } from '../doc/ingest.js'
-import { ConfmeshError } from '../errors.js'
+import { ConfmeshError, InvalidMessageError } from '../errors.js'
 import type { MeshLogger } from '../logger.js'
 import { decodeMessage, encodeMessage } from '../wire/codec.js'
 
@@ -143,7 +143,7 @@ class GossipChannel implements Gossip {
         }
         this.parsed.set(msg, parsed)
       } else if (decoded.kind !== 'announce') {
-        throw new Error(`unexpected ${decoded.kind} message on the document topic`)
+        throw new InvalidMessageError(`unexpected ${decoded.kind} message on the document topic`)
       }
       return TopicValidatorResult.Accept
     } catch (err) {
