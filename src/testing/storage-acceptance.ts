@@ -1,16 +1,17 @@
 /**
- * The acceptance suite of the storage seam: every `Storage` engine runs it (see `test/unit/storage.test.ts`). It checks
+ * The acceptance suite of the storage seam: every `Storage` engine runs it (see `test/unit/storage.test.ts`; exported
+ * as `confmesh/testing`, so an engine written elsewhere runs it too). It checks
  * the contract written in `src/storage/storage.ts` with real Yjs updates: round trip, order, group commit, compaction
  * atomicity with concurrent appends, metadata, reopen persistence (durable engines), and closed-store errors.
  *
  * @module
  */
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { InvalidKeyError } from '../../src/errors.js'
-import { StorageClosedError } from '../../src/storage/errors.js'
-import type { Storage } from '../../src/storage/storage.js'
+import { InvalidKeyError } from '../errors.js'
+import { StorageClosedError } from '../storage/errors.js'
+import type { Storage } from '../storage/storage.js'
+import type { TestApi } from './test-api.js'
 
 /** One location where stores of the engine under test live. */
 export interface StorageFixture {
@@ -47,8 +48,16 @@ function setMany(doc: Y.Doc, from: number, to: number): void {
   for (let i = from; i < to; i++) map.set(`key-${i}`, `value-${i}-${'x'.repeat(i % 40)}`)
 }
 
-/** Runs the acceptance suite against the engine `setup` creates (one fresh location per test). */
-export function runStorageAcceptance(name: string, setup: () => Promise<StorageFixture> | StorageFixture): void {
+/**
+ * Registers the acceptance suite against the engine `setup` creates (one fresh location per test), with the caller's
+ * test functions (see {@link TestApi}).
+ */
+export function runStorageAcceptance(
+  name: string,
+  setup: () => Promise<StorageFixture> | StorageFixture,
+  api: TestApi,
+): void {
+  const { describe, it, expect, beforeEach, afterEach } = api
   describe(`Storage acceptance: ${name}`, () => {
     let fixture: StorageFixture
     const opened: Storage[] = []
