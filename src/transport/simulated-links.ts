@@ -316,6 +316,9 @@ export class SimulatedLinks implements SimulatedFabric {
 
   private openLink(from: string, to: string): void {
     const [a, b] = from < to ? [from, to] : [to, from]
+    const stale = this.links.get(pairKey(a, b))
+    // a side that has not noticed the old connection's close yet notices now, before the new one opens
+    if (stale !== undefined) for (const side of [...stale.sides]) this.closeSide(stale, side, true)
     const link: Link = {
       id: this.nextLink++,
       a,
@@ -336,29 +339,32 @@ export class SimulatedLinks implements SimulatedFabric {
   private closeLink(link: Link, initiator: string | undefined): void {
     if (!link.open) return
     link.open = false
-    this.links.delete(pairKey(link.a, link.b))
     this.record(`disconnect ${link.a}-${link.b} #${link.id} by ${initiator ?? 'network'}`)
-    const closeSide = (side: string): void => {
-      if (!link.sides.delete(side)) return
-      for (const { owner: o, end } of link.ends) if (o === side) end.reset(new StreamResetError('connection closed'))
-      this.init.peer(side).transport.onDisconnect(side === link.a ? link.b : link.a)
-    }
     if (initiator === undefined) {
-      closeSide(link.a)
-      closeSide(link.b)
+      this.closeSide(link, link.a, true)
+      this.closeSide(link, link.b, true)
       return
     }
-    closeSide(initiator)
+    this.closeSide(link, initiator, true)
     const other = initiator === link.a ? link.b : link.a
     const otherInc = this.init.peer(other).incarnation
     const delay = sampleLatency(this.init.modelOf(link.a, link.b).latency, this.linkRandom)
     this.scheduler.at(
       this.scheduler.now() + delay,
-      () => {
-        if (this.init.peer(other).incarnation === otherInc) closeSide(other)
-      },
+      // a restarted peer never knew this connection: its side goes without an event
+      () => this.closeSide(link, other, this.init.peer(other).incarnation === otherInc),
       'disconnect',
     )
+  }
+
+  /** One side of a closed link learns of the close: its streams reset, it sees `peer:disconnect` (if `notify`). */
+  private closeSide(link: Link, side: string, notify: boolean): void {
+    if (!link.sides.delete(side)) return
+    if (link.sides.size === 0 && this.links.get(pairKey(link.a, link.b)) === link) {
+      this.links.delete(pairKey(link.a, link.b))
+    }
+    for (const { owner: o, end } of link.ends) if (o === side) end.reset(new StreamResetError('connection closed'))
+    if (notify) this.init.peer(side).transport.onDisconnect(side === link.a ? link.b : link.a)
   }
 
   private wire(link: Link, from: string, to: string): { send(end: SimulatedStreamEnd, frame: StreamFrame): void } {

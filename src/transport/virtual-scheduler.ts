@@ -225,7 +225,7 @@ class Scheduler implements VirtualScheduler {
   // --- binary heap on (time, seq) -----------------------------------------------------------------------------------
 
   private peekTime(): number | undefined {
-    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop()
+    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.removeTop()
     return this.heap[0]?.time
   }
 
@@ -241,28 +241,35 @@ class Scheduler implements VirtualScheduler {
     }
   }
 
+  /** The next event that is not cancelled, removed from the queue. */
   private pop(): QueuedEvent | undefined {
-    const heap = this.heap
     for (;;) {
-      const top = heap[0]
-      if (top === undefined) return undefined
-      const last = heap.pop()!
-      if (heap.length > 0) {
-        heap[0] = last
-        let i = 0
-        for (;;) {
-          const l = 2 * i + 1
-          const r = l + 1
-          let m = i
-          if (l < heap.length && before(heap[l]!, heap[m]!)) m = l
-          if (r < heap.length && before(heap[r]!, heap[m]!)) m = r
-          if (m === i) break
-          ;[heap[i], heap[m]] = [heap[m]!, heap[i]!]
-          i = m
-        }
-      }
-      if (!top.cancelled) return top
+      const top = this.removeTop()
+      if (top === undefined || !top.cancelled) return top
     }
+  }
+
+  /** Removes and returns the earliest event, cancelled or not. */
+  private removeTop(): QueuedEvent | undefined {
+    const heap = this.heap
+    const top = heap[0]
+    if (top === undefined) return undefined
+    const last = heap.pop()!
+    if (heap.length > 0) {
+      heap[0] = last
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let m = i
+        if (l < heap.length && before(heap[l]!, heap[m]!)) m = l
+        if (r < heap.length && before(heap[r]!, heap[m]!)) m = r
+        if (m === i) break
+        ;[heap[i], heap[m]] = [heap[m]!, heap[i]!]
+        i = m
+      }
+    }
+    return top
   }
 }
 
