@@ -127,7 +127,15 @@ export function runTransportAcceptance(name: string, factory: TransportHarnessFa
         judged.push(text(m))
         return text(m).startsWith('bad') ? 'reject' : text(m).startsWith('meh') ? 'ignore' : 'accept'
       })
-      const gotC = collect(c)
+      const validated = new WeakSet<TopicMessage>()
+      const gotC: TopicMessage[] = []
+      c.subscribe(TOPIC, {
+        validate: (m) => {
+          validated.add(m)
+          return 'accept'
+        },
+        onMessage: (m) => gotC.push(m),
+      })
       await h.settle(a.hangUp(c.peerId))
       await h.until(() => !a.isConnected(c.peerId) && !c.isConnected(a.peerId), 'a and c disconnected')
       await h.until(() => a.subscribers(TOPIC).length === 1 && c.subscribers(TOPIC).length === 1, 'line a-b-c')
@@ -141,6 +149,8 @@ export function runTransportAcceptance(name: string, factory: TransportHarnessFa
       expect(gotB.map(text).filter((t) => t !== 'good')).toEqual([])
       expect(gotC.map(text).filter((t) => t !== 'good')).toEqual([])
       expect(gotC.every((m) => m.from === a.peerId)).toBe(true)
+      // delivery hands over the object validation saw (parse once)
+      expect(gotC.every((m) => validated.has(m))).toBe(true)
       expect(gotA).toEqual([])
     })
 

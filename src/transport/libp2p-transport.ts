@@ -32,6 +32,7 @@ import {
   type HandleOptions,
   type OpenStreamOptions,
   type StreamHandler,
+  type TopicMessage,
   type TopicSubscriber,
   type Transport,
   type TransportEvents,
@@ -69,10 +70,12 @@ class Libp2pTransport extends TypedEventEmitter<TransportEvents> implements Tran
   private readonly init: Libp2pTransportInit
   private readonly topics = new Map<string, TopicSubscriber>()
   private stopped = false
+  /** The seam's view of each gossipsub message, so `onMessage` gets the very object `validate` saw. */
+  private readonly views = new WeakMap<PubsubMessage, TopicMessage>()
   private readonly onMessage = (evt: CustomEvent<PubsubMessage>): void => {
     const msg = evt.detail
     if (msg.type !== 'signed') return
-    this.topics.get(msg.topic)?.onMessage({ topic: msg.topic, from: msg.from.toString(), data: msg.data })
+    this.topics.get(msg.topic)?.onMessage(this.view(msg))
   }
   private readonly onSubscription = (evt: CustomEvent<SubscriptionChangeData>): void => {
     const peerId = evt.detail.peerId.toString()
@@ -138,7 +141,7 @@ class Libp2pTransport extends TypedEventEmitter<TransportEvents> implements Tran
       if (msg.type !== 'signed') return TopicValidatorResult.Reject
       if (subscriber.validate === undefined) return TopicValidatorResult.Accept
       try {
-        return VERDICTS[subscriber.validate({ topic, from: msg.from.toString(), data: msg.data })]
+        return VERDICTS[subscriber.validate(this.view(msg))]
       } catch {
         return TopicValidatorResult.Reject
       }
@@ -237,6 +240,15 @@ class Libp2pTransport extends TypedEventEmitter<TransportEvents> implements Tran
   isConnected(peerId: string): boolean {
     if (this.stopped) return false
     return this.node.getConnections(peerIdFromString(peerId)).some((c) => c.status === 'open')
+  }
+
+  private view(msg: PubsubMessage & { type: 'signed' }): TopicMessage {
+    let view = this.views.get(msg)
+    if (view === undefined) {
+      view = { topic: msg.topic, from: msg.from.toString(), data: msg.data }
+      this.views.set(msg, view)
+    }
+    return view
   }
 
   private assertRunning(): void {

@@ -48,7 +48,10 @@ export interface TopicMessage {
 export interface TopicSubscriber {
   /** Runs before delivery and relaying; default: accept everything. Must not throw (a throw counts as `reject`). */
   validate?(message: TopicMessage): Verdict
-  /** A validated message (never one this peer published). */
+  /**
+   * A validated message (never one this peer published): the very object `validate` saw, so work done while
+   * validating can be kept for delivery (a `WeakMap` keyed by the message: parse once).
+   */
   onMessage(message: TopicMessage): void
 }
 
