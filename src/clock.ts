@@ -53,3 +53,17 @@ export const systemClock: Clock = {
     if (handle !== undefined) clearInterval(handle as NodeJS.Timeout)
   },
 }
+
+/**
+ * An `AbortSignal` that aborts after `ms` milliseconds of `clock` time (with a `TimeoutError`, like
+ * `AbortSignal.timeout`, which would always use the wall clock).
+ */
+export function timeoutSignal(clock: Clock, ms: number): AbortSignal {
+  if (clock === systemClock) return AbortSignal.timeout(Math.max(0, ms))
+  const controller = new AbortController()
+  clock.setTimeout(
+    () => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')),
+    Math.max(0, ms),
+  )
+  return controller.signal
+}

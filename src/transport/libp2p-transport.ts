@@ -47,7 +47,7 @@ export interface Libp2pTransportInit {
   node: MeshNode
   /** Largest published message. Default `MAX_GOSSIP_MESSAGE_BYTES` (1 MiB). */
   maxMessageBytes?: number
-  /** Time limit of a dial without a signal, ms. Default 10,000. */
+  /** Time limit of a dial or stream open without a signal, ms. Default 5,000 (the node's dial timeout). */
   dialTimeoutMs?: number
   /** Where dropped messages are logged (debug). Default: nowhere. */
   logger?: MeshLogger
@@ -205,7 +205,7 @@ class Libp2pTransport extends TypedEventEmitter<TransportEvents> implements Tran
     let stream: Stream
     try {
       stream = await this.node.dialProtocol(peerIdFromString(peerId), protocol, {
-        signal: options?.signal ?? AbortSignal.timeout(this.init.dialTimeoutMs ?? 10_000),
+        signal: options?.signal ?? AbortSignal.timeout(this.init.dialTimeoutMs ?? 5_000),
       })
     } catch (err) {
       throw this.mapDialError(err, `open ${protocol} to ${peerId}`, options?.signal)
@@ -218,7 +218,7 @@ class Libp2pTransport extends TypedEventEmitter<TransportEvents> implements Tran
     try {
       const conn = await this.node.dial(
         addresses.map((a) => multiaddr(a)),
-        { signal: options?.signal ?? AbortSignal.timeout(this.init.dialTimeoutMs ?? 10_000) },
+        { signal: options?.signal ?? AbortSignal.timeout(this.init.dialTimeoutMs ?? 5_000) },
       )
       return conn.remotePeer.toString()
     } catch (err) {

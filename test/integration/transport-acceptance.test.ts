@@ -5,9 +5,9 @@
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createNode } from '../../src/transport/libp2p-node.js'
 import { createSimulatedHarness } from '../../src/testing/simulated-harness.js'
 import { runTransportAcceptance, type TransportHarness } from '../../src/testing/transport-acceptance.js'
+import { createNode } from '../../src/transport/libp2p-node.js'
 import { createLibp2pTransport } from '../../src/transport/libp2p-transport.js'
 import { seedFromEnv } from '../../src/transport/seeded-random.js'
 import type { Transport } from '../../src/transport/transport.js'
