@@ -25,6 +25,7 @@ import { createHybridLogicalClock } from '../doc/hlc.js'
 import { createIngest, type Ingest } from '../doc/ingest.js'
 import { channelLimits, MAX_GOSSIP_MESSAGE_BYTES } from '../doc/limits.js'
 import { CLEANUP_ORIGIN, LOCAL_ORIGIN } from '../doc/origins.js'
+import { InvalidOptionsError } from '../errors.js'
 import { createLeases, LEASE_NAMESPACE, type Leases } from '../lease/leases.js'
 import { createDefaultLogger, type MeshLogger } from '../logger.js'
 import {
@@ -110,6 +111,7 @@ export async function wireMesh(o: ResolvedOptions, hooks: FacadeHooks): Promise<
         storage: o.storage,
         meshName: o.name,
         ...(o.privateKey === undefined ? {} : { privateKey: o.privateKey }),
+        clock: o.clock,
       })
     }
     if (typeof o.transport === 'object') transport = o.transport
@@ -128,6 +130,12 @@ export async function wireMesh(o: ResolvedOptions, hooks: FacadeHooks): Promise<
               }),
             })
           : await o.transport({ privateKey })
+    }
+    if (persistence !== undefined && persistence.peerId !== transport.peerId) {
+      throw new InvalidOptionsError(
+        `the data dir belongs to peer ${persistence.peerId}, but the transport is peer ${transport.peerId}: pass the ` +
+          'privateKey of the transport as privateKey',
+      )
     }
     await transport.start()
     return await wireParts(o, hooks, transport, persistence)
@@ -171,6 +179,8 @@ async function wireParts(
   })
   const clock = createHybridLogicalClock(() => time.now())
   const versions = createVersions({
+    timers: time,
+    ...(random === undefined ? {} : { random }),
     doc,
     author: peerId,
     clock,
