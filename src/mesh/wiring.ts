@@ -112,6 +112,7 @@ export async function wireMesh(o: ResolvedOptions, hooks: FacadeHooks): Promise<
         meshName: o.name,
         ...(o.privateKey === undefined ? {} : { privateKey: o.privateKey }),
         clock: o.clock,
+        ...(o.random === undefined ? {} : { drawEpoch: epochDraw(o.random) }),
       })
     }
     if (typeof o.transport === 'object') transport = o.transport
@@ -175,7 +176,7 @@ async function wireParts(
     peerId,
     registry,
     ...(persistence === undefined ? {} : { persisted: () => persistence.writer?.epoch }),
-    ...(random === undefined ? {} : { draw: () => Math.floor(random() * 0x1_0000_0000) >>> 0 }),
+    ...(random === undefined ? {} : { draw: epochDraw(random) }),
   })
   const clock = createHybridLogicalClock(() => time.now())
   const versions = createVersions({
@@ -419,4 +420,9 @@ async function wireParts(
     stopOrder,
     abort: () => release(transport, persistence),
   }
+}
+
+/** Writer epochs (uint32) from a seeded random source (simulations); without one they come from the CSPRNG. */
+function epochDraw(random: () => number): () => number {
+  return () => Math.floor(random() * 0x1_0000_0000) >>> 0
 }

@@ -72,6 +72,8 @@ export interface PersistenceInit {
   deferMs?: number
   /** Timers (deferred stores, address book saves) and the address book's clock. Default: the system clock. */
   clock?: Clock
+  /** Draws a fresh writer epoch. Default: the CSPRNG (`security/client-id.ts`); simulations pass a seeded one. */
+  drawEpoch?: () => number
 }
 
 /** Counters of a {@link Persistence}, for diagnostics. */
@@ -273,7 +275,14 @@ class StoredPeer implements Persistence {
     const hasGap = doc.store.pendingStructs !== null || doc.store.pendingDs !== null
     if (hasGap) logger.warn('the stored log has a gap (pending updates): the missing parts will come from peers')
     const stateVector = Y.decodeStateVector(Y.encodeStateVector(doc))
-    const writer = chooseWriter({ peerId: this.peerId, storedEpoch: restored.storedEpoch, stateVector, hasGap })
+    const draw = this.init.drawEpoch === undefined ? {} : { drawEpoch: this.init.drawEpoch }
+    const writer = chooseWriter({
+      peerId: this.peerId,
+      storedEpoch: restored.storedEpoch,
+      stateVector,
+      hasGap,
+      ...draw,
+    })
     doc.clientID = writer.clientId
     this.writer = writer
     this.own.writerReused = writer.reused ? 1 : 0
@@ -359,7 +368,8 @@ class StoredPeer implements Persistence {
     const writer = this.writer
     if (doc === undefined || writer === undefined || doc.clientID === writer.clientId) return
     const stateVector = Y.decodeStateVector(Y.encodeStateVector(doc))
-    const next = freshWriter({ peerId: this.peerId, stateVector }, 'replaced')
+    const draw = this.init.drawEpoch === undefined ? {} : { drawEpoch: this.init.drawEpoch }
+    const next = freshWriter({ peerId: this.peerId, stateVector, ...draw }, 'replaced')
     this.logger?.warn(
       `peers hold writes under this peer's writer id ${writer.clientId} that its store lacks (restored from an older ` +
         `backup, or a copied data dir?): switching to writer id ${next.clientId}`,
