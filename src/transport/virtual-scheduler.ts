@@ -65,7 +65,10 @@ export interface VirtualScheduler {
   cancelOwner(owner: string): void
   /** Lets `owner`'s clock schedule again (a restarted peer). */
   reviveOwner(owner: string): void
-  /** A clock over virtual time; timers belong to `owner`. `skewMs` shifts what `now()` reads (not when timers fire). */
+  /**
+   * A clock over virtual time; timers belong to `owner`. `now()` reads whole milliseconds (like `Date.now`); `skewMs`
+   * shifts what it reads (not when timers fire).
+   */
   clock(owner?: string, skewMs?: () => number): Clock
   /** Events waiting. */
   pending(): number
@@ -135,7 +138,8 @@ class Scheduler implements VirtualScheduler {
   clock(owner?: string, skewMs?: () => number): Clock {
     const intervals = new WeakMap<object, { event: ScheduledEvent | undefined }>()
     const clock: Clock = {
-      now: () => this.time + (skewMs?.() ?? 0),
+      // whole milliseconds, like Date.now (code that stores times may expect integers)
+      now: () => Math.floor(this.time + (skewMs?.() ?? 0)),
       setTimeout: (fn, ms) => this.at(this.time + Math.max(0, ms), fn, 'timer', owner),
       clearTimeout: (handle) => {
         if (handle !== undefined && 'seq' in handle) this.cancel(handle as ScheduledEvent)
