@@ -8,6 +8,8 @@
  * - **Virtual scheduler**: timer events per second (no network).
  * - **Gossip flood**: delivered messages per second and virtual-to-real time ratio, 20 fully connected peers, every
  *   peer publishing in turn.
+ * - **Whole-stack random runs** (`test/helpers/simulated-mesh.ts`, what `test/integration/simulated-mesh.test.ts`
+ *   runs): whole confmesh peers with random writes, rollbacks, partitions, crashes and restarts, until identical.
  *
  * Run: `npx tsx bench/simulated-network.ts` (`--quick`: fewer runs). Prints a table and replaces the
  * `simulated-network` section of `bench/RESULTS.md`, leaving other sections alone.
@@ -18,6 +20,7 @@ import { performance } from 'node:perf_hooks'
 import { createSimulatedNetwork } from '../src/transport/simulated-network.js'
 import { createVirtualScheduler } from '../src/transport/virtual-scheduler.js'
 import { mesh, networkWorkload, TOPIC } from '../test/helpers/network-workload.js'
+import { randomRun } from '../test/helpers/simulated-mesh.js'
 import { isMain, runMain } from './lib/cleanup.js'
 import { machineLine, sampleMachine } from './lib/machine.js'
 import { writeResultsSection } from './lib/results.js'
@@ -67,12 +70,23 @@ async function gossipFlood(messages: number): Promise<{ deliveries: number; spee
   return { deliveries: (delivered * 1000) / ms, speedup: (network.scheduler.now() - virtualStart) / ms }
 }
 
+/** Whole-stack random runs per second, at `peers` peers and 40 steps each. */
+async function wholeStackSeeds(peers: number, runs: number): Promise<{ perSecond: number; events: number }> {
+  await randomRun(1, { peers, steps: 10 }) // warm-up
+  let events = 0
+  const start = performance.now()
+  for (let seed = 1000; seed < 1000 + runs; seed++) events += (await randomRun(seed, { peers, steps: 40 })).events
+  return { perSecond: (runs * 1000) / (performance.now() - start), events: events / runs }
+}
+
 async function main(): Promise<void> {
   const machine = await sampleMachine()
   const runs = QUICK ? 20 : 200
   const seeds = await seedsPerSecond(runs)
   const timers = await schedulerEvents(QUICK ? 20_000 : 200_000)
   const flood = await gossipFlood(QUICK ? 200 : 1000)
+  const whole3 = await wholeStackSeeds(3, QUICK ? 3 : 10)
+  const whole8 = await wholeStackSeeds(8, QUICK ? 2 : 5)
   const table: Table = {
     headers: ['measure', 'value'],
     rows: [
@@ -83,6 +97,10 @@ async function main(): Promise<void> {
       ['virtual scheduler: timer events per second', fmt(timers, 0)],
       ['gossip flood, 20 peers: deliveries per second', fmt(flood.deliveries, 0)],
       ['  virtual time per real time', `${fmt(flood.speedup, 1)}x`],
+      ['whole-stack random run, 3 peers: seeds per second', fmt(whole3.perSecond, 2)],
+      ['  simulated events per seed', fmt(whole3.events, 0)],
+      ['whole-stack random run, 8 peers: seeds per second', fmt(whole8.perSecond, 2)],
+      ['  simulated events per seed', fmt(whole8.events, 0)],
     ],
   }
   printTable('Simulated network', table)
@@ -96,7 +114,8 @@ async function main(): Promise<void> {
       renderMarkdown(table),
       '',
       'Each simulated event is followed by one turn of the Node event loop, so the promise chains it started settle',
-      'before the next event (what makes a run replayable); the whole-stack random tests will cost more per seed.',
+      'before the next event (what makes a run replayable). A whole-stack seed runs every part of confmesh (Yjs, the',
+      'ingest pipeline, history, membership heartbeats) on every peer: that, not the network, is its cost.',
     ].join('\n'),
   )
 }
