@@ -37,6 +37,7 @@ export { createSeededRandom, hash32, type SeededRandom, seedFromEnv } from '../t
 export {
   createSimulatedNetwork,
   DEFAULT_DIAL_TIMEOUT_MS,
+  DEFAULT_RELAY_DEGREE,
   DEFAULT_SEEN_TTL_MS,
   DEFAULT_SIMULATED_MAX_MESSAGE_BYTES,
   type PartitionOptions,

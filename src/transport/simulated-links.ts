@@ -57,6 +57,7 @@ export interface SimulatedLinksInit {
   exists(id: string): boolean
   maxMessageBytes: number
   seenTtlMs: number
+  relayDegree: number
   dialTimeoutMs: number
 }
 
@@ -87,6 +88,7 @@ export class SimulatedLinks implements SimulatedFabric {
   }
   readonly maxMessageBytes: number
   readonly seenTtlMs: number
+  readonly relayDegree: number
   private readonly init: SimulatedLinksInit
   private readonly scheduler: VirtualScheduler
   private readonly linkRandom: SeededRandom
@@ -101,6 +103,7 @@ export class SimulatedLinks implements SimulatedFabric {
     this.linkRandom = init.random
     this.maxMessageBytes = init.maxMessageBytes
     this.seenTtlMs = init.seenTtlMs
+    this.relayDegree = init.relayDegree
   }
 
   /** Sets the partition: peer id -> group (empty: none). */

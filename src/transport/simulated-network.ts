@@ -15,7 +15,8 @@
  * - crash: `crash(id)` kills a peer without goodbye (its timers never fire again, its neighbours see the
  *   disconnect one latency later, frames to it are lost); `restart(id)` gives it a fresh transport with the same id.
  *
- * Not simulated: bandwidth and queueing, gossipsub's mesh degree and IHAVE/IWANT repair, connection limits, Noise
+ * Gossip relays go to at most `relayDegree` random subscribed neighbours (gossipsub's mesh degree; publishing floods).
+ * Not simulated: bandwidth and queueing, gossipsub's mesh maintenance and IHAVE/IWANT repair, connection limits, Noise
  * and signatures (a frame's `from` simply cannot be forged here).
  *
  * @module
@@ -33,6 +34,8 @@ import { createVirtualScheduler, type RunOptions, type VirtualScheduler } from '
 export const DEFAULT_SIMULATED_MAX_MESSAGE_BYTES = MAX_GOSSIP_MESSAGE_BYTES
 /** Default time a message id stays in a peer's seen-cache: gossipsub's 120 s. */
 export const DEFAULT_SEEN_TTL_MS = 120_000
+/** Default number of neighbours a received gossip message is relayed to: confmesh's gossipsub mesh degree (3). */
+export const DEFAULT_RELAY_DEGREE = 3
 /** Default time after which a dial into a partition fails: confmesh's libp2p dial timeout (5 s). */
 export const DEFAULT_DIAL_TIMEOUT_MS = 5_000
 
@@ -46,6 +49,8 @@ export interface SimulatedNetworkInit {
   maxMessageBytes?: number
   /** Default {@link DEFAULT_SEEN_TTL_MS}. */
   seenTtlMs?: number
+  /** Most neighbours a peer relays a received gossip message to (`Infinity`: flooding). Default {@link DEFAULT_RELAY_DEGREE}. */
+  relayDegree?: number
   /** Default {@link DEFAULT_DIAL_TIMEOUT_MS}. */
   dialTimeoutMs?: number
   /** Virtual time at the start (ms since the epoch). Default 2026-01-01T00:00:00Z. */
@@ -156,6 +161,7 @@ class Network implements SimulatedNetwork {
       exists: (id) => this.entries.has(id),
       maxMessageBytes: init.maxMessageBytes ?? DEFAULT_SIMULATED_MAX_MESSAGE_BYTES,
       seenTtlMs: init.seenTtlMs ?? DEFAULT_SEEN_TTL_MS,
+      relayDegree: init.relayDegree ?? DEFAULT_RELAY_DEGREE,
       dialTimeoutMs: init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS,
     })
     this.record(`seed ${this.seed}`)

@@ -4,9 +4,10 @@
  * that drops duplicate gossip, relaying, and its protocol handlers. Everything that crosses a link goes through the
  * {@link SimulatedFabric} (the network), which applies latency, faults, partitions and crashes.
  *
- * Gossip behaves like confmesh's gossipsub setup (flood publish, StrictSign, no emit-self): a published message goes
- * to every connected peer known to subscribe its topic; a peer that accepts it delivers it and relays it to its own
- * subscribed neighbours (not back, not to the publisher); duplicates are dropped on `publisher/seqno` for
+ * Gossip behaves like confmesh's gossipsub setup (flood publish, StrictSign, no emit-self, mesh degree 3): a published
+ * message goes to every connected peer known to subscribe its topic; a peer that accepts it delivers it and relays it
+ * to at most `relayDegree` of its subscribed neighbours, chosen at random (not back, not to the publisher), as
+ * gossipsub relays to its mesh peers only; duplicates are dropped on `publisher/seqno` for
  * `seenTtlMs`; `reject` and `ignore` stop a message at the peer that decided so.
  *
  * @module
@@ -47,6 +48,8 @@ export type ControlFrame =
 export interface SimulatedFabric {
   readonly maxMessageBytes: number
   readonly seenTtlMs: number
+  /** Most neighbours a received message is relayed to. */
+  readonly relayDegree: number
   /** Hashes an event into the trace. */
   record(line: string, data?: Uint8Array): void
   /** Records an error thrown by application code (a subscriber or handler). */
@@ -328,11 +331,14 @@ class PeerTransport extends TypedEventEmitter<TransportEvents> implements Simula
 
   // --- internals ---------------------------------------------------------------------------------------------------
 
+  /** Publishing (`via` undefined): to every subscribed neighbour. Relaying: to `relayDegree` random ones. */
   private relay(frame: GossipFrame, via: string | undefined): void {
-    for (const peer of this.fabric.neighbours(this.peerId)) {
-      if (peer === via || peer === frame.origin) continue
-      if (this.remoteTopics.get(peer)?.has(frame.topic) === true) this.fabric.sendGossip(this.peerId, peer, frame)
-    }
+    const targets = this.fabric
+      .neighbours(this.peerId)
+      .filter((p) => p !== via && p !== frame.origin && this.remoteTopics.get(p)?.has(frame.topic) === true)
+    const degree = via === undefined ? targets.length : this.fabric.relayDegree
+    while (targets.length > degree) targets.splice(Math.floor(this.random.next() * targets.length), 1)
+    for (const peer of targets) this.fabric.sendGossip(this.peerId, peer, frame)
   }
 
   private identifyToAll(): void {
