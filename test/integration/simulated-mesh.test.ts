@@ -10,7 +10,7 @@ import { randomRun } from '../helpers/simulated-mesh.js'
 
 const FULL = process.env.CONFMESH_FAULTS === 'full'
 const base = seedFromEnv()
-const SEEDS = Number(process.env.CONFMESH_SIM_SEEDS ?? (FULL ? 1000 : 20))
+const SEEDS = Number(process.env.CONFMESH_SIM_SEEDS ?? (FULL ? 1000 : 100))
 
 describe('whole peers on the simulated network', () => {
   it('the same seed replays the same run, event for event', async () => {
