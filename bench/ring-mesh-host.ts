@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto'
 import '../src/polyfill.js'
 import { type ConfigMesh, createMesh, type MeshOptions } from '../src/index.js'
-import { ignoreIpColocation } from '../test/helpers/cluster.js'
+import { colocatedTransport } from '../test/helpers/cluster.js'
 
 /** A request from the parent. */
 export type HostRequest =
@@ -67,9 +67,8 @@ async function state(m: ConfigMesh): Promise<HostState> {
 async function handle(req: HostRequest): Promise<unknown> {
   switch (req.cmd) {
     case 'start': {
-      mesh = await createMesh(req.options)
-      // Every bench peer is on 127.0.0.1: gossipsub would score more than 10 of them as one Sybil (test-only).
-      ignoreIpColocation(mesh)
+      // Every bench peer is on 127.0.0.1: libp2p would rate-limit their connections as one host's (test-only).
+      mesh = await createMesh({ ...req.options, transport: colocatedTransport(req.options) })
       return { peerId: mesh.peerId, addresses: mesh.addresses }
     }
     case 'write':

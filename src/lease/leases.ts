@@ -13,16 +13,14 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import type { Stream } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { lpStream } from '@libp2p/utils'
 import { assertValidKey } from '../config/key.js'
 import type { Namespace } from '../config/namespace.js'
 import type { JsonValue } from '../config/value.js'
 import { InvalidOptionsError, MeshStoppedError } from '../errors.js'
 import type { MeshLogger } from '../logger.js'
 import type { MeshRing, RingChange } from '../ring/mesh-ring.js'
-import type { MeshNode } from '../transport/libp2p-node.js'
+import { StreamResetError } from '../transport/errors.js'
+import type { Transport, TransportStream } from '../transport/transport.js'
 import { decodeLeaseMessage, encodeLeaseMessage, type LeaseMessage, MAX_LEASE_MESSAGE_BYTES } from './codec.js'
 import { LeaseDeniedError, LeaseHeldError, LeaseLostError, LeaseTimeoutError, LeaseUnavailableError } from './errors.js'
 import {
@@ -114,7 +112,7 @@ export interface LeaseCounters extends LeaseServerCounters {
 
 /** Options of {@link createLeases}. */
 export interface LeasesInit extends LeaseOptions {
-  node: MeshNode
+  transport: Transport
   /** Protocol id, e.g. `/confmesh/<mesh>/lease/1.0.0`. */
   protocol: string
   self: string
@@ -227,11 +225,10 @@ class LeaseService implements Leases {
     this.#running = true
     this.#recordRing()
     this.#init.ring.on('change', this.#onRingChange)
-    await this.#init.node.handle(
-      this.#init.protocol,
-      (stream, connection) => this.#serve(stream, connection.remotePeer.toString()),
-      { maxInboundStreams: 64, maxOutboundStreams: 64 },
-    )
+    await this.#init.transport.handle(this.#init.protocol, (stream) => this.#serve(stream, stream.remotePeer), {
+      maxInboundStreams: 64,
+      maxMessageBytes: MAX_LEASE_MESSAGE_BYTES,
+    })
   }
 
   async stop(): Promise<void> {
@@ -239,7 +236,7 @@ class LeaseService implements Leases {
     this.#controller.abort(new MeshStoppedError('mesh stopped'))
     this.#init.ring.off('change', this.#onRingChange)
     try {
-      await this.#init.node.unhandle(this.#init.protocol)
+      await this.#init.transport.unhandle(this.#init.protocol)
     } catch {
       // node already stopped
     }
@@ -250,13 +247,12 @@ class LeaseService implements Leases {
     this.#history.record(ring.members().map((id) => [id, ring.weightOf(id) ?? 1] as const))
   }
 
-  async #serve(stream: Stream, from: string): Promise<void> {
+  async #serve(stream: TransportStream, from: string): Promise<void> {
     const signal = AbortSignal.any([this.#controller.signal, AbortSignal.timeout(LEASE_EXCHANGE_TIMEOUT_MS)])
     try {
-      const lp = lpStream(stream, { maxDataLength: MAX_LEASE_MESSAGE_BYTES })
-      const request = decodeLeaseMessage((await lp.read({ signal })).subarray())
+      const request = decodeLeaseMessage(await readOne(stream, signal))
       const reply = await this.#server.handle(request, from)
-      await lp.write(encodeLeaseMessage(reply), { signal })
+      await stream.write(encodeLeaseMessage(reply), { signal })
       await stream.close({ signal })
     } catch (err) {
       this.#init.logger.debug(`lease request from ${from} failed: ${(err as Error).message}`)
@@ -269,13 +265,15 @@ class LeaseService implements Leases {
     this.#requests.requests++
     if (peerId === this.#init.self) return this.#server.handle(request, this.#init.self)
     const signal = AbortSignal.any([outer, AbortSignal.timeout(LEASE_EXCHANGE_TIMEOUT_MS)])
-    let stream: Stream | undefined
+    let stream: TransportStream | undefined
     try {
       await this.#init.connect(peerId)
-      stream = await this.#init.node.dialProtocol(peerIdFromString(peerId), this.#init.protocol, { signal })
-      const lp = lpStream(stream, { maxDataLength: MAX_LEASE_MESSAGE_BYTES })
-      await lp.write(encodeLeaseMessage(request), { signal })
-      const reply = decodeLeaseMessage((await lp.read({ signal })).subarray())
+      stream = await this.#init.transport.openStream(peerId, this.#init.protocol, {
+        signal,
+        maxMessageBytes: MAX_LEASE_MESSAGE_BYTES,
+      })
+      await stream.write(encodeLeaseMessage(request), { signal })
+      const reply = decodeLeaseMessage(await readOne(stream, signal))
       await stream.close({ signal }).catch(() => {})
       return reply
     } catch (err) {
@@ -488,3 +486,10 @@ class LeaseHandle implements Lease {
 }
 
 export { LEASE_NAMESPACE }
+
+/** The one message a lease exchange expects next; a stream that ends first is an error. */
+async function readOne(stream: TransportStream, signal: AbortSignal): Promise<Uint8Array> {
+  const message = await stream.read({ signal })
+  if (message === undefined) throw new StreamResetError(`lease stream with ${stream.remotePeer} ended early`)
+  return message
+}

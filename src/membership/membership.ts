@@ -24,13 +24,10 @@
  *
  * @module
  */
-import type { GossipSub, Message as PubsubMessage, SubscriptionChangeData } from '@libp2p/gossipsub'
-import { TopicValidatorResult } from '@libp2p/gossipsub'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
+import { type Clock, type Random, systemClock, type TimerHandle } from '../clock.js'
 import type { MeshLogger } from '../logger.js'
-import type { MeshNode } from '../transport/libp2p-node.js'
+import type { TopicMessage, Transport, Verdict } from '../transport/transport.js'
 import { decodeMessage, encodeMessage } from '../wire/codec.js'
 import { type KnownPeer, KnownPeers } from './known-peers.js'
 
@@ -106,10 +103,12 @@ export interface MembershipEvents {
 
 /** Options of {@link createMembership}. */
 export interface MembershipInit {
-  /** The libp2p node (connections, dials). */
-  node: MeshNode
-  /** Gossipsub, for heartbeats. */
-  pubsub: GossipSub
+  /** The network: heartbeats on a topic, connections, dials. */
+  transport: Transport
+  /** Time and timers. Default: the system clock. */
+  clock?: Clock
+  /** Jitter and random choices. Default `Math.random`. */
+  random?: Random
   /** The membership topic, e.g. `/confmesh/<mesh>/members/1`. */
   topic: string
   /** Where log lines go. */
@@ -223,7 +222,7 @@ export function parseSample(body: unknown): Array<{ peerId: string; addresses: s
 class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements Membership {
   private readonly init: MembershipInit
   private readonly self: string
-  private readonly startedAt = Date.now()
+  private readonly startedAt: number
   private readonly records = new Map<string, MemberRecord>()
   private readonly everSeen: KnownPeers
   /** Members heard of in others' heartbeat samples but not (yet) from themselves: dial candidates only. */
@@ -232,7 +231,9 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
   private readonly heartbeatMs: number
   private readonly timeoutMs: number
   private readonly maxDials: number
-  private timer: NodeJS.Timeout | undefined
+  private readonly clock: Clock
+  private readonly random: Random
+  private timer: TimerHandle | undefined
   private running = false
   private lonelyRounds = 0
   private nextTickAt = 0
@@ -241,22 +242,20 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
   private reconnectCursor = 0
   private weight: number
   private lastAnnounce = 0
-  private announceTimer: NodeJS.Timeout | undefined
+  private announceTimer: TimerHandle | undefined
   private readonly dialing = new Set<string>()
-  private readonly onMessage = (evt: CustomEvent<PubsubMessage>): void => {
-    const msg = evt.detail
-    if (msg.topic !== this.init.topic || msg.type !== 'signed') return
-    this.handle(msg.from.toString(), msg.data)
-  }
   /** A peer subscribed to the membership topic: it may be new, so tell it about us now. */
-  private readonly onSubscription = (evt: CustomEvent<SubscriptionChangeData>): void => {
-    if (evt.detail.subscriptions.some((s) => s.topic === this.init.topic && s.subscribe)) this.announce()
+  private readonly onSubscription = (evt: CustomEvent<{ topic: string; subscribed: boolean }>): void => {
+    if (evt.detail.topic === this.init.topic && evt.detail.subscribed) this.announce()
   }
 
   constructor(init: MembershipInit) {
     super()
     this.init = init
-    this.self = init.node.peerId.toString()
+    this.clock = init.clock ?? systemClock
+    this.random = init.random ?? Math.random
+    this.startedAt = this.clock.now()
+    this.self = init.transport.peerId
     this.heartbeatMs = init.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
     this.timeoutMs = init.timeoutMs ?? DEFAULT_MEMBER_TIMEOUT_MS
     this.maxDials = init.maxDialsPerRound ?? DEFAULT_MAX_DIALS_PER_ROUND
@@ -266,38 +265,33 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
 
   async start(): Promise<void> {
     this.running = true
-    const { pubsub, topic } = this.init
-    pubsub.topicValidators.set(topic, (_peer, msg) => this.validate(msg))
-    pubsub.addEventListener('message', this.onMessage)
-    pubsub.addEventListener('subscription-change', this.onSubscription)
-    pubsub.subscribe(topic)
-    this.nextTickAt = Date.now()
+    const { transport, topic } = this.init
+    transport.addEventListener('subscription-change', this.onSubscription)
+    transport.subscribe(topic, {
+      validate: (msg) => this.validate(msg),
+      onMessage: (msg) => this.handle(msg.from, msg.data),
+    })
+    this.nextTickAt = this.clock.now()
     this.tick()
   }
 
   async stop(): Promise<void> {
     if (!this.running) return
     this.running = false
-    if (this.timer !== undefined) clearTimeout(this.timer)
-    if (this.announceTimer !== undefined) clearTimeout(this.announceTimer)
-    const { pubsub, topic } = this.init
+    this.clock.clearTimeout(this.timer)
+    this.clock.clearTimeout(this.announceTimer)
+    const { transport, topic } = this.init
     try {
-      await pubsub.publish(topic, encodeMessage({ kind: 'leave', body: { peerId: this.self } }))
+      await transport.publish(topic, encodeMessage({ kind: 'leave', body: { peerId: this.self } }))
     } catch {
       // best effort: the others time us out
     }
-    pubsub.removeEventListener('message', this.onMessage)
-    pubsub.removeEventListener('subscription-change', this.onSubscription)
-    pubsub.topicValidators.delete(topic)
-    try {
-      pubsub.unsubscribe(topic)
-    } catch {
-      // node stopping
-    }
+    transport.removeEventListener('subscription-change', this.onSubscription)
+    transport.unsubscribe(topic)
   }
 
   peers(): Member[] {
-    const connected = new Set(this.init.node.getConnections().map((c) => c.remotePeer.toString()))
+    const connected = new Set(this.init.transport.connections())
     return [...this.records.values()]
       .map((r) => ({ ...r, connected: connected.has(r.peerId) }))
       .sort((a, b) => (a.peerId < b.peerId ? -1 : 1))
@@ -308,10 +302,10 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
   }
 
   get(peerId: string): Member | undefined {
-    if (peerId === this.self) return { ...this.selfRecord(), lastSeen: Date.now(), connected: true }
+    if (peerId === this.self) return { ...this.selfRecord(), lastSeen: this.clock.now(), connected: true }
     const r = this.records.get(peerId)
     if (r === undefined) return undefined
-    return { ...r, connected: this.init.node.getConnections(peerIdFromString(peerId)).length > 0 }
+    return { ...r, connected: this.init.transport.isConnected(peerId) }
   }
 
   knownAddresses(): string[] {
@@ -332,24 +326,23 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
 
   announce(): void {
     if (!this.running || this.announceTimer !== undefined) return
-    const wait = this.lastAnnounce + this.heartbeatMs / 4 - Date.now()
+    const wait = this.lastAnnounce + this.heartbeatMs / 4 - this.clock.now()
     if (wait <= 0) {
-      this.publishHeartbeat(Date.now())
+      this.publishHeartbeat(this.clock.now())
       return
     }
     // Too soon after the last one: send one more when the quarter period is over (requests coalesce meanwhile).
-    this.announceTimer = setTimeout(() => {
+    this.announceTimer = this.clock.setTimeout(() => {
       this.announceTimer = undefined
-      if (this.running) this.publishHeartbeat(Date.now())
+      if (this.running) this.publishHeartbeat(this.clock.now())
     }, wait)
-    this.announceTimer.unref()
   }
 
   private publishHeartbeat(now: number, withSample = true): void {
     // A heartbeat nobody could receive (no subscriber known yet) does not count against the early-heartbeat limit.
-    if (this.init.pubsub.getSubscribers(this.init.topic).length > 0) this.lastAnnounce = now
+    if (this.init.transport.subscribers(this.init.topic).length > 0) this.lastAnnounce = now
     const body = withSample ? { ...this.selfRecord(), sample: this.sample() } : this.selfRecord()
-    void this.init.pubsub
+    void this.init.transport
       .publish(this.init.topic, encodeMessage({ kind: 'member', body }))
       .catch((err: Error) => this.init.logger.debug(`heartbeat publish failed: ${err.message}`))
   }
@@ -363,7 +356,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     const all = [...this.records.values()].filter((r) => r.addresses.length > 0)
     const out: Array<{ peerId: string; addresses: string[] }> = []
     while (out.length < SAMPLE_SIZE && all.length > 0) {
-      const [r] = all.splice(Math.floor(Math.random() * all.length), 1)
+      const [r] = all.splice(Math.floor(this.random() * all.length), 1)
       out.push({ peerId: r!.peerId, addresses: r!.addresses.slice(0, 4) })
     }
     return out
@@ -372,7 +365,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
   private selfRecord(): Omit<MemberRecord, 'lastSeen'> {
     return {
       peerId: this.self,
-      addresses: this.init.node.getMultiaddrs().map((a) => a.toString()),
+      addresses: this.init.transport.addresses(),
       weight: this.weight,
       tags: this.init.tags,
       startedAt: this.startedAt,
@@ -381,18 +374,17 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     }
   }
 
-  private validate(msg: PubsubMessage): TopicValidatorResult {
-    if (msg.type !== 'signed') return TopicValidatorResult.Reject
+  private validate(msg: TopicMessage): Verdict {
     try {
       const decoded = decodeMessage(msg.data)
-      if (decoded.kind !== 'member' && decoded.kind !== 'leave') return TopicValidatorResult.Reject
+      if (decoded.kind !== 'member' && decoded.kind !== 'leave') return 'reject'
       const body = decoded.body as { peerId?: unknown }
       // A heartbeat speaks only for its signer.
-      if (body?.peerId !== msg.from.toString()) return TopicValidatorResult.Reject
-      if (decoded.kind === 'member' && parseMember(decoded.body) === undefined) return TopicValidatorResult.Reject
-      return TopicValidatorResult.Accept
+      if (body?.peerId !== msg.from) return 'reject'
+      if (decoded.kind === 'member' && parseMember(decoded.body) === undefined) return 'reject'
+      return 'accept'
     } catch {
-      return TopicValidatorResult.Reject
+      return 'reject'
     }
   }
 
@@ -412,7 +404,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     const parsed = parseMember(decoded.body)
     if (parsed === undefined || parsed.peerId !== from) return
     const previous = this.records.get(from)
-    const now = Date.now()
+    const now = this.clock.now()
     this.hints.delete(from)
     for (const h of parseSample(decoded.body)) {
       if (h.peerId === this.self || this.records.has(h.peerId)) continue
@@ -437,7 +429,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
 
   private tick(): void {
     if (!this.running) return
-    const now = Date.now()
+    const now = this.clock.now()
     // Local health (Lifeguard's awareness): a tick that runs late means this peer's own event loop stalled, and the
     // heartbeats that arrived meanwhile are still unread in its sockets. Silence is measured against the timeout plus
     // this tick's lateness, so a stalled peer does not drop members that kept talking (the next, punctual tick drops
@@ -460,8 +452,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     this.nextTickAt += this.heartbeatMs
     if (this.nextTickAt <= now)
       this.nextTickAt += Math.ceil((now - this.nextTickAt + 1) / this.heartbeatMs) * this.heartbeatMs
-    this.timer = setTimeout(() => this.tick(), this.nextTickAt - now)
-    this.timer.unref()
+    this.timer = this.clock.setTimeout(() => this.tick(), this.nextTickAt - now)
   }
 
   /**
@@ -470,11 +461,10 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
    * everyone piling onto the members heard of first.
    */
   private discover(): void {
-    const node = this.init.node
-    const connections = node.getConnections()
+    const connections = this.init.transport.connections()
     const target = Math.min(this.init.targetConnections ?? DEFAULT_TARGET_CONNECTIONS, this.init.maxConnections)
     if (connections.length >= target) return
-    const connected = new Set(connections.map((c) => c.remotePeer.toString()))
+    const connected = new Set(connections)
     let budget = Math.min(this.maxDials, target - connections.length - this.dialing.size)
     // Both members of a new pair dial at once (a second connection between them is cheaper than a mesh that forms a
     // few heartbeats later: a bootstrap peer that dies early must not leave the others unconnected).
@@ -488,7 +478,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
       }
     }
     while (budget > 0 && candidates.length > 0) {
-      const [r] = candidates.splice(Math.floor(Math.random() * candidates.length), 1)
+      const [r] = candidates.splice(Math.floor(this.random() * candidates.length), 1)
       budget--
       this.dial(r!.peerId, r!.addresses)
     }
@@ -499,7 +489,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
    * with no connection at all is useless to its application, and one dial per 8 heartbeats costs nothing.
    */
   private redialSeeds(now: number): void {
-    if (this.init.node.getConnections().length > 0) {
+    if (this.init.transport.connections().length > 0) {
       this.lonelyRounds = 0
       this.nextSeedDial = 0
       this.reconnectLost(now)
@@ -509,7 +499,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     this.lonelyRounds++
     // ±50 % jitter: peers refused together (e.g. by the remote's inbound rate limit) must not retry together.
     const backoff = 2 ** Math.min(this.lonelyRounds - 1, 3) * this.heartbeatMs
-    this.nextSeedDial = now + backoff * (0.5 + Math.random())
+    this.nextSeedDial = now + backoff * (0.5 + this.random())
     const byPeer = new Map<string, string[]>()
     for (const addr of this.init.seedAddresses()) {
       const id = addr.split('/p2p/')[1]
@@ -537,15 +527,9 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
 
   private dial(peerId: string, addresses: readonly string[]): void {
     if (!this.running || this.dialing.has(peerId)) return
-    let addrs: ReturnType<typeof multiaddr>[]
-    try {
-      addrs = addresses.map((a) => multiaddr(a))
-    } catch {
-      return
-    }
     this.dialing.add(peerId)
-    this.init.node
-      .dial(addrs, { signal: AbortSignal.timeout(5_000) })
+    this.init.transport
+      .dial(addresses)
       .catch((err: Error) => this.init.logger.debug(`dial ${peerId} failed: ${err.message}`))
       .finally(() => this.dialing.delete(peerId))
   }

@@ -6,8 +6,6 @@
  * @module
  */
 
-import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import * as Y from 'yjs'
 import { DEFAULT_NAMESPACE, type EntryInfo, type Namespace } from '../config/namespace.js'
@@ -23,7 +21,6 @@ import type { MeshRollouts, RolloutInfo, RolloutOptions } from '../rollout/api.j
 import type { MeshSchemas, SchemaInfo, SetSchemaOptions } from '../schema/api.js'
 import type { SchemaIssue } from '../schema/errors.js'
 import type { CatchUp } from '../sync/catch-up.js'
-import type { MeshNode } from '../transport/libp2p-node.js'
 import type { MeshVersions } from '../versions/api.js'
 import type { HistoryChange } from '../versions/diff.js'
 import type { HistoryEntry, HistoryOptions } from '../versions/history.js'
@@ -168,11 +165,6 @@ class Mesh implements ConfigMesh {
     p.logger.info(`started ${p.peerId} on ${this.addresses.join(', ')}`)
   }
 
-  /** The libp2p node; private, but tests (`test/helpers/cluster.ts`) reach into it by this name. */
-  private get node(): MeshNode {
-    return this.p.node
-  }
-
   /** The catch-up protocol; private, but security tests reach into it by this name to force a pull. */
   private get catchUp(): CatchUp {
     return this.p.catchUp
@@ -185,7 +177,7 @@ class Mesh implements ConfigMesh {
   }
 
   get addresses(): string[] {
-    return this.node.getMultiaddrs().map((a) => a.toString())
+    return this.p.transport.addresses()
   }
 
   peers(): PeerInfo[] {
@@ -261,12 +253,12 @@ class Mesh implements ConfigMesh {
 
   async connect(address: string): Promise<void> {
     this.assertRunning()
-    await this.node.dial(multiaddr(address), { signal: AbortSignal.timeout(10_000) })
+    await this.p.transport.dial([address], { signal: AbortSignal.timeout(10_000) })
   }
 
   async disconnect(peerId: string): Promise<void> {
     this.assertRunning()
-    await this.node.hangUp(peerIdFromString(peerId))
+    await this.p.transport.hangUp(peerId)
   }
 
   async syncNow(): Promise<void> {
@@ -294,6 +286,7 @@ class Mesh implements ConfigMesh {
         ...prefixed('schema', p.schemas.counters),
         'ring.members': p.ring.members().length,
         'ring.version': p.ring.version,
+        'transport.connections': p.transport.connections().length,
       },
     }
   }

@@ -4,7 +4,9 @@
  *
  * @module
  */
+
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
+import { type Clock, type Random, systemClock } from '../clock.js'
 import { DEFAULT_MAX_VALUE_BYTES } from '../config/value.js'
 import { InvalidOptionsError } from '../errors.js'
 import type { LeaseOptions } from '../lease/leases.js'
@@ -16,6 +18,7 @@ import { createSqliteStorage } from '../storage/sqlite-storage.js'
 import type { Storage } from '../storage/storage.js'
 import type { JoinSyncOptions } from '../sync/join-sync.js'
 import { DEFAULT_MAX_CONNECTIONS } from '../transport/libp2p-node.js'
+import type { Transport } from '../transport/transport.js'
 import { type ResolvedRetention, type RetentionOptions, resolveRetention } from '../versions/retention.js'
 
 /** Default listen address: loopback, any free port. */
@@ -101,7 +104,21 @@ export interface MeshOptions extends SecurityOptions {
   ring?: RingOptions
   /** Leases (`mesh.lease()`, see `docs/leases.md`). Every peer of a mesh should use the same values. */
   lease?: LeaseOptions
+  /**
+   * The network to run on instead of the libp2p node built from `listen`, `bootstrap`, `networkKey`,
+   * `connectionGater` and `maxConnections`: a {@link Transport} (e.g. a peer of `confmesh/testing`'s simulated
+   * network), or a function that builds one for this peer's identity (the data dir's, if any). The mesh takes it
+   * over: it starts and stops it. Default: the libp2p node.
+   */
+  transport?: Transport | TransportFactory
+  /** Time and timers of every part (a simulated peer's `clock` in simulations). Default: the system clock. */
+  clock?: Clock
+  /** Randomness of every part: jitter, random peers, the writer epoch (a simulated peer's `random`). Default: `Math.random` and the CSPRNG. */
+  random?: Random
 }
+
+/** Builds the transport of a peer with this identity (see {@link MeshOptions.transport}). */
+export type TransportFactory = (identity: { privateKey: PrivateKey }) => Promise<Transport>
 
 /** {@link MeshOptions} validated, with every default applied (what the wiring builds from). */
 export interface ResolvedOptions {
@@ -122,6 +139,9 @@ export interface ResolvedOptions {
   ring: RingOptions
   lease: LeaseOptions
   security: ResolvedSecurity
+  transport: Transport | TransportFactory | undefined
+  clock: Clock
+  random: Random | undefined
 }
 
 const MESH_NAME = /^[A-Za-z0-9._-]{1,64}$/
@@ -174,6 +194,9 @@ export function validateOptions(o: MeshOptions): ResolvedOptions {
     // with writers, catch-up replies come from writers only: joiners pull from them, not from ring-chosen owners
     ring: security.writers === undefined ? { ...o.ring } : { ...o.ring, joinSync: false },
     lease: { ...o.lease },
+    transport: o.transport,
+    clock: o.clock ?? systemClock,
+    random: o.random,
   }
 }
 

@@ -4,7 +4,8 @@
  * the order they start and stop. The facade (`config-mesh.ts`) only calls into the parts.
  *
  * Build order, and why:
- * 1. persistence (the data dir holds the identity) -> libp2p node (needs the identity) -> document;
+ * 1. persistence (the data dir holds the identity) -> transport (the libp2p node, or the one given; needs the
+ *    identity) -> document;
  * 2. ingest pipeline, then the restore from disk through it (before anything reads or shares the document);
  * 3. client registry (from the restored document) -> writer epoch -> history + key-value store (entries carry the
  *    epoch) -> security (reads the writer set from the store) -> the pipeline's authorisation check;
@@ -15,8 +16,6 @@
  * @module
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
 import * as Y from 'yjs'
 import { createKvStore, type KvStore, type WriteMeta, type WriteOp } from '../config/kv-store.js'
 import { createNamespace, type Namespace } from '../config/namespace.js'
@@ -26,6 +25,7 @@ import { createHybridLogicalClock } from '../doc/hlc.js'
 import { createIngest, type Ingest } from '../doc/ingest.js'
 import { channelLimits, MAX_GOSSIP_MESSAGE_BYTES } from '../doc/limits.js'
 import { CLEANUP_ORIGIN, LOCAL_ORIGIN } from '../doc/origins.js'
+import { InvalidOptionsError } from '../errors.js'
 import { createLeases, LEASE_NAMESPACE, type Leases } from '../lease/leases.js'
 import { createDefaultLogger, type MeshLogger } from '../logger.js'
 import {
@@ -49,14 +49,17 @@ import { type CatchUp, createCatchUp } from '../sync/catch-up.js'
 import { createGossip, type Gossip } from '../sync/gossip.js'
 import { createJoinSync, type JoinSync } from '../sync/join-sync.js'
 import { createPullScheduler, type PullScheduler } from '../sync/pull-scheduler.js'
-import { createNode, type MeshNode } from '../transport/libp2p-node.js'
+import { createNode } from '../transport/libp2p-node.js'
+import { createLibp2pTransport } from '../transport/libp2p-transport.js'
+import type { Transport } from '../transport/transport.js'
 import { createVersions, type Versions } from '../versions/versions.js'
 import type { ResolvedOptions } from './options.js'
 import type { Startable } from './startable.js'
 
 /** Every part of one running peer. */
 export interface MeshParts {
-  readonly node: MeshNode
+  /** The network (the libp2p node behind the seam, or the transport given in the options). */
+  readonly transport: Transport
   readonly peerId: string
   readonly logger: MeshLogger
   readonly doc: Y.Doc
@@ -100,7 +103,7 @@ export interface MeshParts {
    * network before history, storage last (its close writes what is still pending).
    */
   readonly stopOrder: readonly Startable[]
-  /** Releases what was acquired when starting failed: the libp2p node and the data dir (its lock). */
+  /** Releases what was acquired when starting failed: the transport and the data dir (its lock). */
   abort(): Promise<void>
 }
 
@@ -113,34 +116,51 @@ export interface FacadeHooks {
 /** Builds every part (nothing started yet); on failure releases what it acquired. */
 export async function wireMesh(o: ResolvedOptions, hooks: FacadeHooks): Promise<MeshParts> {
   let persistence: Persistence | undefined
-  let node: MeshNode | undefined
+  let transport: Transport | undefined
   try {
     if (o.storage !== undefined) {
       persistence = await openPersistence({
         storage: o.storage,
         meshName: o.name,
         ...(o.privateKey === undefined ? {} : { privateKey: o.privateKey }),
+        clock: o.clock,
+        ...(o.random === undefined ? {} : { drawEpoch: epochDraw(o.random) }),
       })
     }
-    const privateKey = persistence?.privateKey ?? o.privateKey ?? (await generateKeyPair('Ed25519'))
-    node = await createNode({
-      listen: o.listen,
-      bootstrap: o.bootstrap,
-      privateKey,
-      maxConnections: o.maxConnections,
-      ...(o.connectionGater === undefined ? {} : { connectionGater: o.connectionGater }),
-      ...(o.security.networkKey === undefined ? {} : { networkKey: o.security.networkKey }),
-    })
-    return await wireParts(o, hooks, node, persistence)
+    if (typeof o.transport === 'object') transport = o.transport
+    else {
+      const privateKey = persistence?.privateKey ?? o.privateKey ?? (await generateKeyPair('Ed25519'))
+      transport =
+        o.transport === undefined
+          ? createLibp2pTransport({
+              node: await createNode({
+                listen: o.listen,
+                bootstrap: o.bootstrap,
+                privateKey,
+                maxConnections: o.maxConnections,
+                ...(o.connectionGater === undefined ? {} : { connectionGater: o.connectionGater }),
+                ...(o.security.networkKey === undefined ? {} : { networkKey: o.security.networkKey }),
+              }),
+            })
+          : await o.transport({ privateKey })
+    }
+    if (persistence !== undefined && persistence.peerId !== transport.peerId) {
+      throw new InvalidOptionsError(
+        `the data dir belongs to peer ${persistence.peerId}, but the transport is peer ${transport.peerId}: pass the ` +
+          'privateKey of the transport as privateKey',
+      )
+    }
+    await transport.start()
+    return await wireParts(o, hooks, transport, persistence)
   } catch (err) {
-    await release(node, persistence)
+    await release(transport, persistence)
     throw err
   }
 }
 
-async function release(node: MeshNode | undefined, persistence: Persistence | undefined): Promise<void> {
+async function release(transport: Transport | undefined, persistence: Persistence | undefined): Promise<void> {
   try {
-    await node?.stop()
+    await transport?.stop()
   } catch {
     // the start failure is what the caller needs to see
   }
@@ -150,10 +170,11 @@ async function release(node: MeshNode | undefined, persistence: Persistence | un
 async function wireParts(
   o: ResolvedOptions,
   hooks: FacadeHooks,
-  node: MeshNode,
+  transport: Transport,
   persistence: Persistence | undefined,
 ): Promise<MeshParts> {
-  const peerId = node.peerId.toString()
+  const peerId = transport.peerId
+  const { clock: time, random } = o
   const logger = o.logger ?? createDefaultLogger(`confmesh:${peerId.slice(-8)}`)
   const doc = new Y.Doc({ gc: true })
   const registry = createClientRegistry()
@@ -167,9 +188,12 @@ async function wireParts(
     peerId,
     registry,
     ...(persistence === undefined ? {} : { persisted: () => persistence.writer?.epoch }),
+    ...(random === undefined ? {} : { draw: epochDraw(random) }),
   })
-  const clock = createHybridLogicalClock()
+  const clock = createHybridLogicalClock(() => time.now())
   const versions = createVersions({
+    timers: time,
+    ...(random === undefined ? {} : { random }),
     doc,
     author: peerId,
     clock,
@@ -246,7 +270,7 @@ async function wireParts(
 
   // network: membership, pulls, gossip, ring, joins, leases
   const base = `/confmesh/${o.name}`
-  const pubsub = node.services.pubsub
+  const seams = { transport, clock: time, ...(random === undefined ? {} : { random }) }
   const whenDurable = persistence === undefined ? {} : { whenDurable: () => persistence.durable() }
   /**
    * Whom this peer asks for catch-up: who may write (security's one rule). Catch-up refuses to ask anyone else (for
@@ -256,8 +280,7 @@ async function wireParts(
   const joining = o.bootstrap.length > 0 && o.ring.joinSync !== false
   let ready = !joining // this peer holds its first full state (join sync flips it)
   const membership: Membership = createMembership({
-    node,
-    pubsub,
+    ...seams,
     topic: `${base}/members/1`,
     logger,
     weight: o.weight,
@@ -275,7 +298,8 @@ async function wireParts(
   })
   persistence?.trackPeers(() => membership.knownPeers()) // peers met, also ones dropped a moment ago
   const catchUp = createCatchUp({
-    node,
+    transport,
+    clock: time,
     protocol: `${base}/sync/1.0.0`,
     doc,
     ingest,
@@ -287,7 +311,7 @@ async function wireParts(
   })
   // every reason to pull goes to the one scheduler
   const pulls = createPullScheduler({
-    node,
+    ...seams,
     protocol: `${base}/sync/1.0.0`,
     pull: (id) => catchUp.pull(id),
     logger,
@@ -308,7 +332,7 @@ async function wireParts(
   versions.usePull(pullAll)
   catchUp.addEventListener('ahead', (evt) => void pulls.requestPull(evt.detail))
   const gossip = createGossip({
-    pubsub,
+    transport,
     topic: `${base}/doc/1`,
     doc,
     ingest,
@@ -331,14 +355,11 @@ async function wireParts(
   })
   /** Connects to a live member by the addresses it announced (no-op when connected). */
   const connectMember = async (id: string): Promise<void> => {
-    if (id === peerId || node.getConnections(peerIdFromString(id)).length > 0) return
+    if (id === peerId || transport.isConnected(id)) return
     const member = membership.get(id)
     if (member === undefined || member.addresses.length === 0)
       throw new NoLiveMembersError(`${id} is not a live member`)
-    await node.dial(
-      member.addresses.map((a) => multiaddr(a)),
-      { signal: AbortSignal.timeout(5_000) },
-    )
+    await transport.dial(member.addresses)
   }
   const join = o.ring.joinSync
   const joinSync =
@@ -367,7 +388,7 @@ async function wireParts(
   if (joinSync !== undefined && !joinSync.ready) pulls.hold(joinSync.done)
   const leases = createLeases({
     ...o.lease,
-    node,
+    transport,
     protocol: `${base}/lease/1.0.0`,
     self: peerId,
     ring,
@@ -415,14 +436,14 @@ async function wireParts(
     part('gossip', undefined, () => gossip.stop()),
     part('pull scheduler', undefined, () => pulls.stop()),
     part('catch-up', undefined, () => catchUp.stop()),
-    part('node', undefined, () => node.stop()),
+    part('transport', undefined, () => transport.stop()),
     part('versions', undefined, () => versions.stop()),
     part('persistence', undefined, () => persistence?.close()), // last appends, compaction if due, address book
     part('store', undefined, () => store.destroy()),
     part('document', undefined, () => doc.destroy()),
   ]
   return {
-    node,
+    transport,
     peerId,
     logger,
     doc,
@@ -450,6 +471,11 @@ async function wireParts(
     settled: () => batcher([]),
     startOrder,
     stopOrder,
-    abort: () => release(node, persistence),
+    abort: () => release(transport, persistence),
   }
+}
+
+/** Writer epochs (uint32) from a seeded random source (simulations); without one they come from the CSPRNG. */
+function epochDraw(random: () => number): () => number {
+  return () => Math.floor(random() * 0x1_0000_0000) >>> 0
 }

@@ -23,6 +23,7 @@
  * @module
  */
 import * as Y from 'yjs'
+import { type Clock, systemClock, type TimerHandle } from '../clock.js'
 import { STORAGE_ORIGIN } from '../doc/origins.js'
 import type { MeshLogger } from '../logger.js'
 import { type CompactionPolicyInit, shouldCompact } from '../storage/compaction-policy.js'
@@ -52,6 +53,8 @@ export interface DocPersistenceInit {
   deferrable?: (origin: unknown) => boolean
   /** Longest delay of a deferrable update, ms; 0 stores every update at once. Default {@link DEFAULT_DEFER_MS}. */
   deferMs?: number
+  /** Timers of deferred stores. Default: the system clock. */
+  clock?: Clock
 }
 
 /** Counters of a {@link DocPersistence}. */
@@ -97,15 +100,14 @@ class BoundDoc implements DocPersistence {
   private attached = true
   private readonly deferMs: number
   private deferred: Uint8Array[] = []
-  private deferTimer: NodeJS.Timeout | undefined
+  private deferTimer: TimerHandle | undefined
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === STORAGE_ORIGIN || !this.attached) return
     this.init.afterUpdate?.()
     if (this.deferMs > 0 && this.init.deferrable?.(origin) === true) {
       this.deferred.push(update)
       if (this.deferTimer === undefined) {
-        this.deferTimer = setTimeout(() => this.flushDeferred(), this.deferMs)
-        this.deferTimer.unref()
+        this.deferTimer = (this.init.clock ?? systemClock).setTimeout(() => this.flushDeferred(), this.deferMs)
       }
       return
     }
@@ -123,7 +125,7 @@ class BoundDoc implements DocPersistence {
   /** Hands every deferred update to the store, in order. */
   private flushDeferred(): void {
     if (this.deferTimer !== undefined) {
-      clearTimeout(this.deferTimer)
+      ;(this.init.clock ?? systemClock).clearTimeout(this.deferTimer)
       this.deferTimer = undefined
     }
     const updates = this.deferred

@@ -24,6 +24,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import * as Y from 'yjs'
+import { type Clock, systemClock, type TimerHandle } from '../clock.js'
 import type { Ingest } from '../doc/ingest.js'
 import { isRemoteOrigin, STORAGE_ORIGIN } from '../doc/origins.js'
 import { InvalidOptionsError } from '../errors.js'
@@ -69,6 +70,10 @@ export interface PersistenceInit {
   compaction?: CompactionPolicyInit
   /** Longest delay before a remote update is stored, ms. Default: `doc-persistence.ts` default (50). */
   deferMs?: number
+  /** Timers (deferred stores, address book saves) and the address book's clock. Default: the system clock. */
+  clock?: Clock
+  /** Draws a fresh writer epoch. Default: the CSPRNG (`security/client-id.ts`); simulations pass a seeded one. */
+  drawEpoch?: () => number
 }
 
 /** Counters of a {@link Persistence}, for diagnostics. */
@@ -211,7 +216,8 @@ class StoredPeer implements Persistence {
   private doc: Y.Doc | undefined
   private logger: MeshLogger | undefined
   private live: (() => readonly LivePeer[]) | undefined
-  private timer: NodeJS.Timeout | undefined
+  private timer: TimerHandle | undefined
+  private readonly clock: Clock
   private closing: Promise<void> | undefined
   private readonly own = {
     restoredUpdates: 0,
@@ -224,6 +230,7 @@ class StoredPeer implements Persistence {
   }
 
   constructor(init: PersistenceInit, privateKey: PrivateKey, restored: Restored) {
+    this.clock = init.clock ?? systemClock
     this.init = init
     this.privateKey = privateKey
     this.peerId = peerIdFromPrivateKey(privateKey).toString()
@@ -274,7 +281,14 @@ class StoredPeer implements Persistence {
     const hasGap = doc.store.pendingStructs !== null || doc.store.pendingDs !== null
     if (hasGap) logger.warn('the stored log has a gap (pending updates): the missing parts will come from peers')
     const stateVector = Y.decodeStateVector(Y.encodeStateVector(doc))
-    const writer = chooseWriter({ peerId: this.peerId, storedEpoch: restored.storedEpoch, stateVector, hasGap })
+    const draw = this.init.drawEpoch === undefined ? {} : { drawEpoch: this.init.drawEpoch }
+    const writer = chooseWriter({
+      peerId: this.peerId,
+      storedEpoch: restored.storedEpoch,
+      stateVector,
+      hasGap,
+      ...draw,
+    })
     doc.clientID = writer.clientId
     this.writer = writer
     this.own.writerReused = writer.reused ? 1 : 0
@@ -291,6 +305,7 @@ class StoredPeer implements Persistence {
       // Remote updates (the applier's origin): peers hold them and none of them is ours, so they may wait a little.
       deferrable: isRemoteOrigin,
       ...(this.init.deferMs === undefined ? {} : { deferMs: this.init.deferMs }),
+      ...(this.init.clock === undefined ? {} : { clock: this.init.clock }),
       ...(this.init.compactCheckEvery === undefined ? {} : { compactCheckEvery: this.init.compactCheckEvery }),
       ...(this.init.compaction === undefined ? {} : { compaction: this.init.compaction }),
     })
@@ -303,8 +318,10 @@ class StoredPeer implements Persistence {
   trackPeers(live: () => readonly LivePeer[]): void {
     this.live = live
     if (this.timer !== undefined || this.closing !== undefined) return
-    this.timer = setInterval(() => void this.saveAddresses(), this.init.addressSaveMs ?? DEFAULT_ADDRESS_SAVE_MS)
-    this.timer.unref()
+    this.timer = this.clock.setInterval(
+      () => void this.saveAddresses(),
+      this.init.addressSaveMs ?? DEFAULT_ADDRESS_SAVE_MS,
+    )
   }
 
   close(): Promise<void> {
@@ -313,7 +330,7 @@ class StoredPeer implements Persistence {
   }
 
   private async doClose(): Promise<void> {
-    if (this.timer !== undefined) clearInterval(this.timer)
+    this.clock.clearInterval(this.timer)
     try {
       await this.bound?.detach()
       await this.saveAddresses()
@@ -334,7 +351,7 @@ class StoredPeer implements Persistence {
     } catch {
       return // the mesh is tearing down
     }
-    const next = mergeAddressBook(this.book, live, Date.now(), this.peerId, this.init.addressBook)
+    const next = mergeAddressBook(this.book, live, this.clock.now(), this.peerId, this.init.addressBook)
     this.book = next
     const key = bookKey(next)
     if (key === this.savedBook) return
@@ -357,7 +374,8 @@ class StoredPeer implements Persistence {
     const writer = this.writer
     if (doc === undefined || writer === undefined || doc.clientID === writer.clientId) return
     const stateVector = Y.decodeStateVector(Y.encodeStateVector(doc))
-    const next = freshWriter({ peerId: this.peerId, stateVector }, 'replaced')
+    const draw = this.init.drawEpoch === undefined ? {} : { drawEpoch: this.init.drawEpoch }
+    const next = freshWriter({ peerId: this.peerId, stateVector, ...draw }, 'replaced')
     this.logger?.warn(
       `peers hold writes under this peer's writer id ${writer.clientId} that its store lacks (restored from an older ` +
         `backup, or a copied data dir?): switching to writer id ${next.clientId}`,

@@ -11,7 +11,7 @@
  * @module
  */
 import * as Y from 'yjs'
-import { clientIdFor, newEpoch } from './client-id.js'
+import { clientIdFor, newEpoch as drawEpoch } from './client-id.js'
 import type { ClientRegistry } from './client-registry.js'
 
 /** Options of {@link createWriterEpoch}. */
@@ -24,6 +24,8 @@ export interface WriterEpochInit {
   registry: ClientRegistry
   /** The persisted epoch (data dir): read on every call. Default: none, an epoch is drawn here. */
   persisted?: () => number | undefined
+  /** Draws a fresh epoch (a uint32). Default {@link newEpoch} (CSPRNG); simulations pass a seeded one. */
+  draw?: () => number
 }
 
 /** This peer's writer epoch. */
@@ -35,6 +37,7 @@ export interface WriterEpoch {
 /** Creates the owner; without a persisted epoch it draws one and binds `doc.clientID` to it at once. */
 export function createWriterEpoch(init: WriterEpochInit): WriterEpoch {
   const { doc, peerId, registry, persisted } = init
+  const newEpoch = init.draw ?? drawEpoch
   if (persisted !== undefined) {
     registry.bind(doc.clientID, peerId)
     return { current: persisted }

@@ -15,16 +15,14 @@
  *
  * @module
  */
-import type { Connection, Stream } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import * as Y from 'yjs'
+import { type Clock, systemClock, timeoutSignal } from '../clock.js'
 import type { Ingest } from '../doc/ingest.js'
 import { MAX_CATCH_UP_REPLY_BYTES, MAX_SYNC_REQUEST_BYTES } from '../doc/limits.js'
 import { SyncError } from '../errors.js'
 import type { MeshLogger } from '../logger.js'
-import type { MeshNode } from '../transport/libp2p-node.js'
+import type { Transport, TransportStream } from '../transport/transport.js'
 import { decodeMessage, encodeMessage } from '../wire/codec.js'
 import { hasMissing } from './gossip.js'
 import { decodePartRequest, encodePartRequest, encodeUpdatePart, MAX_SYNC_PARTS, type SyncPart } from './parts.js'
@@ -38,7 +36,10 @@ export const DEFAULT_CATCH_UP_TIMEOUT_MS = 30_000
 
 /** Options of {@link createCatchUp}. */
 export interface CatchUpInit {
-  node: MeshNode
+  /** The network: streams by protocol id. */
+  transport: Transport
+  /** Time, for the exchange's time limit. Default: the system clock. */
+  clock?: Clock
   protocol: string
   doc: Y.Doc
   /** The ingest pipeline every reply and part goes through. */
@@ -104,6 +105,7 @@ class CatchUpProtocol extends TypedEventEmitter<CatchUpEvents> implements CatchU
   private readonly maxBytes: number
   private readonly timeoutMs: number
   private readonly controller = new AbortController()
+  private readonly clock: Clock
 
   constructor(init: CatchUpInit) {
     super()
@@ -111,18 +113,20 @@ class CatchUpProtocol extends TypedEventEmitter<CatchUpEvents> implements CatchU
     this.chunkBytes = init.chunkBytes ?? DEFAULT_CHUNK_BYTES
     this.maxBytes = init.maxBytes ?? DEFAULT_MAX_CATCH_UP_BYTES
     this.timeoutMs = init.timeoutMs ?? DEFAULT_CATCH_UP_TIMEOUT_MS
+    this.clock = init.clock ?? systemClock
   }
 
   async start(): Promise<void> {
-    await this.init.node.handle(this.init.protocol, (stream, connection) => this.serve(stream, connection), {
+    const { transport } = this.init
+    await transport.handle(this.init.protocol, (stream) => this.serve(stream), {
       maxInboundStreams: 32,
-      maxOutboundStreams: 32,
+      maxMessageBytes: MAX_SYNC_REQUEST_BYTES,
     })
     const parts = this.init.partsProtocol
     if (parts !== undefined) {
-      await this.init.node.handle(parts, (stream, connection) => this.serve(stream, connection, true), {
+      await transport.handle(parts, (stream) => this.serve(stream, true), {
         maxInboundStreams: 32,
-        maxOutboundStreams: 64,
+        maxMessageBytes: MAX_SYNC_REQUEST_BYTES,
       })
     }
   }
@@ -130,8 +134,8 @@ class CatchUpProtocol extends TypedEventEmitter<CatchUpEvents> implements CatchU
   async stop(): Promise<void> {
     this.controller.abort()
     try {
-      await this.init.node.unhandle(this.init.protocol)
-      if (this.init.partsProtocol !== undefined) await this.init.node.unhandle(this.init.partsProtocol)
+      await this.init.transport.unhandle(this.init.protocol)
+      if (this.init.partsProtocol !== undefined) await this.init.transport.unhandle(this.init.partsProtocol)
     } catch {
       // node already stopped
     }
@@ -185,16 +189,18 @@ class CatchUpProtocol extends TypedEventEmitter<CatchUpEvents> implements CatchU
   private async fetch(peerId: string, protocol: string, request: Uint8Array): Promise<Uint8Array> {
     if (this.init.mayAccept?.(peerId) === false) throw new SyncError(`catch-up replies from ${peerId} are not accepted`)
     this.counters.pulls++
-    const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.timeoutMs)])
-    let stream: Stream | undefined
+    const signal = AbortSignal.any([this.controller.signal, timeoutSignal(this.clock, this.timeoutMs)])
+    let stream: TransportStream | undefined
     try {
-      stream = await this.init.node.dialProtocol(peerIdFromString(peerId), protocol, { signal })
-      const lp = lpStream(stream, { maxDataLength: this.chunkBytes + 1024 })
-      await lp.write(encodeMessage({ kind: 'sync-request', stateVector: request }), { signal })
+      stream = await this.init.transport.openStream(peerId, protocol, {
+        signal,
+        maxMessageBytes: this.chunkBytes + 1024,
+      })
+      await stream.write(encodeMessage({ kind: 'sync-request', stateVector: request }), { signal })
       const chunks: Uint8Array[] = []
       let received = 0
       for (;;) {
-        const msg = decodeMessage((await lp.read({ signal })).subarray())
+        const msg = decodeMessage(await readMessage(stream, signal))
         if (msg.kind === 'sync-chunk') {
           received += msg.chunk.length
           if (received > this.maxBytes) throw new SyncError(`catch-up reply exceeds ${this.maxBytes} bytes`)
@@ -218,13 +224,12 @@ class CatchUpProtocol extends TypedEventEmitter<CatchUpEvents> implements CatchU
     }
   }
 
-  private async serve(stream: Stream, connection: Connection, parts = false): Promise<void> {
-    const from = connection.remotePeer.toString()
-    const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.timeoutMs)])
+  private async serve(stream: TransportStream, parts = false): Promise<void> {
+    const from = stream.remotePeer
+    const signal = AbortSignal.any([this.controller.signal, timeoutSignal(this.clock, this.timeoutMs)])
     try {
       if (this.init.mayServe?.(from) === false) throw new SyncError(`not serving catch-up to ${from}`)
-      const lp = lpStream(stream, { maxDataLength: MAX_SYNC_REQUEST_BYTES })
-      const req = decodeMessage((await lp.read({ signal })).subarray())
+      const req = decodeMessage(await readMessage(stream, signal))
       if (req.kind !== 'sync-request') throw new SyncError(`expected sync-request, got ${req.kind}`)
       const partRequest = parts ? decodePartRequest(req.stateVector) : undefined
       const theirs = Y.decodeStateVector(partRequest?.stateVector ?? req.stateVector)
@@ -236,11 +241,11 @@ class CatchUpProtocol extends TypedEventEmitter<CatchUpEvents> implements CatchU
           : encodeUpdatePart(this.init.doc, partRequest.stateVector, partRequest.part)
       await this.init.whenDurable?.()
       for (let off = 0; off < payload.length; off += this.chunkBytes) {
-        await lp.write(encodeMessage({ kind: 'sync-chunk', chunk: payload.subarray(off, off + this.chunkBytes) }), {
+        await stream.write(encodeMessage({ kind: 'sync-chunk', chunk: payload.subarray(off, off + this.chunkBytes) }), {
           signal,
         })
       }
-      await lp.write(
+      await stream.write(
         encodeMessage({
           kind: 'sync-end',
           totalBytes: payload.length,
@@ -269,4 +274,11 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
     off += c.length
   }
   return out
+}
+
+/** The next message of a catch-up stream; a stream that ends first is an error. */
+async function readMessage(stream: TransportStream, signal: AbortSignal): Promise<Uint8Array> {
+  const message = await stream.read({ signal })
+  if (message === undefined) throw new SyncError(`catch-up stream with ${stream.remotePeer} ended early`)
+  return message
 }

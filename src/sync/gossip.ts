@@ -13,11 +13,11 @@
  *
  * @module
  */
-import { type GossipSub, type Message as PubsubMessage, TopicValidatorResult } from '@libp2p/gossipsub'
 import * as Y from 'yjs'
 import type { Ingest, ParsedUpdate } from '../doc/ingest.js'
 import { ConfmeshError, InvalidMessageError } from '../errors.js'
 import type { MeshLogger } from '../logger.js'
+import type { TopicMessage, Transport, Verdict } from '../transport/transport.js'
 import { decodeMessage, encodeMessage } from '../wire/codec.js'
 
 /** Up to this many updates of one tick are merged; more are replaced by a diff of the document. */
@@ -25,7 +25,8 @@ const MAX_MERGE = 16
 
 /** Options of {@link createGossip}. */
 export interface GossipInit {
-  pubsub: GossipSub
+  /** The network (publish/subscribe with validation). */
+  transport: Transport
   topic: string
   doc: Y.Doc
   /** The ingest pipeline: the topic validator parses and authorises, delivery applies that same parse. */
@@ -74,19 +75,14 @@ class GossipChannel implements Gossip {
   /** The document's state vector at the last flush: the base of a burst's diff. */
   private flushedStateVector: Uint8Array = new Uint8Array([0])
   private scheduled: Promise<void> | undefined
-  /** Parses made by the topic validator, by message: gossipsub hands the same message object to the validator and
-   * then to the `message` event, so delivery applies the validator's parse instead of parsing again. */
-  private readonly parsed = new WeakMap<PubsubMessage, ParsedUpdate>()
+  /** Parses made by the topic validator, by message: the transport hands the same message object to `validate` and
+   * then to `onMessage`, so delivery applies the validator's parse instead of parsing again. */
+  private readonly parsed = new WeakMap<TopicMessage, ParsedUpdate>()
   private running = false
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (!this.running || !this.init.isLocalOrigin(origin)) return
     this.buffer.push(update)
     this.scheduled ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.publishBuffered())
-  }
-  private readonly onMessage = (evt: CustomEvent<PubsubMessage>): void => {
-    const msg = evt.detail
-    if (msg.topic !== this.init.topic || msg.type !== 'signed') return
-    this.handle(msg.from.toString(), msg.data, this.parsed.get(msg))
   }
 
   constructor(init: GossipInit) {
@@ -96,10 +92,10 @@ class GossipChannel implements Gossip {
   start(): void {
     if (this.running) return
     this.running = true
-    const { pubsub, topic } = this.init
-    pubsub.topicValidators.set(topic, (_peer, msg) => this.validate(msg))
-    pubsub.addEventListener('message', this.onMessage)
-    pubsub.subscribe(topic)
+    this.init.transport.subscribe(this.init.topic, {
+      validate: (msg) => this.validate(msg),
+      onMessage: (msg) => this.handle(msg.from, msg.data, this.parsed.get(msg)),
+    })
     this.flushedStateVector = Y.encodeStateVector(this.init.doc)
     this.init.doc.on('update', this.onUpdate)
   }
@@ -107,49 +103,41 @@ class GossipChannel implements Gossip {
   stop(): void {
     if (!this.running) return
     this.running = false
-    const { pubsub, topic } = this.init
     this.init.doc.off('update', this.onUpdate)
-    pubsub.removeEventListener('message', this.onMessage)
-    pubsub.topicValidators.delete(topic)
-    try {
-      pubsub.unsubscribe(topic)
-    } catch {
-      // the node may already be stopping
-    }
+    this.init.transport.unsubscribe(this.init.topic)
   }
 
   async flush(): Promise<void> {
     while (this.scheduled !== undefined) await this.scheduled
   }
 
-  private validate(msg: PubsubMessage): TopicValidatorResult {
-    if (msg.type !== 'signed') return TopicValidatorResult.Reject
-    if (this.init.mayPublish?.(msg.from.toString()) === false) {
+  private validate(msg: TopicMessage): Verdict {
+    if (this.init.mayPublish?.(msg.from) === false) {
       this.counters.rejected++
       this.init.logger.warn(`rejected gossip from ${msg.from}: NotAuthorized: not a writer`)
-      return TopicValidatorResult.Reject
+      return 'reject'
     }
     try {
       const decoded = decodeMessage(msg.data)
       if (decoded.kind === 'update') {
         const parsed = this.init.ingest.parse(decoded.update, {
-          from: msg.from.toString(),
+          from: msg.from,
           via: 'gossip',
           ...(decoded.epoch === undefined ? {} : { epoch: decoded.epoch }),
         })
         if (parsed instanceof ConfmeshError) {
           this.counters.rejected++
-          return TopicValidatorResult.Reject
+          return 'reject'
         }
         this.parsed.set(msg, parsed)
       } else if (decoded.kind !== 'announce') {
         throw new InvalidMessageError(`unexpected ${decoded.kind} message on the document topic`)
       }
-      return TopicValidatorResult.Accept
+      return 'accept'
     } catch (err) {
       this.counters.rejected++
       this.init.logger.warn(`rejected gossip from ${msg.from}: ${(err as Error).name}: ${(err as Error).message}`)
-      return TopicValidatorResult.Reject
+      return 'reject'
     }
   }
 
@@ -184,7 +172,7 @@ class GossipChannel implements Gossip {
     this.buffer = []
     this.scheduled = undefined
     if (updates.length === 0 || !this.running) return
-    const { pubsub, topic, doc } = this.init
+    const { transport, topic, doc } = this.init
     // Few updates: merge them. Many (a burst): Y.mergeUpdates grows superlinearly (10,000 small updates take seconds),
     // so send the document's diff since the last flush instead: the same structs (already garbage-collected where
     // deleted) plus the delete set, which is compact.
@@ -199,13 +187,13 @@ class GossipChannel implements Gossip {
       await this.init.whenDurable?.()
       if (update.length + 2 <= this.init.maxMessageBytes) {
         const epoch = this.init.epoch?.()
-        await pubsub.publish(
+        await transport.publish(
           topic,
           encodeMessage({ kind: 'update', update, ...(epoch === undefined ? {} : { epoch }) }),
         )
         this.counters.published++
       } else {
-        await pubsub.publish(topic, encodeMessage({ kind: 'announce', stateVector: Y.encodeStateVector(doc) }))
+        await transport.publish(topic, encodeMessage({ kind: 'announce', stateVector: Y.encodeStateVector(doc) }))
         this.counters.announced++
       }
     } catch (err) {

@@ -19,9 +19,9 @@
  *
  * @module
  */
-import type { PeerId } from '@libp2p/interface'
+import { type Clock, type Random, systemClock, type TimerHandle } from '../clock.js'
 import type { MeshLogger } from '../logger.js'
-import type { MeshNode } from '../transport/libp2p-node.js'
+import type { Transport } from '../transport/transport.js'
 
 /** Default anti-entropy period (each round adds up to ±25 % jitter). */
 export const DEFAULT_ANTI_ENTROPY_MS = 5_000
@@ -30,8 +30,12 @@ export const DEFAULT_PULL_CONCURRENCY = 2
 
 /** Options of {@link createPullScheduler}. */
 export interface PullSchedulerInit {
-  /** The node whose new connections trigger a pull. */
-  node: MeshNode
+  /** The network whose new connections (identified peers) trigger a pull. */
+  transport: Transport
+  /** Time and timers. Default: the system clock. */
+  clock?: Clock
+  /** Anti-entropy jitter and the default peer choice. Default `Math.random`. */
+  random?: Random
   /** The catch-up protocol id: a new connection triggers a pull when the peer speaks it. */
   protocol: string
   /** Runs one pull from `peerId` (the catch-up protocol's `pull`); rejects on failure. */
@@ -74,29 +78,33 @@ class Scheduler implements PullScheduler {
   private readonly queued = new Map<string, QueuedPull>()
   private active = 0
   private readonly waiting: Array<() => void> = []
-  private timer: NodeJS.Timeout | undefined
+  private timer: TimerHandle | undefined
+  private readonly clock: Clock
+  private readonly random: Random
   private running = false
   private held: Promise<void> | undefined
-  private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId; protocols: string[] }>): void => {
-    if (evt.detail.protocols.includes(this.init.protocol)) void this.requestPull(evt.detail.peerId.toString())
+  private readonly onIdentify = (evt: CustomEvent<{ peerId: string; protocols: string[] }>): void => {
+    if (evt.detail.protocols.includes(this.init.protocol)) void this.requestPull(evt.detail.peerId)
   }
 
   constructor(init: PullSchedulerInit) {
     this.init = init
     this.antiEntropyMs = init.antiEntropyMs ?? DEFAULT_ANTI_ENTROPY_MS
     this.concurrency = init.concurrency ?? DEFAULT_PULL_CONCURRENCY
+    this.clock = init.clock ?? systemClock
+    this.random = init.random ?? Math.random
   }
 
   start(): void {
     this.running = true
-    this.init.node.addEventListener('peer:identify', this.onIdentify)
+    this.init.transport.addEventListener('peer:identify', this.onIdentify)
     this.scheduleAntiEntropy()
   }
 
   stop(): void {
     this.running = false
-    if (this.timer !== undefined) clearTimeout(this.timer)
-    this.init.node.removeEventListener('peer:identify', this.onIdentify)
+    this.clock.clearTimeout(this.timer)
+    this.init.transport.removeEventListener('peer:identify', this.onIdentify)
     for (const wake of this.waiting.splice(0)) wake()
   }
 
@@ -143,27 +151,22 @@ class Scheduler implements PullScheduler {
 
   private scheduleAntiEntropy(): void {
     if (this.antiEntropyMs <= 0 || !this.running) return
-    const delay = this.antiEntropyMs * (0.75 + Math.random() * 0.5)
-    this.timer = setTimeout(() => {
+    const delay = this.antiEntropyMs * (0.75 + this.random() * 0.5)
+    this.timer = this.clock.setTimeout(() => {
       if (this.held !== undefined) {
         this.scheduleAntiEntropy()
         return
       }
       const candidates = this.init.candidates?.() ?? this.connectedPeers()
-      const choose = this.init.choosePeer ?? ((c: string[]) => c[Math.floor(Math.random() * c.length)])
+      const choose = this.init.choosePeer ?? ((c: string[]) => c[Math.floor(this.random() * c.length)])
       const peer = candidates.length > 0 ? choose(candidates) : undefined
       if (peer !== undefined) void this.requestPull(peer)
       this.scheduleAntiEntropy()
     }, delay)
-    this.timer.unref()
   }
 
   private connectedPeers(): string[] {
-    const seen = new Set<string>()
-    for (const conn of this.init.node.getConnections()) {
-      if (conn.status === 'open') seen.add(conn.remotePeer.toString())
-    }
-    return [...seen]
+    return this.init.transport.connections()
   }
 
   private acquire(): Promise<void> {

@@ -9,6 +9,7 @@
  * @module
  */
 import * as Y from 'yjs'
+import { type Clock, type Random, systemClock, type TimerHandle } from '../clock.js'
 import type { LocalWriteHook, WriteMeta, WriteOp } from '../config/kv-store.js'
 import { forEachDeleted, forEachInserted } from '../config/yjs-elements.js'
 import { ENTRIES_ROOT } from '../doc/entry.js'
@@ -59,8 +60,12 @@ export interface VersionsInit {
   clock: HybridLogicalClock
   /** Retention; defaults in {@link resolveRetention}. */
   retention?: RetentionOptions
-  /** Wall clock for age-based retention. Default `Date.now`. */
+  /** Wall clock for age-based retention. Default `Date.now` (the `timers` clock's when given). */
   now?: () => number
+  /** Timers of background pruning. Default: the system clock. */
+  timers?: Clock
+  /** Jitter of background pruning. Default `Math.random`. */
+  random?: Random
   /** Called with errors of background pruning (they never break a transaction). Default: ignored. */
   onError?: (err: unknown) => void
   /**
@@ -154,7 +159,9 @@ class DocVersions implements Versions {
   private readonly localRecords = new WeakMap<Y.Transaction, HistoryRecord>()
   /** The last encoded state vector of other writers (see {@link DocVersions.encodeOthers}). */
   private lastOthers: { clock: ReadonlyMap<number, number>; bytes: Uint8Array } | undefined
-  private timer: ReturnType<typeof setTimeout> | undefined
+  private timer: TimerHandle | undefined
+  private readonly timers: Clock
+  private readonly random: Random
   private stopped = false
 
   constructor(init: VersionsInit) {
@@ -162,7 +169,9 @@ class DocVersions implements Versions {
     this.author = init.author
     this.clock = init.clock
     this.retention = resolveRetention(init.retention)
-    this.now = init.now ?? Date.now
+    this.timers = init.timers ?? systemClock
+    this.random = init.random ?? Math.random
+    this.now = init.now ?? (init.timers === undefined ? Date.now : () => this.timers.now())
     this.onError = init.onError ?? (() => {})
     this.pull = init.pull
     this.writerOf = (client) => init.writerOf?.(client) ?? this.authorOf(client)
@@ -290,7 +299,7 @@ class DocVersions implements Versions {
     const period = Math.min(60_000, Math.max(1_000, this.retention.maxAgeMs / 10))
     const schedule = () => {
       // jitter, so that peers rarely prune the same aged records at the same moment
-      this.timer = setTimeout(
+      this.timer = this.timers.setTimeout(
         () => {
           try {
             this.prune()
@@ -299,9 +308,8 @@ class DocVersions implements Versions {
           }
           if (!this.stopped) schedule()
         },
-        period * (0.5 + Math.random()),
+        period * (0.5 + this.random()),
       )
-      this.timer.unref?.()
     }
     schedule()
   }
@@ -309,7 +317,7 @@ class DocVersions implements Versions {
   stop(): void {
     if (this.stopped) return
     this.stopped = true
-    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timers.clearTimeout(this.timer)
     this.timer = undefined
     this.doc.off('afterTransaction', this.handler)
   }

@@ -6,6 +6,10 @@
  */
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import { type ConfigMesh, createMesh, type MeshOptions } from '../../src/index.js'
+import type { TransportFactory } from '../../src/mesh/options.js'
+import { parseNetworkKey } from '../../src/security/network-key.js'
+import { createNode } from '../../src/transport/libp2p-node.js'
+import { createLibp2pTransport } from '../../src/transport/libp2p-transport.js'
 import { waitFor } from './wait-for.js'
 
 /** Fast timing for tests: short heartbeats and anti-entropy rounds. */
@@ -60,7 +64,7 @@ export interface ClusterOptions extends MeshOptions {
   /** A network control whose gater every mesh uses. */
   network?: NetworkControl
   /**
-   * Lift the per-IP limits on every mesh (see {@link ignoreIpColocation}). All test peers share 127.0.0.1: with more
+   * Lift the per-IP limits on every mesh (see {@link colocatedTransport}). All test peers share 127.0.0.1: with more
    * than 10 peers from one IP gossipsub scores them below its graylist threshold and drops their messages, and libp2p
    * accepts 5 new connections per second from one IP, so large local meshes barely form. Default `false`.
    */
@@ -68,36 +72,50 @@ export interface ClusterOptions extends MeshOptions {
 }
 
 /**
- * Lifts the per-IP limits that every peer on 127.0.0.1 runs into (test-only: reaches into the libp2p node):
- * gossipsub's IP-colocation score weight goes to 0, and libp2p's inbound connection limits (5 new connections per
- * second per remote IP, 10 pending) are raised, so dozens of local peers can connect to each other at once.
+ * A transport for `createMesh({ transport })` whose libp2p node lifts the per-IP limits every peer on 127.0.0.1 runs
+ * into: libp2p's inbound connection limits (5 new connections per second per remote IP, 10 pending) are raised, so
+ * dozens of local peers can connect to each other at once (gossipsub's IP-colocation penalty is already off in
+ * `createNode`). Test-only: it tunes the node it builds, through libp2p's components.
  */
-export function ignoreIpColocation(mesh: ConfigMesh): void {
-  const node = (mesh as unknown as { node: { services: { pubsub: unknown }; components: unknown } }).node
-  const pubsub = node.services.pubsub as { score: { params: { IPColocationFactorWeight: number } } }
-  pubsub.score.params.IPColocationFactorWeight = 0
-  const manager = (
-    node.components as {
-      connectionManager?: {
-        inboundConnectionRateLimiter?: { points: number }
-        maxIncomingPendingConnections?: number
+export function colocatedTransport(options: MeshOptions): TransportFactory {
+  return async ({ privateKey }) => {
+    const node = await createNode({
+      listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'],
+      bootstrap: options.bootstrap ?? [],
+      privateKey,
+      ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
+      ...(options.connectionGater === undefined ? {} : { connectionGater: options.connectionGater }),
+      ...(options.networkKey === undefined ? {} : { networkKey: parseNetworkKey(options.networkKey) }),
+    })
+    const manager = (
+      node as unknown as {
+        components: {
+          connectionManager?: {
+            inboundConnectionRateLimiter?: { points: number }
+            maxIncomingPendingConnections?: number
+          }
+        }
       }
-    }
-  ).connectionManager
-  if (manager?.inboundConnectionRateLimiter !== undefined) manager.inboundConnectionRateLimiter.points = 1_000
-  if (manager?.maxIncomingPendingConnections !== undefined) manager.maxIncomingPendingConnections = 100
+    ).components.connectionManager
+    if (manager?.inboundConnectionRateLimiter !== undefined) manager.inboundConnectionRateLimiter.points = 1_000
+    if (manager?.maxIncomingPendingConnections !== undefined) manager.maxIncomingPendingConnections = 100
+    return createLibp2pTransport({ node })
+  }
 }
 
 /** Starts one mesh on loopback with test timing. */
 export async function startMesh(options: ClusterOptions = {}): Promise<ConfigMesh> {
   let mesh: ConfigMesh | undefined
   const { network, ignoreIpColocation: colocated, ...rest } = options
-  mesh = await createMesh({
+  const meshOptions: MeshOptions = {
     timing: TEST_TIMING,
     ...rest,
     ...(network === undefined ? {} : { connectionGater: network.gater(() => mesh?.peerId) }),
+  }
+  mesh = await createMesh({
+    ...meshOptions,
+    ...(colocated === true ? { transport: colocatedTransport(meshOptions) } : {}),
   })
-  if (colocated === true) ignoreIpColocation(mesh)
   return mesh
 }
 

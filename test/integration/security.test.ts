@@ -37,9 +37,9 @@ function capturingLogger(lines: string[]): MeshLogger {
   return { debug: () => {}, info: () => {}, warn: (m) => void lines.push(m), error: (m) => void lines.push(m) }
 }
 
-/** Raw libp2p connections of a mesh (test-only: reaches into the node). */
+/** Open connections of a mesh (to members or not). */
 function connectionsOf(mesh: ConfigMesh): number {
-  return (mesh as unknown as { node: { getConnections(): unknown[] } }).node.getConnections().length
+  return mesh.diagnostics().counters['transport.connections'] ?? 0
 }
 
 /** Waits until the attacker's gossipsub knows every honest peer as a topic subscriber. */

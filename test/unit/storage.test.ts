@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { shouldCompact } from '../../src/storage/compaction-policy.js'
 import { createGroupCommit } from '../../src/storage/group-commit.js'
-import { createMemoryStorage } from '../../src/storage/memory-storage.js'
+import { createMemoryStorage, createMemoryVolume } from '../../src/storage/memory-storage.js'
 import { type CommitInfo, createSqliteStorage } from '../../src/storage/sqlite-storage.js'
 import { runStorageAcceptance } from '../helpers/storage-acceptance.js'
 
@@ -13,6 +13,11 @@ runStorageAcceptance('memory', () => ({
   durable: false,
   teardown: async () => {},
 }))
+
+runStorageAcceptance("memory volume (a simulated peer's disk)", () => {
+  const volume = createMemoryVolume()
+  return { create: () => createMemoryStorage({ volume }), durable: true, teardown: async () => {} }
+})
 
 runStorageAcceptance('sqlite', () => {
   const root = mkdtempSync(join(tmpdir(), 'confmesh-storage-'))
