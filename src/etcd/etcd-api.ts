@@ -140,7 +140,9 @@ export async function createEtcdApi(mesh: ConfigMesh, options: EtcdApiOptions): 
 
   const services = loadEtcdServices()
   const sessions = new Set<{ close(): void }>()
-  const server = new Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 })
+  // Big enough for the largest value the mesh takes (up to 3 UTF-8 bytes per UTF-16 unit), so an oversized value
+  // gets the mesh's INVALID_ARGUMENT rather than gRPC's RESOURCE_EXHAUSTED.
+  const server = new Server({ 'grpc.max_receive_message_length': ctx.maxValueBytes * 3 + 1024 * 1024 })
   server.addService(services.KV.service, kvService(ctx))
   server.addService(services.Watch.service, watchService(ctx, sessions))
   server.addService(services.Lease.service, leaseService(ctx, sessions))
