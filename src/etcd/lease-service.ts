@@ -62,7 +62,7 @@ export function leaseService(ctx: EtcdContext, sessions: Set<{ close(): void }>)
             if (!closed) call.write({ header: ctx.header(), ID: id, TTL: ttl })
           } catch (err) {
             closed = true
-            call.destroy(grpcError(err, log, 'LeaseKeepAlive'))
+            call.emit('error', grpcError(err, log, 'LeaseKeepAlive'))
           }
         })
       })

@@ -95,7 +95,7 @@ class WatchSession {
     this.#closed = true
     this.#unsubscribe()
     clearInterval(this.#progressTimer)
-    this.#call.destroy(grpcError(err, this.#ctx.logger, 'Watch'))
+    this.#call.emit('error', grpcError(err, this.#ctx.logger, 'Watch'))
   }
 
   #handle(req: WatchRequest): void {

@@ -38,6 +38,7 @@ describe('etcd API protocol details (grpc-js client)', () => {
   let api: EtcdApi
   let kv: Client & Record<string, Msg>
   let watch: Client & Record<string, Msg>
+  let lease: Client & Record<string, Msg>
 
   beforeAll(async () => {
     mesh = await createMesh()
@@ -45,11 +46,13 @@ describe('etcd API protocol details (grpc-js client)', () => {
     const services = loadEtcdServices()
     kv = client(services.KV, api.address)
     watch = client(services.Watch, api.address)
+    lease = client(services.Lease, api.address)
   })
 
   afterAll(async () => {
     kv?.close()
     watch?.close()
+    lease?.close()
     await api?.close()
     await mesh?.stop()
   })
@@ -157,5 +160,12 @@ describe('etcd API protocol details (grpc-js client)', () => {
     stream.write({ create_request: { key: b('') } })
     await waitFor(() => responses.some((r) => r.canceled && /key is not provided/.test(r.cancel_reason)))
     stream.end()
+    // a keep-alive stream with a bad lease id ends with INVALID_ARGUMENT; the server keeps serving
+    const keepAlive = lease.LeaseKeepAlive() as ClientDuplexStream<object, Msg>
+    const ended = new Promise<Msg>((resolve) => keepAlive.on('error', resolve))
+    keepAlive.on('data', () => {})
+    keepAlive.write({ ID: -5 })
+    expect(await ended).toMatchObject({ code: 3 })
+    expect((await call(lease, 'LeaseTimeToLive', { ID: 42 })).TTL).toBe('-1')
   })
 })
