@@ -24,7 +24,7 @@ import { headerSource } from './header.js'
 import { kvService } from './kv-service.js'
 import { leaseService } from './lease-service.js'
 import { clusterService, maintenanceService } from './member-service.js'
-import { loadEtcdServices } from './proto.js'
+import { loadEtcdServices, tolerantService } from './proto.js'
 import { openRevisionFile, type RevisionFile } from './revision-file.js'
 import { DEFAULT_RETAIN_REVISIONS, RevisionStore } from './revision-store.js'
 import { watchService } from './watch-service.js'
@@ -143,12 +143,12 @@ export async function createEtcdApi(mesh: ConfigMesh, options: EtcdApiOptions): 
   // Big enough for the largest value the mesh takes (up to 3 UTF-8 bytes per UTF-16 unit), so an oversized value
   // gets the mesh's INVALID_ARGUMENT rather than gRPC's RESOURCE_EXHAUSTED.
   const server = new Server({ 'grpc.max_receive_message_length': ctx.maxValueBytes * 3 + 1024 * 1024 })
-  server.addService(services.KV.service, kvService(ctx))
-  server.addService(services.Watch.service, watchService(ctx, sessions))
-  server.addService(services.Lease.service, leaseService(ctx, sessions))
-  server.addService(services.Cluster.service, clusterService(ctx))
-  server.addService(services.Maintenance.service, maintenanceService(ctx))
-  server.addService(services.Auth.service, {})
+  server.addService(tolerantService(services.KV.service), kvService(ctx))
+  server.addService(tolerantService(services.Watch.service), watchService(ctx, sessions))
+  server.addService(tolerantService(services.Lease.service), leaseService(ctx, sessions))
+  server.addService(tolerantService(services.Cluster.service), clusterService(ctx))
+  server.addService(tolerantService(services.Maintenance.service), maintenanceService(ctx))
+  server.addService(tolerantService(services.Auth.service), {})
   const bindHost = host.includes(':') ? `[${host}]` : host
   let bound: number
   try {

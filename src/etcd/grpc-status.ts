@@ -7,7 +7,8 @@
  */
 import { type handleUnaryCall, type ServerErrorResponse, status } from '@grpc/grpc-js'
 import type { MeshLogger } from '../logger.js'
-import { EtcdApiError } from './errors.js'
+import { EtcdApiError, invalidArgument } from './errors.js'
+import { isUndecodable } from './proto.js'
 
 const INVALID_INPUT = new Set([
   'InvalidKeyError',
@@ -34,6 +35,12 @@ export function grpcError(err: unknown, logger: MeshLogger, method: string): Ser
   return Object.assign(new Error(message), { code, details: message })
 }
 
+/** Throws `INVALID_ARGUMENT` when `request` did not decode as a `method` request (see proto.ts). */
+export function assertDecoded<Req>(request: Req, method: string): Req {
+  if (isUndecodable(request)) throw invalidArgument(`request is not a valid ${method} message`)
+  return request
+}
+
 /** A unary handler over `fn` (sync or async), answering errors as {@link grpcError}. */
 export function unary<Req, Res>(
   method: string,
@@ -42,7 +49,7 @@ export function unary<Req, Res>(
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
     Promise.resolve()
-      .then(() => fn(call.request))
+      .then(() => fn(assertDecoded(call.request, method)))
       .then(
         (res) => callback(null, res),
         (err) => callback(grpcError(err, logger, method)),

@@ -8,7 +8,7 @@
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js'
 import type { EtcdContext } from './context.js'
 import { leaseIdOf } from './etcd-leases.js'
-import { grpcError, unary } from './grpc-status.js'
+import { assertDecoded, grpcError, unary } from './grpc-status.js'
 import { type Int64, int64 } from './messages.js'
 
 /** The Lease service implementation; `sessions` tracks open keep-alive streams so the API can close them. */
@@ -57,7 +57,7 @@ export function leaseService(ctx: EtcdContext, sessions: Set<{ close(): void }>)
         queue = queue.then(async () => {
           if (closed) return
           try {
-            const id = leaseIdOf(req.ID)
+            const id = leaseIdOf(assertDecoded(req, 'LeaseKeepAliveRequest').ID)
             const ttl = await ctx.leases.keepAlive(id)
             if (!closed) call.write({ header: ctx.header(), ID: id, TTL: ttl })
           } catch (err) {

@@ -1,13 +1,19 @@
 /**
  * Loads etcd's own v3 API definitions (vendored in `proto/`, see `proto/vendor.mjs`) with @grpc/proto-loader.
  * Messages are plain objects: field names as in the .proto (`keepCase`), 64-bit integers as decimal strings, enums as
- * their names, bytes as Buffers, unset fields as their defaults.
+ * their names, bytes as Buffers, unset fields as their defaults. A request that does not decode is handed to the
+ * handler as an {@link UndecodableRequest} (grpc-js would answer `INTERNAL`; the API answers `INVALID_ARGUMENT`).
  *
  * @module
  */
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { type GrpcObject, loadPackageDefinition, type ServiceClientConstructor } from '@grpc/grpc-js'
+import {
+  type GrpcObject,
+  loadPackageDefinition,
+  type ServiceClientConstructor,
+  type ServiceDefinition,
+} from '@grpc/grpc-js'
 import { loadSync } from '@grpc/proto-loader'
 
 /** The proto-loader options the etcd API decodes with. */
@@ -54,4 +60,34 @@ export function loadEtcdServices(): EtcdServices {
     Auth: pkg.Auth as ServiceClientConstructor,
   }
   return cached
+}
+
+const UNDECODABLE = Symbol('undecodable etcd request')
+
+/** What a handler receives instead of a request whose bytes are not a valid message. */
+export interface UndecodableRequest {
+  readonly [UNDECODABLE]: string
+}
+
+/** Whether `request` failed to decode; see {@link tolerantService}. */
+export function isUndecodable(request: unknown): request is UndecodableRequest {
+  return typeof request === 'object' && request !== null && UNDECODABLE in request
+}
+
+/** `service` with request decoders that never throw: a bad message becomes an {@link UndecodableRequest}. */
+export function tolerantService(service: ServiceDefinition): ServiceDefinition {
+  const out: Record<string, ServiceDefinition[string]> = {}
+  for (const [name, method] of Object.entries(service)) {
+    out[name] = {
+      ...method,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return method.requestDeserialize(bytes)
+        } catch (err) {
+          return { [UNDECODABLE]: (err as Error).message }
+        }
+      },
+    }
+  }
+  return out as ServiceDefinition
 }

@@ -15,7 +15,7 @@ import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grp
 import { inRange, type KeyRange, keyRange } from './codec.js'
 import type { EtcdContext } from './context.js'
 import { EtcdApiError } from './errors.js'
-import { grpcError } from './grpc-status.js'
+import { assertDecoded, grpcError } from './grpc-status.js'
 import { int64, kvMessage, type WatchCreateRequest, type WatchRequest } from './messages.js'
 import type { RevisionEvent } from './revision-store.js'
 
@@ -56,7 +56,7 @@ class WatchSession {
     this.#progressTimer.unref()
     call.on('data', (req: WatchRequest) => {
       try {
-        this.#handle(req)
+        this.#handle(assertDecoded(req, 'WatchRequest'))
       } catch (err) {
         this.#fail(err)
       }

@@ -3,7 +3,7 @@
  * replay from a start revision, filters, prev_kv, cancel, progress requests and notifications, compacted watches,
  * Range sorting and limits, and bad requests on a stream that keeps serving.
  */
-import { type Client, type ClientDuplexStream, credentials, type ServiceClientConstructor } from '@grpc/grpc-js'
+import { Client, type ClientDuplexStream, credentials, type ServiceClientConstructor } from '@grpc/grpc-js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadEtcdServices } from '../../src/etcd/proto.js'
 import { type ConfigMesh, createEtcdApi, createMesh, type EtcdApi } from '../../src/index.js'
@@ -167,5 +167,29 @@ describe('etcd API protocol details (grpc-js client)', () => {
     keepAlive.write({ ID: -5 })
     expect(await ended).toMatchObject({ code: 3 })
     expect((await call(lease, 'LeaseTimeToLive', { ID: 42 })).TTL).toBe('-1')
+    // bytes that are not a protobuf message: INVALID_ARGUMENT, on unary calls and on streams
+    const raw = new Client(api.address, credentials.createInsecure())
+    const garbage = Buffer.from([0x0a, 0xff, 0x01])
+    const rawError = await new Promise<Msg>((resolve) =>
+      raw.makeUnaryRequest(
+        '/etcdserverpb.KV/Put',
+        (x: Buffer) => x,
+        (x: Buffer) => x,
+        garbage,
+        (err) => resolve(err),
+      ),
+    )
+    expect(rawError).toMatchObject({ code: 3, details: expect.stringContaining('not a valid Put message') })
+    const rawStream = raw.makeBidiStreamRequest(
+      '/etcdserverpb.Watch/Watch',
+      (x: Buffer) => x,
+      (x: Buffer) => x,
+    )
+    const streamError = new Promise<Msg>((resolve) => rawStream.on('error', resolve))
+    rawStream.on('data', () => {})
+    rawStream.write(garbage)
+    expect(await streamError).toMatchObject({ code: 3 })
+    raw.close()
+    expect(mesh.toJSON()).toEqual(before)
   })
 })
