@@ -133,8 +133,12 @@ export async function createEtcdApi(mesh: ConfigMesh, options: EtcdApiOptions): 
   const leaseOf = (key: string): string => leases.leaseOf(namespace, key)
   // Load and subscribe in one synchronous step: no change falls between them.
   store.load(file?.load(), values.entries(), leaseOf)
+  // A key's lease is part of its state: a change of the attachment alone (a put of the same value with another
+  // lease) is a new revision too; when value and attachment change together the second event changes nothing.
+  const attachments = attachNamespace(namespace)
   const stopWatching = mesh.watchAll((e) => {
     if (e.namespace === namespace) store.apply(e.key, e.value, leaseOf(e.key))
+    else if (e.namespace === attachments) store.apply(e.key, values.get(e.key), leaseOf(e.key))
   })
   const stopPersisting = store.subscribe(() => file?.changed(store.revision))
 

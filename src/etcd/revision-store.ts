@@ -129,14 +129,16 @@ export class RevisionStore {
   }
 
   /**
-   * Records a change of `key` to `value` (`undefined`: deleted) as the next revision; returns it (`undefined` when
-   * nothing changed: a delete of an absent key). `lease` is the key's lease after the change (`'0'`: none).
+   * Records a change of `key` to `value` (`undefined`: deleted) with lease `lease` (`'0'`: none) as the next
+   * revision; returns it, or `undefined` when nothing changed (a delete of an absent key, the same value and lease).
    */
   apply(key: string, value: JsonValue | undefined, lease = '0'): number | undefined {
     let h = this.#keys.get(key)
     const last = h?.entries[h.entries.length - 1]
     const live = last !== undefined && last.value !== undefined ? last : undefined
     if (value === undefined && live === undefined) return undefined
+    const bytes = value === undefined ? undefined : valueToBytes(value)
+    if (bytes !== undefined && live?.value?.equals(bytes) && live.lease === lease) return undefined
     const rev = ++this.#revision
     const entry: Entry =
       value === undefined
@@ -145,7 +147,7 @@ export class RevisionStore {
             mod: rev,
             create: live?.create ?? rev,
             version: (live?.version ?? 0) + 1,
-            value: valueToBytes(value),
+            value: bytes,
             lease,
           }
     if (h === undefined) {
@@ -281,8 +283,8 @@ export class RevisionStore {
           continue
         }
         const entry: Entry = { mod, create, version, value: valueToBytes(value), lease }
-        if (hashOf(entry) === hash) {
-          this.#seed(key, { ...entry, lease: leaseOf(key) })
+        if (hashOf(entry) === hash && leaseOf(key) === lease) {
+          this.#seed(key, entry)
         } else {
           this.#seed(key, { mod, create, version, value: Buffer.from('?'), lease, hash })
           this.apply(key, value, leaseOf(key))

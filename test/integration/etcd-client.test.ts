@@ -85,7 +85,13 @@ describe('etcd API with the etcd3 client', () => {
     const ttl = await b.leaseClient.leaseTimeToLive({ ID: id, keys: true })
     expect(Number(ttl.grantedTTL)).toBe(2)
     expect(ttl.keys.map((k) => k.toString())).toEqual(['svc/web'])
+    // attaching an existing key with an unchanged value is a change: a new revision carrying the lease
+    await a.put('svc/static').value('1')
+    await a.put('svc/static').value('1').lease(id)
+    const attached = (await a.kv.range({ key: Buffer.from('svc/static') })).kvs
+    expect(attached.map((kv) => [kv.version, kv.lease])).toEqual([['2', id]])
     await lease.revoke()
+    await waitFor(async () => (await b.get('svc/static').string()) === null, { message: 'svc/static deleted on b' })
     await waitFor(async () => (await b.get('svc/web').string()) === null, { message: 'svc/web deleted on b' })
   })
 

@@ -45,6 +45,14 @@ describe('revision index', () => {
     expect(() => s.compact(5)).toThrow(/compacted/)
   })
 
+  it('counts a change of lease alone as a change; the same value and lease is none', () => {
+    const s = new RevisionStore()
+    expect(s.apply('a', 'x')).toBe(2)
+    expect(s.apply('a', 'x')).toBeUndefined()
+    expect(s.apply('a', 'x', '7')).toBe(3)
+    expect(s.get('a')).toMatchObject({ version: 2, lease: '7', createRevision: 2, modRevision: 3 })
+  })
+
   it('orders keys by their UTF-8 bytes, like etcd', () => {
     const s = new RevisionStore()
     for (const k of ['\u{1F600}', '\uFF21', 'b', 'a/1', 'a']) s.apply(k, k)
