@@ -5,8 +5,8 @@
  * value and lease checked; nothing written if any is refused), then applied as one change of the mesh. Txn compares
  * and applies atomically on this agent (no other change can come between its compares and its writes); concurrent
  * writes on other agents resolve by last-writer-wins when they meet: NOT linearizable (docs/etcd.md).
- * Differences from etcd: ranges inside a Txn see the state before the Txn's writes; a put of the value a key already
- * has changes nothing (no new revision, as confmesh does not record equal writes).
+ * Differences from etcd: ranges inside a Txn see the state before the Txn's writes; a put of the value and lease a
+ * key already has changes nothing (no new revision, as confmesh does not record equal writes).
  *
  * @module
  */
