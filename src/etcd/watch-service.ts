@@ -19,6 +19,9 @@ import { assertDecoded, grpcError } from './grpc-status.js'
 import { int64, kvMessage, type WatchCreateRequest, type WatchRequest } from './messages.js'
 import type { RevisionEvent } from './revision-store.js'
 
+/** Size of one response of a replay (events of a watch starting at a past revision), bytes. */
+const REPLAY_BYTES = 1024 * 1024
+
 interface Watcher {
   readonly id: number
   readonly range: KeyRange
@@ -168,14 +171,21 @@ class WatchSession {
         })
         return
       }
-      const events = backlog.filter((e) => this.#wanted(watcher, e))
-      if (events.length > 0) {
-        this.#send({
-          header: this.#ctx.header(),
-          watch_id: id,
-          events: events.map((e) => eventMessage(e, watcher.prevKv)),
-        })
+      // Replayed in responses of about REPLAY_BYTES each: clients refuse messages over 4 MiB by default.
+      let batch: object[] = []
+      let bytes = 0
+      const flush = (): void => {
+        if (batch.length > 0) this.#send({ header: this.#ctx.header(), watch_id: id, events: batch })
+        batch = []
+        bytes = 0
       }
+      for (const e of backlog) {
+        if (!this.#wanted(watcher, e)) continue
+        batch.push(eventMessage(e, watcher.prevKv))
+        bytes += e.kv.key.length + e.kv.value.length + (watcher.prevKv ? (e.prev?.value.length ?? 0) : 0) + 64
+        if (bytes >= REPLAY_BYTES) flush()
+      }
+      flush()
     }
     this.#watchers.set(id, watcher)
   }

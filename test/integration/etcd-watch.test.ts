@@ -88,6 +88,18 @@ describe('etcd API protocol details (grpc-js client)', () => {
     stream.end()
   })
 
+  it('replays a large backlog in responses a client with the default 4 MiB limit accepts', async () => {
+    const big = Buffer.alloc(900 * 1024, 120)
+    const first = await call(kv, 'Put', { key: b('big/0'), value: big })
+    for (let i = 1; i < 6; i++) await call(kv, 'Put', { key: b(`big/${i}`), value: big })
+    const { stream, responses } = watchStream(watch)
+    stream.write({ create_request: { key: b('big/'), range_end: b('big0'), start_revision: first.header.revision } })
+    const events = () => responses.flatMap((r) => r.events)
+    await waitFor(() => events().length === 6, { message: `6 replayed events, got ${events().length}` })
+    expect(responses.filter((r) => r.events.length > 0).length).toBeGreaterThan(1)
+    stream.end()
+  })
+
   it('answers progress requests and sends progress notifications to idle watches', async () => {
     const { stream, responses } = watchStream(watch)
     stream.write({ create_request: { key: b('idle'), progress_notify: true, watch_id: 7 } })
