@@ -39,6 +39,7 @@ export {
   DEFAULT_PROGRESS_NOTIFY_MS,
   type EtcdApi,
   type EtcdApiOptions,
+  parseEtcdListen,
 } from './etcd/etcd-api.js'
 export { ETCD_AGENTS_NAMESPACE, ETCD_ATTACH_PREFIX, ETCD_LEASE_NAMESPACE } from './etcd/etcd-leases.js'
 export {

@@ -68,7 +68,11 @@ export interface EtcdApi {
   close(): Promise<void>
 }
 
-function parseListen(listen: string, allowRemote: boolean): { host: string; port: number } {
+/**
+ * Checks an etcd API listen address (`HOST:PORT`, `[IPv6]:PORT`) without binding it: throws {@link EtcdListenError}
+ * when malformed, or not loopback without `allowRemote`. For callers that validate options before starting anything.
+ */
+export function parseEtcdListen(listen: string, allowRemote = false): { host: string; port: number } {
   const m = typeof listen === 'string' ? /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(listen) : null
   const port = Number(m?.[3])
   if (m === null || port > 65535) throw new EtcdListenError(`listen must be HOST:PORT, got ${JSON.stringify(listen)}`)
@@ -101,7 +105,7 @@ function positive(v: number | undefined, name: string, fallback: number, min = 1
  */
 export async function createEtcdApi(mesh: ConfigMesh, options: EtcdApiOptions): Promise<EtcdApi> {
   if (options === null || typeof options !== 'object') throw new EtcdListenError('options must be an object')
-  const { host, port } = parseListen(options.listen, options.allowRemote === true)
+  const { host, port } = parseEtcdListen(options.listen, options.allowRemote === true)
   const namespace = options.namespace ?? DEFAULT_NAMESPACE
   assertValidNamespace(attachNamespace(namespace))
   const logger = options.logger ?? createDefaultLogger(`confmesh:etcd:${mesh.peerId.slice(-8)}`)
