@@ -42,6 +42,12 @@ export {
   parseEtcdListen,
 } from './etcd/etcd-api.js'
 export { ETCD_AGENTS_NAMESPACE, ETCD_ATTACH_PREFIX, ETCD_LEASE_NAMESPACE } from './etcd/etcd-leases.js'
+// feature flags (src/flags)
+export type { MeshFlags } from './flags/api.js'
+export { InvalidFlagsError } from './flags/errors.js'
+export { DEFAULT_FLAG_NAMESPACE, EVALUATORS_KEY, type FlagFile, METADATA_KEY } from './flags/flag-set.js'
+export type { ImportFlagsOptions, ImportFlagsResult } from './flags/import-flags.js'
+export { ConfmeshProvider, type ConfmeshProviderOptions, type FlagSource } from './flags/provider.js'
 export {
   LeaseDeniedError,
   LeaseHeldError,
@@ -83,6 +89,15 @@ export type { MembershipChange, MemberUpdate } from './ring/membership.js'
 export type { MeshPickOptions, MeshRing, RingChange, RingOptions } from './ring/mesh-ring.js'
 export type { PickStrategy } from './ring/picker.js'
 export { MAX_MEMBER_WEIGHT, MIN_MEMBER_WEIGHT } from './ring/weight.js'
+// gray release (src/rollout)
+export type { MeshRollouts, RolloutInfo, RolloutOptions } from './rollout/api.js'
+export { inRollout, rolloutBucket } from './rollout/assignment.js'
+export { InvalidRolloutError, RolloutConflictError, UnknownRolloutError } from './rollout/errors.js'
+export { ROLLOUT_NAMESPACE, type RolloutRecord } from './rollout/record.js'
+// schemas (src/schema)
+export type { MeshSchemas, SchemaInfo, SetSchemaOptions } from './schema/api.js'
+export { InvalidSchemaError, type SchemaIssue, SchemaValidationError } from './schema/errors.js'
+export { SCHEMA_NAMESPACE } from './schema/stored-schema.js'
 // security (src/security)
 export {
   DataKeyRequiredError,

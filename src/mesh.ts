@@ -24,6 +24,9 @@ import { DEFAULT_MAX_VALUE_BYTES, type JsonValue } from './config/value.js'
 import { createWatchHub, type WatchHub, type WatchListener, type WatchTarget } from './config/watch.js'
 import { createWriteBatcher } from './config/write-batcher.js'
 import { InvalidOptionsError, MeshStoppedError } from './errors.js'
+// feature flags (src/flags)
+import type { MeshFlags } from './flags/api.js'
+import { type ImportFlagsOptions, type ImportFlagsResult, importFlags } from './flags/import-flags.js'
 // ring and leases (src/ring, src/lease)
 import {
   createLeases,
@@ -54,6 +57,14 @@ import {
   type RingOptions,
 } from './ring/mesh-ring.js'
 import { assertWeight } from './ring/weight.js'
+// gray release (src/rollout)
+import type { MeshRollouts, RolloutInfo, RolloutOptions } from './rollout/api.js'
+import { createRolloutOverlay, type RolloutOverlay } from './rollout/overlay.js'
+import { createRollouts, rolloutTargets } from './rollout/rollouts.js'
+// schemas (src/schema)
+import type { MeshSchemas, SchemaInfo, SetSchemaOptions } from './schema/api.js'
+import type { SchemaIssue } from './schema/errors.js'
+import { createSchemaRegistry, type SchemaRegistry } from './schema/registry.js'
 // security (src/security)
 import {
   createMeshSecurity,
@@ -186,7 +197,7 @@ export interface MeshStats {
 }
 
 /** One embedded configuration-mesh peer. Create with {@link createMesh}. */
-export interface ConfigMesh extends Namespace, MeshVersions {
+export interface ConfigMesh extends Namespace, MeshVersions, MeshSchemas, MeshRollouts, MeshFlags {
   /** This peer's libp2p peer id. */
   readonly peerId: string
   /** This peer's dialable multiaddrs, each ending in `/p2p/<peerId>`. */
@@ -374,6 +385,11 @@ class Mesh implements ConfigMesh {
   private leases!: Leases
   // security (src/security)
   private security!: MeshSecurity
+  // schemas (src/schema)
+  private schemas_!: SchemaRegistry
+  // gray release (src/rollout)
+  private overlay!: RolloutOverlay
+  private rollouts_!: MeshRollouts
 
   constructor(opts: ResolvedOptions) {
     this.opts = opts
@@ -428,7 +444,25 @@ class Mesh implements ConfigMesh {
       epoch: () => this.security.epoch(),
     })
     this.hub = createWatchHub(this.logger)
-    this.store.onChanges((changes) => this.hub.dispatch(changes))
+    this.schemas_ = createSchemaRegistry({
+      store: this.store,
+      write: (ops) => this.write(ops),
+      logger: this.logger,
+      extraValues: () => this.overlay.active().map(({ id, record }) => ({ ...record, rollout: id })),
+    })
+    this.overlay = createRolloutOverlay({ store: this.store, self: peerId, tags: o.tags })
+    this.rollouts_ = createRollouts({
+      overlay: this.overlay,
+      self: peerId,
+      tags: o.tags,
+      members: () => this.membership.peers(),
+      write: async (ops, message) => {
+        await this.batcher([]) // writes issued before come first
+        await this.writeWithMeta(ops, { message })
+      },
+      valueLimits: { maxBytes: o.maxValueBytes },
+    })
+    this.store.onChanges((changes) => this.hub.dispatch(this.schemas_.annotate(this.overlay.translate(changes))))
 
     const base = `/confmesh/${o.name}`
     let catchUp: CatchUp | undefined
@@ -573,7 +607,7 @@ class Mesh implements ConfigMesh {
     let ns = this.namespaces_.get(name)
     if (ns === undefined) {
       ns = createNamespace(name, {
-        store: this.store,
+        store: this.overlay.view, // effective values: rollouts this peer is in (src/rollout)
         hub: this.hub,
         valueLimits: { maxBytes: this.opts.maxValueBytes },
         write: (ops) => this.write(ops),
@@ -630,6 +664,7 @@ class Mesh implements ConfigMesh {
         ...prefixed('join', this.joinSync?.counters ?? {}),
         ...prefixed('lease', this.leases.counters),
         ...prefixed('security', this.security.counters),
+        ...prefixed('schema', this.schemas_.counters),
         'ring.members': this.ring_.members().length,
         'ring.version': this.ring_.version,
       },
@@ -764,6 +799,7 @@ class Mesh implements ConfigMesh {
   private async writeWithMeta(ops: WriteOp[], meta: WriteMeta): Promise<void> {
     this.assertRunning()
     this.security.assertMayWrite(ops)
+    this.schemas_.assertValid([...ops, ...rolloutTargets(ops)])
     this.store.write(ops, meta)
     await this.persistence?.durable()
   }
@@ -820,6 +856,7 @@ class Mesh implements ConfigMesh {
   private async write(ops: WriteOp[]): Promise<void> {
     this.assertRunning()
     this.security.assertMayWrite(ops)
+    this.schemas_.assertValid([...ops, ...rolloutTargets(ops)])
     await this.batcher(ops)
   }
 
@@ -842,6 +879,57 @@ class Mesh implements ConfigMesh {
     this.assertRunning()
     const op = this.security.writersOp(writers)
     await this.batcher([op])
+  }
+
+  // --- schemas (src/schema) ---------------------------------------------------------------------------------------
+
+  setSchema(namespace: string, keyPattern: string, jsonSchema: JsonValue, options?: SetSchemaOptions): Promise<void> {
+    this.assertRunning()
+    return this.schemas_.set(namespace, keyPattern, jsonSchema, options)
+  }
+
+  deleteSchema(namespace: string, keyPattern: string): Promise<void> {
+    this.assertRunning()
+    return this.schemas_.delete(namespace, keyPattern)
+  }
+
+  schemas(): SchemaInfo[] {
+    this.assertRunning()
+    return this.schemas_.list()
+  }
+
+  validate(): SchemaIssue[] {
+    this.assertRunning()
+    return this.schemas_.validate()
+  }
+
+  // --- gray release (src/rollout) ---------------------------------------------------------------------------------
+
+  rollout(namespace: string, key: string, value: JsonValue, options?: RolloutOptions): Promise<{ id: string }> {
+    this.assertRunning()
+    return this.rollouts_.rollout(namespace, key, value, options)
+  }
+
+  rollouts(): RolloutInfo[] {
+    this.assertRunning()
+    return this.rollouts_.rollouts()
+  }
+
+  promote(id: string): Promise<void> {
+    this.assertRunning()
+    return this.rollouts_.promote(id)
+  }
+
+  abort(id: string): Promise<void> {
+    this.assertRunning()
+    return this.rollouts_.abort(id)
+  }
+
+  // --- feature flags (src/flags) -----------------------------------------------------------------------------------
+
+  importFlags(json: string | JsonValue, options?: ImportFlagsOptions): Promise<ImportFlagsResult> {
+    this.assertRunning()
+    return importFlags((name) => this.namespace(name), json, options)
   }
 }
 

@@ -25,6 +25,8 @@ export interface WatchEvent {
   readonly author: string
   /** Hybrid-clock time of the write (ms since epoch). */
   readonly time: number
+  /** `false` when the new value breaks a stored schema (only peers' values can: see `mesh.validate()`); else absent. */
+  readonly valid?: false
 }
 
 /** A watch listener. */
@@ -39,8 +41,8 @@ export interface WatchHub {
   addGlobal(listener: WatchListener): () => void
   /** Adds a listener for `target` in `namespace` (`undefined`: every key); returns the unsubscribe function. */
   add(namespace: string, target: WatchTarget | undefined, listener: WatchListener): () => void
-  /** Delivers a batch of changes. */
-  dispatch(changes: readonly Change[]): void
+  /** Delivers a batch of changes (`valid: false` is passed on to listeners). */
+  dispatch(changes: ReadonlyArray<Change & { readonly valid?: false }>): void
   /** Number of registered listeners. */
   readonly size: number
 }
@@ -121,6 +123,7 @@ export function createWatchHub(logger: MeshLogger): WatchHub {
           source: c.source,
           author: c.author,
           time: c.time,
+          ...(c.valid === false ? { valid: false as const } : {}),
         }
         const keyed = exact.get(`${c.namespace}\u0000${c.key}`)
         if (keyed !== undefined) for (const l of [...keyed]) call(l, event)

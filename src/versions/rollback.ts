@@ -14,6 +14,8 @@ import { assertValidKey, assertValidNamespace } from '../config/key.js'
 import type { WriteOp } from '../config/kv-store.js'
 import { DEFAULT_NAMESPACE } from '../config/namespace.js'
 import { type JsonValue, jsonEqual } from '../config/value.js'
+import { ROLLOUT_NAMESPACE } from '../rollout/record.js'
+import { SCHEMA_NAMESPACE } from '../schema/stored-schema.js'
 import type { ChangeScope, HistoryChange } from './diff.js'
 import { compareText } from './diff.js'
 import type { ConfigState } from './state.js'
@@ -26,9 +28,16 @@ import type { Version } from './vector-clock.js'
  */
 export const INTERNAL_NAMESPACE_PREFIX = '__confmesh'
 
-/** Whether `namespace` is internal (see {@link INTERNAL_NAMESPACE_PREFIX}). */
+/**
+ * Internal namespaces that ARE config and roll back with everything else: schemas (`src/schema`) and active rollouts
+ * (`src/rollout`). A whole-config rollback restores the schemas and rollouts of the target version together with its
+ * values, and is checked against those schemas.
+ */
+export const ROLLED_BACK_INTERNAL_NAMESPACES: ReadonlySet<string> = new Set([SCHEMA_NAMESPACE, ROLLOUT_NAMESPACE])
+
+/** Whether `namespace` is internal (see {@link INTERNAL_NAMESPACE_PREFIX}) and left alone by a whole rollback. */
 export function isInternalNamespace(namespace: string): boolean {
-  return namespace.startsWith(INTERNAL_NAMESPACE_PREFIX)
+  return namespace.startsWith(INTERNAL_NAMESPACE_PREFIX) && !ROLLED_BACK_INTERNAL_NAMESPACES.has(namespace)
 }
 
 /** Options of `rollback()`. */
