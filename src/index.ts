@@ -138,13 +138,14 @@ export {
 } from './storage/index.js'
 export type { MeshVersions } from './versions/api.js'
 export type { HistoryChange } from './versions/diff.js'
-export { UnknownVersionError, VersionPrunedError } from './versions/errors.js'
+export { type MissingWriter, UnknownVersionError, VersionPrunedError } from './versions/errors.js'
 export type { HistoryEntry, HistoryOptions } from './versions/history.js'
 export {
   DEFAULT_RETAINED_VERSIONS,
   DEFAULT_RETENTION_MAX_AGE_MS,
   type RetentionOptions,
 } from './versions/retention.js'
-export type { RollbackOptions, RollbackResult } from './versions/rollback.js'
+export type { RollbackOptions, RollbackResult, RollbackRewrite } from './versions/rollback.js'
 export type { Version, VersionOrder, VersionRef } from './versions/vector-clock.js'
+export { DEFAULT_VERSION_WAIT_MS, type VersionWaitOptions } from './versions/version-wait.js'
 export type { VersionView } from './versions/view.js'

@@ -86,6 +86,7 @@ import type { HistoryEntry, HistoryOptions } from './versions/history.js'
 import { type ResolvedRetention, type RetentionOptions, resolveRetention } from './versions/retention.js'
 import type { RollbackOptions, RollbackResult } from './versions/rollback.js'
 import type { Version, VersionOrder, VersionRef } from './versions/vector-clock.js'
+import type { VersionWaitOptions } from './versions/version-wait.js'
 import { createVersions, type Versions } from './versions/versions.js'
 import type { VersionView } from './versions/view.js'
 
@@ -434,6 +435,7 @@ class Mesh implements ConfigMesh {
       clock,
       retention: o.retention,
       onError: (err) => this.logger.error(`history pruning failed: ${String(err)}`),
+      pull: () => this.syncNow(), // a version's missing writes (rollback, atAsync, diffAsync)
     })
     this.store = createKvStore({
       doc: this.doc,
@@ -495,7 +497,7 @@ class Mesh implements ConfigMesh {
     this.membership.addEventListener('change', (evt) => {
       this.events.safeDispatchEvent('peers:change', { detail: evt.detail })
     })
-    this.persistence?.trackPeers(() => this.membership.peers())
+    this.persistence?.trackPeers(() => this.membership.knownPeers()) // peers met, also ones dropped a moment ago
     catchUp = createCatchUp({
       node: this.node,
       protocol: `${base}/sync/1.0.0`,
@@ -787,6 +789,16 @@ class Mesh implements ConfigMesh {
   diff(from: VersionRef, to?: VersionRef): HistoryChange[] {
     this.assertRunning()
     return this.versions.diff(from, to)
+  }
+
+  atAsync(version: VersionRef, options?: VersionWaitOptions): Promise<VersionView> {
+    this.assertRunning()
+    return this.versions.atAsync(version, options)
+  }
+
+  diffAsync(from: VersionRef, to?: VersionRef, options?: VersionWaitOptions): Promise<HistoryChange[]> {
+    this.assertRunning()
+    return this.versions.diffAsync(from, to, options)
   }
 
   async rollback(version: VersionRef, options?: RollbackOptions): Promise<RollbackResult> {

@@ -86,6 +86,12 @@ export interface WriteMeta {
   readonly message?: string
   /** Run the transaction and the hook even when there is nothing to write (a labelled snapshot). Default false. */
   readonly snapshot?: boolean
+  /**
+   * Write a tombstone for every delete op, also where the key has no visible value here (a rollback's delete must
+   * beat earlier writes of that key this replica has not received yet). Default false: deleting an absent key is a
+   * no-op.
+   */
+  readonly tombstoneAbsent?: boolean
 }
 
 /**
@@ -128,6 +134,11 @@ export interface KvStore {
   namespaces(): string[]
   /** Metadata of a key's winning entry (also for a deleted key, while its tombstone is known). */
   meta(namespace: string, key: string): { author: string; time: number; deleted: boolean } | undefined
+  /**
+   * Calls `fn` for every key whose winning entry this replica knows (tombstones included, `deleted: true`) with that
+   * entry's Yjs id, namespace by namespace, in no particular order.
+   */
+  forEachWinner(fn: (namespace: string, key: string, client: number, clock: number, deleted: boolean) => void): void
   /** Applies local writes in ONE transaction (one update on the wire). Values must be validated already. */
   write(ops: readonly WriteOp[], meta?: WriteMeta): void
   /** Subscribes to the changes of every transaction; returns the unsubscribe function. */
@@ -225,13 +236,20 @@ class LwwKvStore implements KvStore {
     return st === undefined ? undefined : { author: st.entry.a, time: st.entry.t, deleted: st.entry.x === 1 }
   }
 
+  forEachWinner(fn: (namespace: string, key: string, client: number, clock: number, deleted: boolean) => void): void {
+    for (const [name, ns] of this.index) {
+      for (const [key, st] of ns) fn(name, key, st.id.client, st.id.clock, st.value === undefined)
+    }
+  }
+
   write(ops: readonly WriteOp[], meta: WriteMeta = {}): void {
     if (ops.length === 0 && meta.snapshot !== true) return
     this.doc.transact((tr) => {
       const entries: StoredEntry[] = []
       for (const op of ops) {
         const st = this.index.get(op.namespace)?.get(op.key)
-        if (op.value === undefined && st?.value === undefined) continue // deleting an absent key is a no-op
+        // deleting an absent key is a no-op, unless the batch asks for tombstones (a rollback)
+        if (op.value === undefined && st?.value === undefined && meta.tombstoneAbsent !== true) continue
         if (st?.alive) this.deleteById(tr, st.id)
         const ts = this.clock.now()
         const e = this.epoch?.()

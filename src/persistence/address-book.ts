@@ -34,12 +34,13 @@ export interface AddressBookLimits {
 }
 
 /**
- * Merges peers seen alive now (`live`, stamped `now`) into `book`: newer sightings replace older ones, the result is
- * sorted by `seen` (newest first), bounded, and never contains `self`.
+ * Merges peers met (`live`, stamped with their `seen`, default `now`) into `book`: newer sightings replace older ones,
+ * the result is sorted by `seen` (newest first), bounded (the peers seen longest ago go first), and never contains
+ * `self`.
  */
 export function mergeAddressBook(
   book: readonly RememberedPeer[],
-  live: ReadonlyArray<{ peerId: string; addresses: readonly string[] }>,
+  live: ReadonlyArray<{ peerId: string; addresses: readonly string[]; seen?: number }>,
   now: number,
   self: string,
   limits: AddressBookLimits = {},
@@ -56,7 +57,7 @@ export function mergeAddressBook(
     if (old === undefined || old.seen <= p.seen) byPeer.set(p.peerId, { peerId: p.peerId, addresses, seen: p.seen })
   }
   for (const p of book) put(p)
-  for (const p of live) put({ peerId: p.peerId, addresses: p.addresses, seen: now })
+  for (const p of live) put({ peerId: p.peerId, addresses: p.addresses, seen: Math.min(p.seen ?? now, now) })
   return [...byPeer.values()].sort((a, b) => b.seen - a.seen || (a.peerId < b.peerId ? -1 : 1)).slice(0, maxPeers)
 }
 

@@ -96,10 +96,12 @@ export interface PersistenceCounters extends DocPersistenceCounters {
   addressSaves: number
 }
 
-/** A live peer as the address book needs it. */
+/** A peer met, as the address book needs it. */
 export interface LivePeer {
   readonly peerId: string
   readonly addresses: readonly string[]
+  /** When it was last heard from (ms since epoch). Default: now (the peer is live). */
+  readonly seen?: number
 }
 
 /** The persistence of one running mesh peer. */
@@ -116,7 +118,11 @@ export interface Persistence {
   attach(doc: Y.Doc, logger: MeshLogger): Promise<void>
   /** Resolves once every update applied to the document so far is durable (see `doc-persistence.ts`). */
   durable(): Promise<void>
-  /** Saves the address book from `live` every `addressSaveMs` while it changes, and at close. */
+  /**
+   * Saves the address book from `live` (the peers met: pass recently dropped members too, with when they were last
+   * heard, so a peer that stops while briefly alone still remembers them) every `addressSaveMs` while it changes, and
+   * at close.
+   */
   trackPeers(live: () => readonly LivePeer[]): void
   /** Counters. */
   readonly counters: PersistenceCounters

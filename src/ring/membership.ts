@@ -4,7 +4,8 @@
  * Every peer publishes a signed heartbeat (`member`: peer id, dialable addresses, weight, tags) on the mesh's
  * membership topic every `heartbeatMs`, and a `leave` when it stops. A member is live while its heartbeats keep
  * arriving; one silent for `timeoutMs` is dropped (a crashed peer disappears everywhere within `timeoutMs` plus one
- * check interval). The gossipsub signature must match the heartbeat's peer id, so nobody can speak for another peer.
+ * check interval). A check that runs late (this peer's event loop stalled) allows its lateness on top, so a stalled
+ * peer does not drop members whose heartbeats are waiting unread in its sockets. The gossipsub signature must match the heartbeat's peer id, so nobody can speak for another peer.
  *
  * A heartbeat also says whether the member is `ready` (has its first full state; see `ring/join-sync.ts`), so joiners
  * take their first state from ready members only, and how many members it sees (`meshSize`), so a joiner can tell
@@ -28,6 +29,7 @@ import { TypedEventEmitter } from 'main-event'
 import type { MeshLogger } from '../logger.js'
 import type { MeshNode } from '../node.js'
 import { decodeMessage, encodeMessage } from '../sync/codec.js'
+import { type KnownPeer, KnownPeers } from './known-peers.js'
 
 /** Default heartbeat period. */
 export const DEFAULT_HEARTBEAT_MS = 1_000
@@ -133,6 +135,8 @@ export interface MembershipInit {
   maxConnections: number
   /** Discovery dials members until this peer holds this many connections. Default {@link DEFAULT_TARGET_CONNECTIONS}. */
   targetConnections?: number
+  /** Peers whose addresses are kept for re-dials; the one heard from longest ago goes first. Default 1024. */
+  maxKnownPeers?: number
 }
 
 /** Live membership of one mesh. */
@@ -147,8 +151,14 @@ export interface Membership extends TypedEventEmitter<MembershipEvents> {
   memberIds(): string[]
   /** A live member by id (this peer included). */
   get(peerId: string): Member | undefined
-  /** Addresses of every member ever seen (for persistence). */
+  /** Addresses of the members seen (at most `maxKnownPeers`, most recently heard last), for re-dials. */
   knownAddresses(): string[]
+  /**
+   * The members heard from (live or not: at most `maxKnownPeers`, most recently heard last) with when they were last
+   * heard: the peers met, for the address book. A member dropped a moment ago (a stall longer than the member timeout)
+   * is still here.
+   */
+  knownPeers(): KnownPeer[]
   /** Changes this peer's announced weight (validated by the caller) and announces it at once. */
   setWeight(weight: number): void
   /** Sends this peer's heartbeat now (e.g. after it became ready); within a quarter heartbeat of the last, then. */
@@ -212,7 +222,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
   private readonly self: string
   private readonly startedAt = Date.now()
   private readonly records = new Map<string, MemberRecord>()
-  private readonly everSeen = new Map<string, string[]>()
+  private readonly everSeen: KnownPeers
   /** Members heard of in others' heartbeat samples but not (yet) from themselves: dial candidates only. */
   private readonly hints = new Map<string, { addresses: string[]; at: number }>()
   private heartbeats = 0
@@ -248,6 +258,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     this.timeoutMs = init.timeoutMs ?? DEFAULT_MEMBER_TIMEOUT_MS
     this.maxDials = init.maxDialsPerRound ?? DEFAULT_MAX_DIALS_PER_ROUND
     this.weight = init.weight
+    this.everSeen = new KnownPeers(init.maxKnownPeers)
   }
 
   async start(): Promise<void> {
@@ -301,7 +312,11 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
   }
 
   knownAddresses(): string[] {
-    return [...this.everSeen.values()].flat()
+    return this.everSeen.addresses()
+  }
+
+  knownPeers(): KnownPeer[] {
+    return this.everSeen.peers()
   }
 
   setWeight(weight: number): void {
@@ -402,7 +417,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
       this.hints.set(h.peerId, { addresses: h.addresses, at: now })
     }
     this.records.set(from, { ...parsed, lastSeen: now })
-    if (parsed.addresses.length > 0) this.everSeen.set(from, parsed.addresses)
+    if (parsed.addresses.length > 0) this.everSeen.see(from, parsed.addresses, now)
     if (previous === undefined) {
       this.emitChange([from], [])
       this.discover()
@@ -420,10 +435,15 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
   private tick(): void {
     if (!this.running) return
     const now = Date.now()
+    // Local health (Lifeguard's awareness): a tick that runs late means this peer's own event loop stalled, and the
+    // heartbeats that arrived meanwhile are still unread in its sockets. Silence is measured against the timeout plus
+    // this tick's lateness, so a stalled peer does not drop members that kept talking (the next, punctual tick drops
+    // those that really went silent). Without it, a loaded machine made members flap and forget each other.
+    const lateness = Math.max(0, now - this.nextTickAt)
     this.publishHeartbeat(now, this.heartbeats++ % SAMPLE_EVERY === 0)
     const left: string[] = []
     for (const [id, r] of this.records) {
-      if (now - r.lastSeen > this.timeoutMs) {
+      if (now - r.lastSeen > this.timeoutMs + lateness) {
         this.records.delete(id)
         left.push(id)
       }

@@ -100,6 +100,7 @@ export function createRolloutOverlay(init: RolloutOverlayInit): RolloutOverlay {
     },
     namespaces: () => store.namespaces(),
     meta: (namespace, key) => store.meta(namespace, key),
+    forEachWinner: (fn) => store.forEachWinner(fn),
     write: (ops, meta) => store.write(ops, meta),
     onChanges: (listener) => store.onChanges(listener),
     entryCount: () => store.entryCount(),

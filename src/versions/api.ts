@@ -8,6 +8,7 @@ import type { HistoryChange } from './diff.js'
 import type { HistoryEntry, HistoryOptions } from './history.js'
 import type { RollbackOptions, RollbackResult } from './rollback.js'
 import type { Version, VersionOrder, VersionRef } from './vector-clock.js'
+import type { VersionWaitOptions } from './version-wait.js'
 import type { VersionView } from './view.js'
 
 /** Versions of the replicated configuration. */
@@ -32,9 +33,19 @@ export interface MeshVersions {
   /** The keys that differ between `from` and `to` (default: now), sorted by namespace and key. */
   diff(from: VersionRef, to?: VersionRef): HistoryChange[]
   /**
+   * {@link MeshVersions.at} for a version this peer may not have received yet (e.g. taken on another peer a moment
+   * ago): pulls the missing writes from connected peers and resolves once they are here; rejects with
+   * `UnknownVersionError` (its `missing` names the writers) after `timeoutMs` (default 5 s).
+   */
+  atAsync(version: VersionRef, options?: VersionWaitOptions): Promise<VersionView>
+  /** {@link MeshVersions.diff} after waiting for both versions' writes as {@link MeshVersions.atAsync} does. */
+  diffAsync(from: VersionRef, to?: VersionRef, options?: VersionWaitOptions): Promise<HistoryChange[]>
+  /**
    * Makes the configuration (or one namespace, or some keys of one namespace) equal to `version` again, as ONE new
-   * forward change: it reaches every peer, appears in history (`rollback to <id>`), and meets concurrent writes under
-   * last-writer-wins. Errors as {@link MeshVersions.at}.
+   * forward change: it reaches every peer, appears in history (`rollback to <id>`), and wins over every write made
+   * before it, even one this peer receives only later, for every key it writes (named keys, keys changed since the
+   * target, keys that differ; see `RollbackOptions.rewrite`). Waits for the version's writes as
+   * {@link MeshVersions.atAsync} does (`timeoutMs`, default 5 s); other errors as {@link MeshVersions.at}.
    */
   rollback(version: VersionRef, options?: RollbackOptions): Promise<RollbackResult>
 }

@@ -21,7 +21,7 @@ import {
 import { forEachDeleted, forEachInserted } from '../config/yjs-elements.js'
 import { type BaseState, isBaseElement, readBase } from './base.js'
 import { diffStates, type HistoryChange } from './diff.js'
-import { UnknownVersionError, VersionPrunedError } from './errors.js'
+import { VersionPrunedError } from './errors.js'
 import { type HistoryEntry, type HistoryOptions, listHistory, recordVersion } from './history.js'
 import { pruneRecords } from './prune.js'
 import { buildRecord, compareRecords, type HistoryRecord, localRecord, parseRecord, readRecords } from './record.js'
@@ -51,6 +51,7 @@ import {
   type VersionOrder,
   type VersionRef,
 } from './vector-clock.js'
+import { awaitVersion, notReceivedError, resolveWaitMs, type VersionWaitOptions } from './version-wait.js'
 import { createVersionView, type VersionView } from './view.js'
 
 /** Options of {@link createVersions}. */
@@ -67,6 +68,13 @@ export interface VersionsInit {
   now?: () => number
   /** Called with errors of background pruning (they never break a transaction). Default: ignored. */
   onError?: (err: unknown) => void
+  /**
+   * One pull round from every connected peer (the mesh's `syncNow`): how `rollback`, `atAsync` and `diffAsync` fetch
+   * writes a version names that this peer lacks (see `version-wait.ts`). Default: none (they fail at once).
+   */
+  pull?: () => Promise<void>
+  /** The peer a Yjs client id belongs to, when known (names missing writers in errors). Default: history authors. */
+  writerOf?: (client: number) => string | undefined
 }
 
 /** Applies a local write batch through the mesh's write path; resolves when it is applied. */
@@ -94,9 +102,16 @@ export interface Versions {
   at(ref: VersionRef): VersionView
   /** Keys that differ between `from` and `to` (default: the current version). */
   diff(from: VersionRef, to?: VersionRef): HistoryChange[]
+  /** {@link Versions.at}, after pulling the version's missing writes from connected peers (within `timeoutMs`). */
+  atAsync(ref: VersionRef, options?: VersionWaitOptions): Promise<VersionView>
+  /** {@link Versions.diff}, after pulling both versions' missing writes from connected peers (within `timeoutMs`). */
+  diffAsync(from: VersionRef, to?: VersionRef, options?: VersionWaitOptions): Promise<HistoryChange[]>
   /** Records a labelled version through `write`; resolves with it. */
   snapshot(write: WriteBatch, message?: string): Promise<Version>
-  /** Rolls `live` back to `ref` (all, one namespace or some keys) with one forward write batch through `write`. */
+  /**
+   * Rolls `live` back to `ref` (all, one namespace or some keys) with one forward write batch through `write`, after
+   * pulling the version's missing writes from connected peers (within `options.timeoutMs`).
+   */
   rollback(
     ref: VersionRef,
     options: RollbackOptions | undefined,
@@ -128,6 +143,8 @@ class DocVersions implements Versions {
   private readonly array: Y.Array<unknown>
   private readonly now: () => number
   private readonly onError: (err: unknown) => void
+  private readonly pull: (() => Promise<void>) | undefined
+  private readonly writerOf: (client: number) => string | undefined
   private readonly handler: (tr: Y.Transaction) => void
   /** Retained records by Yjs id (`client:clock`), maintained incrementally from every transaction. */
   private readonly records_ = new Map<string, HistoryRecord>()
@@ -147,6 +164,8 @@ class DocVersions implements Versions {
     this.retention = resolveRetention(init.retention)
     this.now = init.now ?? Date.now
     this.onError = init.onError ?? (() => {})
+    this.pull = init.pull
+    this.writerOf = (client) => init.writerOf?.(client) ?? this.authorOf(client)
     this.array = init.doc.getArray(ENTRIES_ROOT)
     for (const r of readRecords(this.array)) this.records_.set(recordKey(r.client, r.clock), r)
     this.onLocalWrite = (entries, tr, meta) => this.record(entries, tr, meta as RecordingMeta)
@@ -178,6 +197,21 @@ class DocVersions implements Versions {
     const a = this.stateOf(clockOf(from))
     const b = this.stateOf(to === undefined ? stateVectorOf(this.doc) : clockOf(to))
     return diffStates(a, b)
+  }
+
+  async atAsync(ref: VersionRef, options?: VersionWaitOptions): Promise<VersionView> {
+    const clock = clockOf(ref)
+    await this.reach(clock, resolveWaitMs(options))
+    return this.at(ref)
+  }
+
+  async diffAsync(from: VersionRef, to?: VersionRef, options?: VersionWaitOptions): Promise<HistoryChange[]> {
+    const a = clockOf(from)
+    const b = to === undefined ? undefined : clockOf(to)
+    const ms = resolveWaitMs(options)
+    await this.reach(a, ms)
+    if (b !== undefined) await this.reach(b, ms)
+    return this.diff(from, to)
   }
 
   retained(): number {
@@ -212,11 +246,13 @@ class DocVersions implements Versions {
     if (options?.message !== undefined && typeof options.message !== 'string') {
       throw new TypeError('rollback message must be a string')
     }
+    await this.reach(clock, resolveWaitMs(options))
     const target = this.stateOf(clock)
-    const { ops, changes } = planRollback(target, live, scope)
+    const { ops, changes } = planRollback(target, clock, live, scope, options?.rewrite)
     let recorded: Version | undefined
     const meta: RecordingMeta = {
       snapshot: true,
+      tombstoneAbsent: true,
       message: options?.message ?? rollbackMessage(toVersion(clock).id, scope),
       onRecorded: (v) => {
         recorded = v
@@ -380,15 +416,26 @@ class DocVersions implements Versions {
     return this.baseState
   }
 
+  /** Resolves once the document includes `clock`, pulling from connected peers for up to `timeoutMs`. */
+  private async reach(clock: ReadonlyMap<number, number>, timeoutMs: number): Promise<void> {
+    if (this.retention.versions === 0) return // stateOf explains
+    const init = { writerOf: this.writerOf, ...(this.pull === undefined ? {} : { pull: this.pull }) }
+    await awaitVersion(this.doc, clock, toVersion(clock).id, timeoutMs, init)
+  }
+
+  /** The author of a retained record written under `client`, if any. */
+  private authorOf(client: number): string | undefined {
+    for (const r of this.records_.values()) if (r.client === client) return r.author
+    return undefined
+  }
+
   /** The state at `clock`, after checking that this peer can reconstruct it. */
   private stateOf(clock: ReadonlyMap<number, number>): ConfigState {
     const id = toVersion(clock).id
     if (this.retention.versions === 0) {
       throw new VersionPrunedError(`history is disabled on this peer (retention.versions = 0): cannot show ${id}`)
     }
-    if (!dominates(stateVectorOf(this.doc), clock)) {
-      throw new UnknownVersionError(`version ${id} includes writes this peer has not received (yet)`)
-    }
+    if (!dominates(stateVectorOf(this.doc), clock)) throw notReceivedError(this.doc, clock, id, 0, this.writerOf)
     const base = this.base()
     if (!dominates(clock, base.horizon)) {
       throw new VersionPrunedError(`version ${id} is older than the retained history (pruned)`)

@@ -48,18 +48,27 @@ export interface StorageChildOptions {
   gid?: number
   /** Limit the size of every file the child writes (`ulimit -f`, in KiB), so that writes fail as on a full disk. */
   fileSizeLimitKiB?: number
+  /**
+   * Run this bundled copy of the child (plain `node`, from `cwd`) instead of this file through tsx: for a user who
+   * cannot reach the checkout (see `unprivileged-child.ts`). Default: this file.
+   */
+  bundle?: { script: string; cwd: string }
 }
 
 /** Spawns `storage-child.ts` with `args` (through tsx). */
 export function spawnStorageChild(args: string[], options: StorageChildOptions = {}): StorageChild {
-  const { fileSizeLimitKiB, ...ids } = options
-  const command = [process.execPath, '--import', 'tsx', join(here, 'storage-child.ts'), ...args]
+  const { fileSizeLimitKiB, bundle, ...ids } = options
+  const command =
+    bundle === undefined
+      ? [process.execPath, '--import', 'tsx', join(here, 'storage-child.ts'), ...args]
+      : [process.execPath, bundle.script, ...args]
   // Node ignores SIGXFSZ, so a write past the limit fails with EFBIG instead of killing the process.
   const [file, ...argv] =
     fileSizeLimitKiB === undefined
       ? command
       : ['bash', '-c', `ulimit -f ${Math.floor(fileSizeLimitKiB)} && exec "$@"`, 'bash', ...command]
-  const child = spawn(file!, argv, { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'], ...ids })
+  const cwd = bundle?.cwd ?? repoRoot
+  const child = spawn(file!, argv, { cwd, stdio: ['pipe', 'pipe', 'pipe'], ...ids })
   const lines: string[] = []
   const waiters = new Set<() => void>()
   let partial = ''

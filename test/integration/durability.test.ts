@@ -19,6 +19,7 @@ import {
   StorageWriteError,
 } from '../../src/index.js'
 import {
+  NetworkControl,
   replicaState,
   startMesh,
   stopAll,
@@ -149,6 +150,28 @@ describe('durability: createMesh({ dataDir })', () => {
       throw err
     })
     await waitFor(() => b.get('while.b.was.down') === true)
+  })
+
+  it('remembers the peers it met even when they were dropped right before it stopped (e.g. a long stall)', async () => {
+    // The cause of a flake of the test above on loaded machines: an event-loop stall longer than the member timeout
+    // right before b stopped made b drop every member, and the address book saved at stop held live members only, so
+    // the restarted b knew nobody. Here b is cut off until it has dropped everyone, then stopped.
+    const network = new NetworkControl()
+    const seed = track(await startMesh({ dataDir: newDir(), network }))
+    const dirB = newDir()
+    let b = track(await startMesh({ dataDir: dirB, network, bootstrap: [seed.addresses[0]!] }))
+    const c = track(await startMesh({ dataDir: newDir(), network, bootstrap: [seed.addresses[0]!] }))
+    await waitForMembers([seed, b, c])
+    await network.split([[b], [seed, c]])
+    await waitFor(() => b.peers().length === 0, { message: 'b to drop every member' })
+    await b.stop()
+    const bootstrap = seed.addresses[0]!
+    await seed.stop()
+    network.heal()
+    b = track(await startMesh({ dataDir: dirB, bootstrap: [bootstrap] }))
+    await waitFor(() => b.peers().some((p) => p.peerId === c.peerId && p.connected), {
+      message: 'the restarted peer to reconnect through its address book',
+    })
   })
 
   it('refuses a data dir in use, of another mesh, or of another identity, with named errors', async () => {

@@ -51,7 +51,9 @@ describe('seeded randomized convergence with real peers', () => {
         const ns = pick(namespaces)
         const scope = pick([undefined, { namespace: ns }, { namespace: ns, keys: [pick(keys), pick(keys)] }])
         try {
-          await m.rollback(pick(versions.slice(-20)), scope)
+          // refused at once when this peer lacks the version (an isolated peer): pulling for it is tested in
+          // versions.test.ts; here its extra catch-up rounds (seconds each on a loaded machine) only slow the run
+          await m.rollback(pick(versions.slice(-20)), { ...scope, timeoutMs: 0 })
           rollbacks++
           ops++
         } catch (err) {

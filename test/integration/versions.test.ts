@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { type ConfigMesh, UnknownVersionError, type Version, VersionPrunedError } from '../../src/index.js'
-import { startCluster, stopAll, waitForConvergence } from '../helpers/cluster.js'
+import { NetworkControl, reconnectAll, startCluster, stopAll, waitForConvergence } from '../helpers/cluster.js'
 import { waitFor } from '../helpers/wait-for.js'
 
 let meshes: ConfigMesh[] = []
@@ -118,6 +118,78 @@ describe('versions between real peers', () => {
       expect(m.at(m.version()).toJSONAll()).toEqual(json)
     }
     expect(Object.keys(json.default!)).toEqual(['x', 'y', 'z'])
+  })
+
+  it('a version taken on another peer a moment ago works at once: rollback, atAsync and diffAsync pull its writes', async () => {
+    meshes = await startCluster(3)
+    const [a, b, c] = meshes as [ConfigMesh, ConfigMesh, ConfigMesh]
+    await a.set('timeout', 30)
+    await converge(meshes)
+    // as a new user would: set on a, take a's version, roll back on b right away
+    await a.set('timeout', 10)
+    const v = a.version()
+    await a.set('timeout', 99)
+    const r = await b.rollback(v)
+    expect(r.changes).toEqual([{ namespace: 'default', key: 'timeout', before: 99, after: 10 }])
+    await seen(a, r.version) // so a's next write comes after the rollback (not in the same millisecond, unordered)
+    await a.update({ timeout: 5, retries: 3 })
+    const w = a.version()
+    expect((await c.atAsync(w)).toJSON()).toEqual({ timeout: 5, retries: 3 })
+    const d = await b.diffAsync(v, w)
+    expect(d).toEqual([
+      { namespace: 'default', key: 'retries', before: undefined, after: 3 },
+      { namespace: 'default', key: 'timeout', before: 10, after: 5 },
+    ])
+    await converge(meshes)
+    for (const m of meshes) expect(m.get('timeout')).toBe(5)
+  })
+
+  it('a version whose writer is out of reach fails after timeoutMs, naming the writer; works once it is back', async () => {
+    const network = new NetworkControl()
+    meshes = await startCluster(2, { network })
+    const [a, b] = meshes as [ConfigMesh, ConfigMesh]
+    await a.set('x', 1)
+    await converge(meshes)
+    await network.split([[a], [b]])
+    await waitFor(() => b.peers().every((p) => !p.connected), { message: 'b cut off' })
+    await a.set('x', 2)
+    const v = a.version()
+    const err = await b.atAsync(v, { timeoutMs: 300 }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(UnknownVersionError)
+    expect((err as UnknownVersionError).missing).toMatchObject([{ peerId: a.peerId }])
+    expect((err as Error).message).toContain(`(${a.peerId}): has`)
+    network.heal()
+    const [view] = await Promise.all([b.atAsync(v, { timeoutMs: 30_000 }), reconnectAll(meshes)])
+    expect(view.get('x')).toBe(2)
+  })
+
+  it('a rollback wins over an earlier write that reaches the rolling-back peer only after the rollback', async () => {
+    const network = new NetworkControl()
+    meshes = await startCluster(3, { network })
+    const [a, b, c] = meshes as [ConfigMesh, ConfigMesh, ConfigMesh]
+    await a.update({ timeout: 30, retries: 1 })
+    await converge(meshes)
+    const good = a.version()
+    await a.set('retries', 2)
+    await converge(meshes)
+    await network.split([[a, b], [c]])
+    await waitFor(() => c.peers().every((p) => !p.connected), { message: 'c cut off' })
+    // on a: timeout 1 (c does not see it); then, later in time, c rolls back timeout and retries
+    await a.set('timeout', 1)
+    await a.set('created', 'a')
+    await waitFor(() => b.get('created') === 'a', { message: 'a’s writes to reach b' })
+    const written = Date.now()
+    await waitFor(() => Date.now() > written, { message: 'the clock to pass a’s writes' })
+    expect(c.get('timeout')).toBe(30) // equal to the target here: written anyway, it is named
+    const named = await c.rollback(good, { keys: ['timeout', 'created'], timeoutMs: 0 })
+    expect(named.changes.map((ch) => ch.key)).toEqual(['created', 'timeout'])
+    // the whole config: retries differs; created's tombstone and timeout's entry are newer than good
+    const whole = await c.rollback(good, { timeoutMs: 0 })
+    expect(whole.changes.map((ch) => ch.key)).toEqual(['created', 'retries', 'timeout'])
+    network.heal()
+    await reconnectAll(meshes)
+    await converge(meshes)
+    for (const m of meshes) expect(all(m)).toEqual({ default: { timeout: 30, retries: 1 } })
   })
 
   it('prunes history past the retention on every peer; pruned versions fail with VersionPrunedError', async () => {

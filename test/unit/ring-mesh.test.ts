@@ -4,6 +4,7 @@ import * as Y from 'yjs'
 import { InvalidOptionsError } from '../../src/errors.js'
 import { NoLiveMembersError } from '../../src/ring/errors.js'
 import { createJoinSync } from '../../src/ring/join-sync.js'
+import type { KnownPeer } from '../../src/ring/known-peers.js'
 import type { Member, Membership, MembershipEvents } from '../../src/ring/membership.js'
 import { createMeshRing } from '../../src/ring/mesh-ring.js'
 import { encodeUpdatePart, type SyncPart } from '../../src/ring/sync-parts.js'
@@ -37,6 +38,9 @@ class FakeMembership extends TypedEventEmitter<MembershipEvents> implements Memb
     return this.members.get(peerId)
   }
   knownAddresses(): string[] {
+    return []
+  }
+  knownPeers(): KnownPeer[] {
     return []
   }
   setWeight(weight: number): void {

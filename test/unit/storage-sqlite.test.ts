@@ -19,7 +19,7 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import {
   StorageAccessError,
@@ -31,6 +31,7 @@ import {
 import { createSqliteStorage, DATABASE_FILE } from '../../src/storage/sqlite-storage.js'
 import type { Storage } from '../../src/storage/storage.js'
 import { spawnStorageChild } from '../helpers/storage-child.js'
+import { prepareUnprivilegedChild, type UnprivilegedChild } from '../helpers/unprivileged-child.js'
 
 const UPDATE_MARK = Buffer.from('UPDATE-MARK-0123456789abcdef-UPDATE-MARK')
 const SNAPSHOT_MARK = Buffer.from('SNAPSHOT-MARK-0123456789abcdef-SNAPSHOT')
@@ -417,6 +418,20 @@ describe('sqlite storage: damaged or unreadable data dir', () => {
   })
 
   describe('permission denied', () => {
+    /** As root: the storage child bundled where user nobody can run it (or why it cannot, then the tests skip). */
+    let child: UnprivilegedChild | { skip: string } | undefined
+    beforeAll(async () => {
+      if (isRoot) child = await prepareUnprivilegedChild(NOBODY, NOBODY)
+      if (child !== undefined && 'skip' in child)
+        console.warn(`[storage-sqlite] permission tests skipped: ${child.skip}`)
+    }, 60_000)
+    afterAll(() => {
+      if (child !== undefined && 'dispose' in child) child.dispose()
+    })
+    beforeEach((ctx) => {
+      if (child !== undefined && 'skip' in child) ctx.skip(child.skip)
+    })
+
     /** Opens the store as an unprivileged user (a child process when we are root). */
     async function openAsOtherUser(): Promise<{ ok: boolean; name?: string; message?: string }> {
       if (!isRoot) {
@@ -427,9 +442,10 @@ describe('sqlite storage: damaged or unreadable data dir', () => {
             (e: Error) => ({ ok: false, name: e.name, message: e.message }),
           )
       }
-      const child = spawnStorageChild(['open', dataDir], { uid: NOBODY, gid: NOBODY })
-      const line = await child.waitForLine((l) => l.startsWith('{'))
-      await child.exited
+      const bundle = child as UnprivilegedChild
+      const other = spawnStorageChild(['open', dataDir], { uid: NOBODY, gid: NOBODY, bundle })
+      const line = await other.waitForLine((l) => l.startsWith('{'))
+      await other.exited
       return JSON.parse(line)
     }
 

@@ -213,11 +213,17 @@ describe('versions on plain Y.Docs', () => {
     await a.versions.rollback(v.id, { keys: ['x', 'z'] }, a.store, a.write)
     expect(live(a)).toEqual({ default: { x: 1, y: 2 }, payments: { limit: 1, cap: 1 } })
     expect(a.versions.history()[0]!.message).toBe(`rollback to ${v.id} (default: x, z)`)
+    // a named key is written even when it already equals the target (it must win over writes not received yet)
+    const again = await a.versions.rollback(v.id, { keys: ['x'], message: 'again' }, a.store, a.write)
+    expect(again.changes).toEqual([{ namespace: 'default', key: 'x', before: 1, after: 1 }])
+    expect(a.versions.history()[0]).toMatchObject({ message: 'again', changes: again.changes })
+    // a rollback to the current version writes nothing (no key changed since) but is recorded
     const before = a.versions.history().length
-    const r = await a.versions.rollback(v.id, { keys: ['x'], message: 'again' }, a.store, a.write)
+    const now = a.versions.version()
+    const r = await a.versions.rollback(now, { namespace: 'payments', message: 'no-op' }, a.store, a.write)
     expect(r.changes).toEqual([])
     expect(a.versions.history().length).toBe(before + 1)
-    expect(a.versions.history()[0]).toMatchObject({ message: 'again', changes: [] })
+    expect(a.versions.history()[0]).toMatchObject({ message: 'no-op', changes: [] })
     await expect(a.versions.rollback(v, { keys: [''] }, a.store, a.write)).rejects.toThrow(/key/)
     // internal namespaces (writer set, lease records) are left alone by a rollback of everything, unless named
     const w = a.versions.version()
@@ -255,6 +261,97 @@ describe('versions on plain Y.Docs', () => {
     exchange(a, b)
     expect(live(a)).toEqual(live(b))
     expectConverged([a, b])
+  })
+
+  it('a rollback wins over every earlier write of the keys it writes, also one that arrives after it', async () => {
+    let wall = 1_000
+    const a = replica('a', undefined, () => wall)
+    const b = replica('b', undefined, () => wall)
+    const c = replica('c', undefined, () => wall)
+    batch(a, { timeout: 30, flip: 'x', same: 's' })
+    const v = a.versions.version()
+    wall = 1_500
+    set(a, 'flip', 'y')
+    wall = 1_600
+    set(a, 'flip', 'x') // changed and changed back: equal to the target, but its entry is newer
+    syncAll([a, b, c])
+    // b writes every key, earlier than c's rollback; c receives these writes only after rolling back
+    wall = 2_000
+    batch(b, { timeout: 1, flip: 'b', same: 'b', created: 'b' })
+    wall = 3_000
+    await c.versions.rollback(v, { keys: ['timeout', 'created'] }, c.store, c.write)
+    syncAll([a, b, c])
+    // named keys win, an absent one by a tombstone; unnamed keys are not written
+    expect(live(a)).toEqual({ default: { timeout: 30, flip: 'b', same: 'b' } })
+    expectConverged([a, b, c])
+
+    // the whole config: keys changed since the target are written even where they equal it here
+    wall = 4_000
+    set(a, 'flip', 'x')
+    set(a, 'same', 's')
+    const w = a.versions.version()
+    wall = 4_500
+    set(a, 'flip', 'z')
+    wall = 4_600
+    set(a, 'flip', 'x')
+    syncAll([a, b, c])
+    wall = 5_000
+    batch(b, { flip: 'late', same: 'late' })
+    wall = 6_000
+    const r = await c.versions.rollback(w, undefined, c.store, c.write)
+    expect(r.changes).toEqual([{ namespace: 'default', key: 'flip', before: 'x', after: 'x' }])
+    syncAll([a, b, c])
+    expect(live(a)).toEqual({ default: { timeout: 30, flip: 'x', same: 'late' } }) // `same` was not written
+    // rewrite: 'all' writes every key of the scope
+    wall = 7_000
+    batch(b, { timeout: 2, same: 'later' })
+    wall = 8_000
+    await c.versions.rollback(w, { rewrite: 'all' }, c.store, c.write)
+    syncAll([a, b, c])
+    expect(live(a)).toEqual({ default: { timeout: 30, flip: 'x', same: 's' } })
+    expectConverged([a, b, c])
+    await expect(c.versions.rollback(w, { rewrite: 'some' as 'all' }, c.store, c.write)).rejects.toThrow(/rewrite/)
+  })
+
+  it('waits for a version’s missing writes while pulling, and names the writers still missing after timeoutMs', async () => {
+    const a = replica('a')
+    const b = replica('b')
+    set(a, 'x', 1)
+    exchange(a, b)
+    set(a, 'x', 2)
+    const v = a.versions.version()
+    let pulls = 0
+    const pulling = createVersions({
+      doc: b.doc,
+      author: 'b',
+      clock: createHybridLogicalClock(),
+      pull: async () => {
+        pulls++
+        if (pulls === 3) exchange(a, b) // the writes arrive with the third round
+      },
+    })
+    await expect(pulling.atAsync(v, { timeoutMs: 10_000 })).resolves.toMatchObject({ version: v })
+    expect(pulls).toBe(3)
+    expect((await pulling.atAsync(v)).toJSON()).toEqual({ x: 2 })
+    // a writer nobody has: the error lists it after the deadline
+    set(a, 'x', 3)
+    const unseen = a.versions.version()
+    const err = await pulling.diffAsync(unseen, undefined, { timeoutMs: 100 }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(UnknownVersionError)
+    expect((err as UnknownVersionError).missing).toEqual([
+      {
+        client: a.doc.clientID,
+        peerId: 'a',
+        have: (unseen.clock[a.doc.clientID] ?? 0) - 2,
+        need: unseen.clock[a.doc.clientID],
+      },
+    ])
+    expect((err as Error).message).toMatch(/client \d+ \(a\): has \d+ of \d+/)
+    // without a pull function, or with timeoutMs 0, it fails at once
+    await expect(b.versions.atAsync(unseen)).rejects.toThrow(UnknownVersionError)
+    await expect(pulling.atAsync(unseen, { timeoutMs: 0 })).rejects.toThrow(/has not received: /)
+    await expect(pulling.atAsync(unseen, { timeoutMs: -1 })).rejects.toThrow(TypeError)
+    pulling.stop()
   })
 
   it('prunes to the retained count, keeps old keys through the base, and refuses pruned versions', async () => {
