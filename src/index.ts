@@ -16,9 +16,23 @@
  */
 import './polyfill.js'
 
+// HTTP API client (src/client): for programs that talk to an agent instead of embedding a peer
+export {
+  type ApiClient,
+  type ApiClientOptions,
+  createApiClient,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from './client/api-client.js'
+export { ApiError, ApiNotFoundError, ApiRefusedError, ApiServerError, ApiUnreachableError } from './client/errors.js'
+export {
+  type ApiWatchEvent,
+  openWatchStream,
+  type WatchStream,
+  type WatchStreamOptions,
+} from './client/watch-stream.js'
 export type { HlcTimestamp } from './config/hlc.js'
 export { MAX_KEY_LENGTH, MAX_NAMESPACE_LENGTH } from './config/key.js'
-export { DEFAULT_NAMESPACE, type Namespace, type ReadonlyNamespace } from './config/namespace.js'
+export { DEFAULT_NAMESPACE, type EntryInfo, type Namespace, type ReadonlyNamespace } from './config/namespace.js'
 export type { JsonValue } from './config/value.js'
 export type { WatchEvent, WatchListener, WatchTarget } from './config/watch.js'
 export {
@@ -48,6 +62,16 @@ export { InvalidFlagsError } from './flags/errors.js'
 export { DEFAULT_FLAG_NAMESPACE, EVALUATORS_KEY, type FlagFile, METADATA_KEY } from './flags/flag-set.js'
 export type { ImportFlagsOptions, ImportFlagsResult } from './flags/import-flags.js'
 export { ConfmeshProvider, type ConfmeshProviderOptions, type FlagSource } from './flags/provider.js'
+// agent HTTP API and metrics (src/http, src/metrics)
+export {
+  InsecureListenError,
+  InvalidListenAddressError,
+  InvalidTokenFileError,
+  ReadOnlyNamespaceError,
+} from './http/errors.js'
+export { createHttpApi, DEFAULT_HTTP_BODY_LIMIT, type HttpApi, type HttpApiOptions } from './http/http-api.js'
+export type { ListenAddress } from './http/listen-address.js'
+export { type HttpToken, loadTokenFile, parseTokens, type TokenAccess } from './http/tokens.js'
 export {
   LeaseDeniedError,
   LeaseHeldError,
@@ -76,7 +100,21 @@ export {
   type MeshTiming,
   type PeerInfo,
 } from './mesh.js'
+export { createMeshMetrics, type MeshMetrics, type MeshMetricsOptions } from './metrics/mesh-metrics.js'
 export { DataDirMismatchError } from './persistence/errors.js'
+// config files rendered from templates (src/render)
+export {
+  type ConfigSource,
+  createRenderer,
+  DEFAULT_DEBOUNCE_MS,
+  ExecFailedError,
+  type Renderer,
+  type RendererOptions,
+  type RenderResult,
+  RenderSourceError,
+  RenderWriteError,
+  TemplateError,
+} from './render/index.js'
 export {
   InvalidWeightError,
   KeyRequiredError,

@@ -19,7 +19,7 @@ import {
   type WriteMeta,
   type WriteOp,
 } from './config/kv-store.js'
-import { createNamespace, DEFAULT_NAMESPACE, type Namespace } from './config/namespace.js'
+import { createNamespace, DEFAULT_NAMESPACE, type EntryInfo, type Namespace } from './config/namespace.js'
 import { DEFAULT_MAX_VALUE_BYTES, type JsonValue } from './config/value.js'
 import { createWatchHub, type WatchHub, type WatchListener, type WatchTarget } from './config/watch.js'
 import { createWriteBatcher } from './config/write-batcher.js'
@@ -570,6 +570,10 @@ class Mesh implements ConfigMesh {
 
   has(key: string): boolean {
     return this.defaultNs.has(key)
+  }
+
+  getEntry(key: string): EntryInfo | undefined {
+    return this.defaultNs.getEntry(key)
   }
 
   entries(): Array<[string, JsonValue]> {

@@ -1,223 +1,164 @@
 /**
- * The `confmesh` command: run a standalone peer, or read and write a running mesh from the shell.
+ * The `confmesh` command (bin/confmesh.js calls {@link main}). It dispatches:
+ * - `node` to the agent (a long-running peer);
+ * - with `--endpoint URL` (or `CONFMESH_ENDPOINT`): every operation against a running agent's HTTP API
+ *   (`get set delete dump watch history diff snapshot rollback peers ring status`, and `render`);
+ * - without it: `get set delete dump` by joining the mesh briefly as a peer (`--bootstrap`);
+ * - `keygen`.
  *
- * ```
- * confmesh node [--listen ADDR]... [--bootstrap ADDR]... [--name NAME] [--json]
- * confmesh get KEY --bootstrap ADDR [--namespace NS] [--name NAME]
- * confmesh set KEY JSON --bootstrap ADDR [--namespace NS] [--name NAME]
- * confmesh delete KEY --bootstrap ADDR [--namespace NS] [--name NAME]
- * confmesh dump --bootstrap ADDR [--name NAME]
- * confmesh keygen
- * ```
+ * Exit codes: 0 ok, 1 not found or failed, 2 usage, 3 refused by the agent. See {@link USAGE}. The peer stack
+ * (libp2p, the agent) is loaded only by the commands that run a peer, so commands against an agent start fast.
  *
  * @module
  */
 import { readFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import '../polyfill.js'
-import type { JsonValue } from '../config/value.js'
+import { createApiClient } from '../client/api-client.js'
 import { ConfmeshError } from '../errors.js'
-import { type ConfigMesh, createMesh, type MeshOptions } from '../mesh.js'
-import { generateNetworkKey } from '../security/network-key.js'
+import type { MeshOptions } from '../mesh.js'
+import { type CliValues, type EndpointCommand, findCommand, isEndpointCommand, parseCli, USAGE } from './args.js'
+import { peersCommand, ringCommand, statusCommand } from './commands/cluster.js'
+import type { CliIo, Command } from './commands/context.js'
+import { deleteCommand, dumpCommand, getCommand, setCommand } from './commands/kv.js'
+import { runRenderCommand } from './commands/render-command.js'
+import { diffCommand, historyCommand, rollbackCommand, snapshotCommand } from './commands/versions.js'
+import { watchCommand } from './commands/watch.js'
+import { EXIT_OK, EXIT_USAGE, exitCodeOf, UsageError } from './errors.js'
 
-const USAGE = `confmesh: a peer-to-peer configuration mesh
+export { USAGE } from './args.js'
+export type { CliIo } from './commands/context.js'
 
-Usage:
-  confmesh node   [--listen ADDR]... [--bootstrap ADDR]... [--name NAME] [--json]
-                  Run a standalone peer: prints its addresses, logs every change, Ctrl-C stops it cleanly.
-  confmesh get    KEY        --bootstrap ADDR [--namespace NS] [--name NAME]
-  confmesh set    KEY JSON   --bootstrap ADDR [--namespace NS] [--name NAME]
-                  (JSON is parsed as JSON; if it does not parse it is taken as a string)
-  confmesh delete KEY        --bootstrap ADDR [--namespace NS] [--name NAME]
-  confmesh dump              --bootstrap ADDR [--name NAME]
-                  Join the mesh briefly as a peer, catch up, act, and leave.
-  confmesh keygen
-                  Print a new private-network key (save it to a file, mode 0600; pass --network-key-file).
+/** The commands join-briefly mode serves (without `--endpoint`). */
+const JOIN_COMMANDS = ['get', 'set', 'delete', 'dump'] as const
 
-Options:
-  --listen ADDR      multiaddr to listen on (default /ip4/127.0.0.1/tcp/0; use /ip4/0.0.0.0/tcp/4001 to serve a LAN)
-  --bootstrap ADDR   multiaddr of a member, ending in /p2p/<peerId> (repeatable)
-  --name NAME        mesh name (default confmesh)
-  --namespace NS     namespace (default "default")
-  --network-key-file PATH
-                     private-network key file (from confmesh keygen): only peers with it can connect
-  --json             node: log changes as JSON lines
-  -h, --help         this text
-`
+const ENDPOINT_HANDLERS: Record<EndpointCommand, Command> = {
+  get: getCommand,
+  set: setCommand,
+  delete: deleteCommand,
+  dump: dumpCommand,
+  watch: watchCommand,
+  history: historyCommand,
+  diff: diffCommand,
+  snapshot: snapshotCommand,
+  rollback: rollbackCommand,
+  peers: peersCommand,
+  ring: ringCommand,
+  status: statusCommand,
+}
 
-/** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
-export async function main(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>
+/** Runs the CLI with `argv` (without node and script); resolves with the exit code. `io` defaults to the process. */
+export async function main(argv: string[], io?: CliIo): Promise<number> {
+  const found = findCommand(argv)
+  if (found.command === 'node') {
+    // the agent parses its own options; it stops on SIGINT/SIGTERM itself unless the caller gives a signal
+    const rest = [...argv.slice(0, found.index), ...argv.slice(found.index + 1)]
+    const { runNodeCommand } = await import('../agent/index.js')
+    return runNodeCommand(rest, io === undefined ? undefined : { out: io.out, err: io.err, signal: io.signal })
+  }
+  return runCommand(argv, found.command, io ?? processIo())
+}
+
+async function runCommand(argv: string[], found: string | undefined, io: CliIo): Promise<number> {
+  let command = found
   try {
-    parsed = parse(argv)
+    const { values, positionals } = parseCli(argv)
+    const args = positionals.slice(1)
+    if (values.help === true || command === undefined || command === 'help') {
+      io.out(USAGE)
+      return command === undefined && values.help !== true ? EXIT_USAGE : EXIT_OK
+    }
+    if (command === 'keygen') {
+      const { generateNetworkKey } = await import('../security/network-key.js')
+      io.out(`${generateNetworkKey()}\n`)
+      return EXIT_OK
+    }
+    const endpoint = values.endpoint ?? nonEmpty(io.env.CONFMESH_ENDPOINT)
+    if (command === 'render') {
+      if (endpoint === undefined)
+        throw new UsageError('confmesh render: --endpoint URL (or CONFMESH_ENDPOINT) is required')
+      return await runRenderCommand({ endpoint, ...optional('token', token(values, io)) }, values, args, io)
+    }
+    if (endpoint !== undefined && isEndpointCommand(command)) {
+      const client = createApiClient({ endpoint, ...optional('token', token(values, io)) })
+      return await ENDPOINT_HANDLERS[command]({
+        client,
+        args,
+        values,
+        json: values.json === true,
+        namespace: values.namespace ?? 'default',
+        io,
+      })
+    }
+    if ((JOIN_COMMANDS as readonly string[]).includes(command)) {
+      const { runJoinCommand } = await import('./join-mode.js')
+      return await runJoinCommand(command, args, meshOptions(values), values.namespace ?? 'default', io)
+    }
+    if (isEndpointCommand(command)) {
+      throw new UsageError(`confmesh ${command}: needs a running agent: --endpoint URL (or CONFMESH_ENDPOINT)`)
+    }
+    throw new UsageError(`unknown command ${JSON.stringify(command)}`)
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`)
-    return 2
+    command ??= 'confmesh'
+    const e = err as Error
+    if (err instanceof UsageError) io.err(`${e.message}\n\nRun confmesh --help for usage.\n`)
+    else io.err(`confmesh ${command}: ${err instanceof ConfmeshError ? `${e.name}: ` : ''}${e.message}\n`)
+    return exitCodeOf(err)
   }
-  const { values, positionals } = parsed
-  const [command, ...args] = positionals
-  if (values.help === true || command === undefined || command === 'help') {
-    process.stdout.write(USAGE)
-    return command === undefined && values.help !== true ? 2 : 0
+}
+
+/** The process's streams and environment; its signal aborts on the first SIGINT/SIGTERM (installed on first use). */
+export function processIo(): CliIo {
+  let controller: AbortController | undefined
+  return {
+    out: (text) => void process.stdout.write(text),
+    err: (text) => void process.stderr.write(text),
+    env: process.env,
+    get signal() {
+      if (controller === undefined) {
+        const c = new AbortController()
+        controller = c
+        const stop = (): void => c.abort()
+        process.once('SIGINT', stop)
+        process.once('SIGTERM', stop)
+      }
+      return controller.signal
+    },
   }
-  if (command === 'keygen') {
-    process.stdout.write(`${generateNetworkKey()}\n`)
-    return 0
+}
+
+function token(values: CliValues, io: CliIo): string | undefined {
+  if (values.token !== undefined) return values.token
+  if (values['token-file'] !== undefined) {
+    try {
+      return readFileSync(values['token-file'], 'utf8').trim()
+    } catch (err) {
+      throw new UsageError(`cannot read --token-file: ${(err as Error).message}`)
+    }
   }
+  return nonEmpty(io.env.CONFMESH_TOKEN)
+}
+
+function meshOptions(values: CliValues): MeshOptions {
   let networkKey: string | undefined
   if (values['network-key-file'] !== undefined) {
     try {
       networkKey = readFileSync(values['network-key-file'], 'utf8')
     } catch (err) {
-      process.stderr.write(`cannot read --network-key-file: ${(err as Error).message}\n`)
-      return 2
+      throw new UsageError(`cannot read --network-key-file: ${(err as Error).message}`)
     }
   }
-  const options: MeshOptions = {
-    ...(networkKey === undefined ? {} : { networkKey }),
-    ...(values.listen === undefined ? {} : { listen: values.listen }),
-    ...(values.bootstrap === undefined ? {} : { bootstrap: values.bootstrap }),
-    ...(values.name === undefined ? {} : { name: values.name }),
-  }
-  try {
-    switch (command) {
-      case 'node':
-        return await runNode(options, values.json === true)
-      case 'get':
-      case 'set':
-      case 'delete':
-      case 'dump':
-        if (options.bootstrap === undefined || options.bootstrap.length === 0) {
-          process.stderr.write(`confmesh ${command}: --bootstrap ADDR is required\n`)
-          return 2
-        }
-        return await runClient(command, args, options, values.namespace ?? 'default')
-      default:
-        process.stderr.write(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`)
-        return 2
-    }
-  } catch (err) {
-    const e = err as Error
-    process.stderr.write(`confmesh ${command}: ${err instanceof ConfmeshError ? `${e.name}: ` : ''}${e.message}\n`)
-    return 1
+  return {
+    ...optional('networkKey', networkKey),
+    ...optional('listen', values.listen),
+    ...optional('bootstrap', values.bootstrap),
+    ...optional('name', values.name),
   }
 }
 
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      listen: { type: 'string', multiple: true },
-      bootstrap: { type: 'string', multiple: true },
-      name: { type: 'string' },
-      namespace: { type: 'string' },
-      json: { type: 'boolean' },
-      'network-key-file': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  })
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
 }
 
-async function runNode(options: MeshOptions, json: boolean): Promise<number> {
-  const mesh = await createMesh(options)
-  const out = (line: string): void => void process.stdout.write(`${line}\n`)
-  out(
-    json ? JSON.stringify({ event: 'started', peerId: mesh.peerId, addresses: mesh.addresses }) : `peer ${mesh.peerId}`,
-  )
-  if (!json) for (const a of mesh.addresses) out(`listening ${a}`)
-  mesh.watchAll((e) => {
-    if (json) out(JSON.stringify({ event: 'change', ...e }))
-    else {
-      const show = (v: JsonValue | undefined) => (v === undefined ? '(absent)' : JSON.stringify(v))
-      out(`${new Date().toISOString()} ${e.source} ${e.namespace}/${e.key}: ${show(e.previous)} -> ${show(e.value)}`)
-    }
-  })
-  mesh.events.addEventListener('peers:change', (evt) => {
-    const { joined, left, members } = evt.detail
-    if (json) out(JSON.stringify({ event: 'peers', joined, left, members }))
-    else {
-      for (const p of joined) out(`peer joined ${p} (${members.length} live)`)
-      for (const p of left) out(`peer left ${p} (${members.length} live)`)
-    }
-  })
-  await new Promise<void>((resolve) => {
-    const done = () => resolve()
-    process.once('SIGINT', done)
-    process.once('SIGTERM', done)
-  })
-  out(json ? JSON.stringify({ event: 'stopping' }) : 'stopping...')
-  await mesh.stop()
-  out(json ? JSON.stringify({ event: 'stopped' }) : 'stopped')
-  return 0
-}
-
-async function runClient(command: string, args: string[], options: MeshOptions, ns: string): Promise<number> {
-  const mesh = await createMesh(options)
-  try {
-    await joinAndCatchUp(mesh)
-    const space = mesh.namespace(ns)
-    switch (command) {
-      case 'get': {
-        const [key] = args
-        if (key === undefined) throw new Error('usage: confmesh get KEY')
-        const v = space.get(key)
-        if (v === undefined) {
-          process.stderr.write(`${ns}/${key} is not set\n`)
-          return 1
-        }
-        process.stdout.write(`${JSON.stringify(v)}\n`)
-        return 0
-      }
-      case 'set': {
-        const [key, raw] = args
-        if (key === undefined || raw === undefined) throw new Error('usage: confmesh set KEY JSON')
-        let value: JsonValue
-        try {
-          value = JSON.parse(raw) as JsonValue
-        } catch {
-          value = raw
-        }
-        await space.set(key, value)
-        await handOver(mesh)
-        process.stdout.write(`${ns}/${key} = ${JSON.stringify(value)}\n`)
-        return 0
-      }
-      case 'delete': {
-        const [key] = args
-        if (key === undefined) throw new Error('usage: confmesh delete KEY')
-        await space.delete(key)
-        await handOver(mesh)
-        process.stdout.write(`${ns}/${key} deleted\n`)
-        return 0
-      }
-      default: {
-        const all = Object.fromEntries(mesh.namespaces().map((n) => [n, mesh.namespace(n).toJSON()]))
-        process.stdout.write(`${JSON.stringify(all, null, 2)}\n`)
-        return 0
-      }
-    }
-  } finally {
-    await mesh.stop()
-  }
-}
-
-/** Waits for a connection to a member, then pulls the full state. */
-async function joinAndCatchUp(mesh: ConfigMesh): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while (mesh.peers().length === 0) {
-    if (Date.now() > deadline) throw new Error('no member of the mesh answered within 10 s')
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  await mesh.syncNow()
-}
-
-/** Makes sure a peer holds this client's change before it leaves: a pull makes the peer pull back what it lacks. */
-async function handOver(mesh: ConfigMesh): Promise<void> {
-  const before = mesh.diagnostics().counters['catchUp.served'] ?? 0
-  await mesh.syncNow()
-  const deadline = Date.now() + 5_000
-  while ((mesh.diagnostics().counters['catchUp.served'] ?? 0) <= before && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 10))
-  }
+function nonEmpty(s: string | undefined): string | undefined {
+  return s === undefined || s === '' ? undefined : s
 }

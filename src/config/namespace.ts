@@ -31,8 +31,20 @@ export interface ReadonlyNamespace {
   toJSON(): Record<string, JsonValue>
 }
 
+/** A key's value with who wrote it and when (see {@link Namespace.getEntry}). */
+export interface EntryInfo {
+  /** The value. Frozen, like `get()`'s. */
+  readonly value: JsonValue
+  /** Peer id of the writer of this value. */
+  readonly author: string
+  /** Hybrid-clock time of the write (ms since epoch). */
+  readonly time: number
+}
+
 /** Read-write access to one namespace. */
 export interface Namespace extends ReadonlyNamespace {
+  /** The value of `key` with its writer and write time, or `undefined` when `key` has no value. */
+  getEntry(key: string): EntryInfo | undefined
   /**
    * Sets `key` to `value` (any JSON value). Resolves once the change is applied locally (and, with `dataDir`, durable
    * on disk); it reaches other peers within milliseconds. Throws `InvalidKeyError` / `InvalidValueError` and changes
@@ -109,6 +121,11 @@ export function createNamespace(name: string, backend: NamespaceBackend): Namesp
   }
   return {
     ...view,
+    getEntry(key) {
+      const value = backend.store.get(name, key)
+      const meta = value === undefined ? undefined : backend.store.meta(name, key)
+      return meta === undefined || value === undefined ? undefined : { value, author: meta.author, time: meta.time }
+    },
     async set(key, value) {
       backend.assertUsable()
       assertValidKey(key)

@@ -52,13 +52,23 @@ export interface UpdateApplier {
   apply(update: Uint8Array, context: UpdateContext): ConfmeshError | undefined
   /** Validates only (for the gossip topic validator); returns the refusal error or `undefined`. */
   check(update: Uint8Array, context: UpdateContext): ConfmeshError | undefined
-  /** Counters: applied and rejected updates. */
-  readonly counters: { applied: number; rejected: number; gaps: number }
+  /**
+   * Counters: applied and rejected updates, gaps, and rejections by reason (`refused.<ErrorName>`, e.g.
+   * `refused.UpdateTooLargeError`: for metrics).
+   */
+  readonly counters: ApplierCounters
 }
+
+/** {@link UpdateApplier.counters}. */
+export type ApplierCounters = { applied: number; rejected: number; gaps: number } & Record<`refused.${string}`, number>
 
 /** Creates the applier. */
 export function createUpdateApplier(init: UpdateApplierInit): UpdateApplier {
-  const counters = { applied: 0, rejected: 0, gaps: 0 }
+  const counters: ApplierCounters = { applied: 0, rejected: 0, gaps: 0 }
+  const countRefusal = (error: ConfmeshError): void => {
+    counters.rejected++
+    counters[`refused.${error.name}`] = (counters[`refused.${error.name}`] ?? 0) + 1
+  }
   const check = (update: Uint8Array, context: UpdateContext): ConfmeshError | undefined => {
     try {
       for (const validate of init.validators) validate(update, context)
@@ -68,7 +78,7 @@ export function createUpdateApplier(init: UpdateApplierInit): UpdateApplier {
         err instanceof ConfmeshError
           ? err
           : new UpdateRejectedError(`update refused: ${(err as Error)?.message ?? String(err)}`, { cause: err })
-      counters.rejected++
+      countRefusal(error)
       init.logger.warn(`rejected update from ${context.from} via ${context.via}: ${error.name}: ${error.message}`)
       return error
     }
@@ -85,8 +95,8 @@ export function createUpdateApplier(init: UpdateApplierInit): UpdateApplier {
         if (init.applyUpdate === undefined) Y.applyUpdate(init.doc, update, origin)
         else init.applyUpdate(init.doc, update, origin)
       } catch (err) {
-        counters.rejected++
         if (err instanceof ConfmeshError) {
+          countRefusal(err)
           init.logger.warn(`update from ${context.from} failed to apply: ${err.name}: ${err.message}`)
           return err
         }
@@ -96,6 +106,7 @@ export function createUpdateApplier(init: UpdateApplierInit): UpdateApplier {
             cause: err,
           },
         )
+        countRefusal(error)
         init.logger.warn(error.message)
         return error
       }
