@@ -1,14 +1,13 @@
 /**
- * Test helpers for the etcd API: agents as OS processes (test/helpers/etcd-peer-process.ts) and the real `etcdctl`
+ * Test helpers for the etcd API: agents as OS processes (`confmesh node --etcd 127.0.0.1:0`, through
+ * test/helpers/agent-process.ts: the compiled package unless `CONFMESH_TEST_RUNNER=tsx`) and the real `etcdctl`
  * (Debian's etcd-client) run against them.
  *
  * @module
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
-
-const PEER = fileURLToPath(new URL('./etcd-peer-process.ts', import.meta.url))
+import { startAgent } from './agent-process.js'
 
 /** An agent process serving the etcd API. */
 export interface EtcdPeer {
@@ -16,50 +15,45 @@ export interface EtcdPeer {
   readonly addresses: string[]
   /** `HOST:PORT` of its etcd API. */
   readonly etcd: string
-  readonly proc: ChildProcess
   /** SIGTERM; resolves on exit. */
   stop(): Promise<void>
   /** SIGKILL; resolves on exit. */
   kill(): Promise<void>
 }
 
-/** Options of the peer process (see etcd-peer-process.ts). */
+/** Options of the agent. */
 export interface EtcdPeerOptions {
   bootstrap?: string[]
   dataDir?: string
+  /** `--etcd-namespace`. */
   namespace?: string
-  timing?: { heartbeatMs?: number; memberTimeoutMs?: number; antiEntropyMs?: number }
-  leaseCheckMs?: number
-  progressNotifyMs?: number
 }
 
-/** Starts an agent process; resolves once it printed its addresses. */
+/** Starts `confmesh node --etcd 127.0.0.1:0 --json`; resolves once it printed its started event. */
 export async function spawnEtcdPeer(options: EtcdPeerOptions = {}, timeoutMs = 45_000): Promise<EtcdPeer> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', PEER, JSON.stringify(options)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const args = ['--etcd', '127.0.0.1:0']
+  for (const b of options.bootstrap ?? []) args.push('--bootstrap', b)
+  if (options.namespace !== undefined) args.push('--etcd-namespace', options.namespace)
+  const agent = await startAgent({
+    args,
+    http: false,
+    timeoutMs,
+    ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
   })
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
-  const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL')
-      reject(new Error(`etcd peer did not start within ${timeoutMs} ms`))
-    }, timeoutMs)
-    const rl = createInterface({ input: proc.stdout! })
-    rl.once('line', (l) => {
-      clearTimeout(timer)
-      resolve(l)
-    })
-    proc.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`etcd peer exited with ${code} before starting`))
-    })
-  })
-  const info = JSON.parse(line) as { peerId: string; addresses: string[]; etcd: string }
-  const signal = async (sig: NodeJS.Signals): Promise<void> => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill(sig)
-    await exited
+  const started = agent.events.find((e) => e.event === 'started')
+  if (typeof started?.etcd !== 'string') {
+    await agent.kill()
+    throw new Error(`the agent's started event has no etcd address: ${JSON.stringify(started)}`)
   }
-  return { ...info, proc, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') }
+  return {
+    peerId: agent.peerId,
+    addresses: agent.addresses,
+    etcd: started.etcd,
+    stop: async () => {
+      await agent.stop()
+    },
+    kill: () => agent.kill(),
+  }
 }
 
 /** The outcome of one etcdctl run. */

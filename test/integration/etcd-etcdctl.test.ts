@@ -1,8 +1,9 @@
 /**
- * The etcd API against the real etcdctl (Debian's etcd-client), with agents as OS processes: reads and writes on
- * one agent seen on the others, a watch on one agent seeing a put on another, txn, leases (grant, put --lease,
- * keep-alive on another agent, expiry deleting the key everywhere after the granting agent is SIGKILLed),
- * `endpoint status`, and bad requests answered with clean errors while the agent keeps serving.
+ * The etcd API against the real etcdctl (Debian's etcd-client), with agents as OS processes (`confmesh node --etcd`,
+ * the compiled package: `npm run build` first): reads and writes on one agent seen on the others, a watch on one agent
+ * seeing a put on another, txn, leases (grant, put --lease, keep-alive on another agent, expiry deleting the key
+ * everywhere after the granting agent is SIGKILLed), `endpoint status`, and bad requests answered with clean errors
+ * while the agent keeps serving.
  */
 import { spawnSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,7 +12,6 @@ import { type EtcdPeer, etcdctl, etcdctlWatch, spawnEtcdPeer } from '../helpers/
 import { waitFor } from '../helpers/wait-for.js'
 
 const hasEtcdctl = spawnSync('etcdctl', ['version'], { env: { ...process.env, ETCDCTL_API: '3' } }).status === 0
-const TIMING = { heartbeatMs: 200, memberTimeoutMs: 1500, antiEntropyMs: 1000 }
 
 /** The value of `key` on an agent (`undefined` when absent), via `etcdctl get --print-value-only`. */
 async function value(peer: EtcdPeer, key: string): Promise<string | undefined> {
@@ -26,11 +26,8 @@ describe.skipIf(!hasEtcdctl)('etcd API with etcdctl, agents as processes', () =>
   let c: EtcdPeer
 
   beforeAll(async () => {
-    a = await spawnEtcdPeer({ timing: TIMING, leaseCheckMs: 100 })
-    ;[b, c] = await Promise.all([
-      spawnEtcdPeer({ bootstrap: a.addresses, timing: TIMING, leaseCheckMs: 100 }),
-      spawnEtcdPeer({ bootstrap: a.addresses, timing: TIMING, leaseCheckMs: 100 }),
-    ])
+    a = await spawnEtcdPeer()
+    ;[b, c] = await Promise.all([spawnEtcdPeer({ bootstrap: a.addresses }), spawnEtcdPeer({ bootstrap: a.addresses })])
     for (const p of [a, b, c]) {
       await waitFor(
         async () => {
