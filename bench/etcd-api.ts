@@ -6,50 +6,36 @@
  * - get: `get(key)` of an existing key;
  * - watch: a prefix watch on a second connection; put -> event delivered, measured in this process (one clock).
  * confmesh is measured twice for watch: the watcher on the same agent, and on a second agent (the put travels the
- * mesh). Agents run as separate processes (this script with `--agent`), like etcd.
+ * mesh). Agents are `confmesh node --etcd` processes (the built package when dist/ exists, else the sources via
+ * tsx), like etcd.
  *
  * Usage: `npx tsx bench/etcd-api.ts [--quick] [--n N]`; writes the `etcd-api` section of bench/RESULTS.md.
  *
  * @module
  */
-import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Etcd3 } from 'etcd3'
-import { createEtcdApi, createMesh } from '../src/index.js'
-import { isMain, runMain, trackChild } from './lib/cleanup.js'
+import { startAgent } from '../test/helpers/agent-process.js'
+import { isMain, onCleanup, runMain } from './lib/cleanup.js'
 import { machineLine, sampleMachine } from './lib/machine.js'
 import { writeResultsSection } from './lib/results.js'
-import { tsxExecArgv } from './lib/spawn.js'
 import { type Summary, summarize } from './lib/stats.js'
 import { printTable, renderMarkdown, type Table } from './lib/table.js'
 import { etcdVersion, startEtcd } from './peers/etcd.js'
 
-const SELF = fileURLToPath(import.meta.url)
+const RUNNER = existsSync(fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url))) ? 'dist' : 'tsx'
 
-/** Agent mode: a mesh peer with its etcd API; prints `{ addresses, etcd }` and stops on SIGTERM. */
-async function agent(bootstrap: string[]): Promise<void> {
-  const mesh = await createMesh(bootstrap.length > 0 ? { bootstrap } : {})
-  const api = await createEtcdApi(mesh, { listen: '127.0.0.1:0' })
-  process.stdout.write(`${JSON.stringify({ addresses: mesh.addresses, etcd: api.address })}\n`)
-  process.once('SIGTERM', () => {
-    void api
-      .close()
-      .then(() => mesh.stop())
-      .then(() => process.exit(0))
-  })
-}
-
+/** `confmesh node --etcd 127.0.0.1:0` as its own process (stopped at cleanup). */
 async function spawnAgent(bootstrap: string[]): Promise<{ addresses: string[]; etcd: string }> {
-  const child = trackChild(
-    spawn(process.execPath, [...tsxExecArgv(), SELF, '--agent', JSON.stringify(bootstrap)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }),
-  )
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`agent exited (${code}) before starting`)))
-    createInterface({ input: child.stdout! }).once('line', (l) => resolve(JSON.parse(l)))
+  const args = ['--etcd', '127.0.0.1:0', ...bootstrap.flatMap((b) => ['--bootstrap', b])]
+  const agent = await startAgent({ runner: RUNNER, args, http: false })
+  onCleanup(async () => {
+    await agent.stop()
   })
+  const etcd = agent.events.find((e) => e.event === 'started')?.etcd
+  if (typeof etcd !== 'string') throw new Error('the agent printed no etcd address')
+  return { addresses: agent.addresses, etcd }
 }
 
 async function timed(n: number, op: (i: number) => Promise<unknown>): Promise<Summary> {
@@ -173,8 +159,9 @@ async function main(): Promise<void> {
         machineLine(machine),
         '',
         `The \`etcd3\` npm client, closed loop, ${n} requests per column, one in flight; latencies measured in the`,
-        'client process. etcd: one member on 127.0.0.1 with a temp data dir (fsync on every put). confmesh: agents as',
-        'separate processes, in memory (no data dir), answering from their local replica; "alone" is an agent without',
+        'client process. etcd: one member on 127.0.0.1 with a temp data dir (fsync on every put). confmesh: agents',
+        `(\`confmesh node --etcd\`, ${RUNNER === 'dist' ? 'built package' : 'sources via tsx'}), in memory (no data dir),`,
+        'answering from their local replica; "alone" is an agent without',
         'peers; the last row puts on one agent and watches on another (gossip, apply, revision, watch event).',
         '',
         renderMarkdown(table),
@@ -191,8 +178,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (isMain(import.meta.url)) {
-  const i = process.argv.indexOf('--agent')
-  if (i >= 0) void agent(JSON.parse(process.argv[i + 1] ?? '[]') as string[])
-  else void runMain(main)
-}
+if (isMain(import.meta.url)) void runMain(main)
