@@ -49,6 +49,16 @@ export {
   SyncError,
   UpdateRejectedError,
 } from './errors.js'
+export { EtcdApiError, EtcdListenError, EtcdStateError } from './etcd/errors.js'
+// etcd v3 API (src/etcd)
+export {
+  createEtcdApi,
+  DEFAULT_PROGRESS_NOTIFY_MS,
+  type EtcdApi,
+  type EtcdApiOptions,
+  parseEtcdListen,
+} from './etcd/etcd-api.js'
+export { ETCD_AGENTS_NAMESPACE, ETCD_ATTACH_PREFIX, ETCD_LEASE_NAMESPACE } from './etcd/etcd-leases.js'
 // feature flags (src/flags)
 export type { MeshFlags } from './flags/api.js'
 export { InvalidFlagsError } from './flags/errors.js'

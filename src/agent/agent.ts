@@ -2,12 +2,13 @@
  * The agent: one long-running mesh peer with its durable state, HTTP API and metrics, as `confmesh node` runs it.
  * Start order: read every file named by the options (token file, network key) and check the HTTP address first, so a
  * bad option fails before the peer joins anything; then the mesh (with SQLite storage whose commits feed the
- * metrics), then the HTTP API. `stop()` undoes it in reverse: the API (ending watch streams), the metrics, then the
- * mesh (last appends flushed, the data dir released).
+ * metrics), then the HTTP API and the etcd API. `stop()` undoes it in reverse: the etcd API (revision state written),
+ * the HTTP API (ending watch streams), the metrics, then the mesh (last appends flushed, the data dir released).
  *
  * @module
  */
 import { readFileSync } from 'node:fs'
+import { createEtcdApi, type EtcdApi, parseEtcdListen } from '../etcd/etcd-api.js'
 import { InsecureListenError } from '../http/errors.js'
 import { createHttpApi, type HttpApi } from '../http/http-api.js'
 import { isLoopbackHost, parseListenAddress } from '../http/listen-address.js'
@@ -25,6 +26,8 @@ export interface Agent {
   readonly mesh: ConfigMesh
   /** The HTTP API, when `http` was given. */
   readonly api: HttpApi | undefined
+  /** The etcd v3 API, when `etcd` was given. */
+  readonly etcd: EtcdApi | undefined
   readonly metrics: MeshMetrics
   /** Stops the API and leaves the mesh cleanly. Idempotent. */
   stop(): Promise<void>
@@ -40,6 +43,7 @@ export async function startAgent(options: AgentOptions, log: AgentLog): Promise<
         'reaches it could change the configuration)',
     )
   }
+  if (options.etcd !== undefined) parseEtcdListen(options.etcd) // EtcdListenError: malformed or beyond loopback
   let networkKey: string | undefined
   if (options.networkKeyFile !== undefined) {
     try {
@@ -70,6 +74,7 @@ export async function startAgent(options: AgentOptions, log: AgentLog): Promise<
   const mesh = await createMesh(meshOptions)
   metrics = createMeshMetrics(mesh)
   let api: HttpApi | undefined
+  let etcd: EtcdApi | undefined
   try {
     if (options.http !== undefined) {
       api = await createHttpApi(mesh, {
@@ -79,7 +84,16 @@ export async function startAgent(options: AgentOptions, log: AgentLog): Promise<
         ...(tokens === undefined ? {} : { tokens }),
       })
     }
+    if (options.etcd !== undefined) {
+      etcd = await createEtcdApi(mesh, {
+        listen: options.etcd,
+        logger: log.logger,
+        ...(options.etcdNamespace === undefined ? {} : { namespace: options.etcdNamespace }),
+        ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+      })
+    }
   } catch (err) {
+    await api?.close()
     metrics.stop()
     await mesh.stop()
     throw err
@@ -89,9 +103,11 @@ export async function startAgent(options: AgentOptions, log: AgentLog): Promise<
   return {
     mesh,
     api,
+    etcd,
     metrics: m,
     stop() {
       stopping ??= (async () => {
+        await etcd?.close()
         await api?.close()
         m.stop()
         await mesh.stop()

@@ -3,13 +3,14 @@
  * agent, prints where it listens, logs every change and membership change, and on SIGINT/SIGTERM (or `io.signal`)
  * stops cleanly: exit code 0, nothing lost (with `--data-dir` every acknowledged write is on disk).
  *
- * Output: text lines `peer ID`, `listening ADDR`..., `http URL` (with `--http`), `ready`; or with `--json` one line
- * `{"event":"started","peerId","addresses","http","dataDir"}`; then one line per event (`change`, `peers`),
+ * Output: text lines `peer ID`, `listening ADDR`..., `http URL` (with `--http`), `etcd HOST:PORT` (with `--etcd`), `ready`; or with `--json` one line
+ * `{"event":"started","peerId","addresses","http","etcd","dataDir"}`; then one line per event (`change`, `peers`),
  * `stopping`, `stopped`. Exit codes: 0 stopped cleanly, 1 failed, 2 bad options.
  *
  * @module
  */
 import { ConfmeshError } from '../errors.js'
+import { EtcdListenError } from '../etcd/errors.js'
 import { InsecureListenError, InvalidListenAddressError, InvalidTokenFileError } from '../http/errors.js'
 import { startAgent } from './agent.js'
 import { type AgentIo, createAgentLog } from './agent-log.js'
@@ -26,6 +27,7 @@ export { AGENT_OPTION_SPECS, type AgentOptions, loadConfigFile, parseAgentArgs }
 /** The usage text of `confmesh node`. */
 export function nodeUsage(): string {
   return `confmesh node [options]: run a peer of the mesh until SIGINT/SIGTERM, optionally serving the HTTP API
+and the etcd API
 
 Options:
 ${agentOptionsUsage()}
@@ -68,7 +70,7 @@ export async function runNodeCommand(argv: string[], io: NodeCommandIo = process
     io.err(`confmesh node: ${err instanceof ConfmeshError ? `${e.name}: ` : ''}${e.message}\n`)
     return isOptionsError(err) ? 2 : 1
   }
-  const { mesh, api } = agent
+  const { mesh, api, etcd } = agent
   mesh.watchAll((e) => log.change(e))
   mesh.events.addEventListener('peers:change', (evt) => {
     const { joined, left, members } = evt.detail
@@ -83,12 +85,14 @@ export async function runNodeCommand(argv: string[], io: NodeCommandIo = process
       peerId: mesh.peerId,
       addresses: mesh.addresses,
       ...(api === undefined ? {} : { http: api.url }),
+      ...(etcd === undefined ? {} : { etcd: etcd.address }),
       ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     },
     [
       `peer ${mesh.peerId}`,
       ...mesh.addresses.map((a) => `listening ${a}`),
       ...(api === undefined ? [] : [`http ${api.url}`]),
+      ...(etcd === undefined ? [] : [`etcd ${etcd.address}`]),
       'ready',
     ],
   )
@@ -109,7 +113,8 @@ function isOptionsError(err: unknown): boolean {
     err instanceof AgentOptionsError ||
     err instanceof InvalidTokenFileError ||
     err instanceof InsecureListenError ||
-    err instanceof InvalidListenAddressError
+    err instanceof InvalidListenAddressError ||
+    err instanceof EtcdListenError
   )
 }
 

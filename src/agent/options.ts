@@ -24,6 +24,10 @@ export interface AgentOptions {
   dataDir?: string
   /** Serve the HTTP API on `HOST:PORT`. Default: no HTTP API. */
   http?: string
+  /** Serve the etcd v3 API on `HOST:PORT` (loopback only: it has no authentication). Default: none. */
+  etcd?: string
+  /** The namespace the etcd API serves. Default `default`. */
+  etcdNamespace?: string
   /** File of `read TOKEN` / `write TOKEN` lines for the HTTP API. */
   httpTokenFile?: string
   /** Peer ids allowed to write (seeds the replicated writer set). */
@@ -89,6 +93,20 @@ export const AGENT_OPTION_SPECS: readonly AgentOptionSpec[] = [
     kind: 'list',
     arg: 'ID,...',
     help: 'peer ids allowed to write (default everyone)',
+  },
+  {
+    flag: 'etcd',
+    key: 'etcd',
+    kind: 'string',
+    arg: 'HOST:PORT',
+    help: 'serve the etcd v3 API (e.g. 127.0.0.1:2379; loopback only)',
+  },
+  {
+    flag: 'etcd-namespace',
+    key: 'etcdNamespace',
+    kind: 'string',
+    arg: 'NS',
+    help: 'namespace the etcd API serves (default default)',
   },
   { flag: 'weight', key: 'weight', kind: 'number', arg: 'N', help: 'ring weight, 0.01..100 (default 1)' },
   { flag: 'tag', key: 'tags', kind: 'tags', arg: 'K=V', help: 'metadata announced to the mesh (repeatable)' },
