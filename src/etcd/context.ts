@@ -9,7 +9,7 @@
  */
 import type { Namespace } from '../config/namespace.js'
 import type { MeshLogger } from '../logger.js'
-import type { ConfigMesh } from '../mesh.js'
+import type { ConfigMesh } from '../mesh/config-mesh.js'
 import type { EtcdLeases } from './etcd-leases.js'
 import type { ResponseHeader } from './messages.js'
 import type { RevisionStore } from './revision-store.js'

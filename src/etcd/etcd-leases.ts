@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto'
 import type { JsonValue } from '../config/value.js'
 import type { MeshLogger } from '../logger.js'
-import type { ConfigMesh } from '../mesh.js'
+import type { ConfigMesh } from '../mesh/config-mesh.js'
 import { etcdErrors, invalidArgument } from './errors.js'
 
 /** Namespace of the lease records (id -> `{ ttl, expiresAt, grantedBy }`). */

@@ -325,7 +325,7 @@ async function wireParts(
   ingest.addEventListener('gap', (evt) => void pulls.requestPull(evt.detail))
   /** One pull round from every connected member: `syncNow`, and how versions fetch writes they lack. */
   const pullAll = async (): Promise<void> => {
-    const connected = new Set(node.getConnections().map((c) => c.remotePeer.toString()))
+    const connected = new Set(transport.connections())
     const members = membership.memberIds().filter((id) => connected.has(id))
     await Promise.all(members.map((id) => pulls.requestPull(id)))
   }
