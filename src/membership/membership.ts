@@ -31,6 +31,9 @@ import type { TopicMessage, Transport, Verdict } from '../transport/transport.js
 import { decodeMessage, encodeMessage } from '../wire/codec.js'
 import { type KnownPeer, KnownPeers } from './known-peers.js'
 
+/** Goodbyes remembered at most (each for twice the member timeout), against late heartbeats of a run that left. */
+const MAX_DEPARTED = 1024
+
 /** Default heartbeat period. */
 export const DEFAULT_HEARTBEAT_MS = 1_000
 /** Default time after which a silent member is dropped. */
@@ -225,6 +228,12 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
   private readonly startedAt: number
   private readonly records = new Map<string, MemberRecord>()
   private readonly everSeen: KnownPeers
+  /**
+   * Members that said goodbye: peer id -> the `startedAt` of the run that left, and when. Gossip does not keep order
+   * across paths, so a heartbeat of that run can arrive after its goodbye (relayed the long way round); it must not
+   * bring the member back until the timeout. A restarted member has a new `startedAt` and is welcome at once.
+   */
+  private readonly departed = new Map<string, { startedAt: number; at: number }>()
   /** Members heard of in others' heartbeat samples but not (yet) from themselves: dial candidates only. */
   private readonly hints = new Map<string, { addresses: string[]; at: number }>()
   private heartbeats = 0
@@ -397,12 +406,19 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     }
     if (from === this.self) return
     if (decoded.kind === 'leave') {
-      if (this.records.delete(from)) this.emitChange([], [from])
+      const record = this.records.get(from)
+      if (record === undefined) return
+      if (this.departed.size >= MAX_DEPARTED) this.departed.delete(this.departed.keys().next().value!)
+      this.departed.set(from, { startedAt: record.startedAt, at: this.clock.now() })
+      this.records.delete(from)
+      this.emitChange([], [from])
       return
     }
     if (decoded.kind !== 'member') return
     const parsed = parseMember(decoded.body)
     if (parsed === undefined || parsed.peerId !== from) return
+    if (this.departed.get(from)?.startedAt === parsed.startedAt) return // a late heartbeat of a run that said goodbye
+    this.departed.delete(from)
     const previous = this.records.get(from)
     const now = this.clock.now()
     this.hints.delete(from)
@@ -436,6 +452,7 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
     // those that really went silent). Without it, a loaded machine made members flap and forget each other.
     const lateness = Math.max(0, now - this.nextTickAt)
     this.publishHeartbeat(now, this.heartbeats++ % SAMPLE_EVERY === 0)
+    for (const [id, d] of this.departed) if (now - d.at > 2 * this.timeoutMs) this.departed.delete(id)
     const left: string[] = []
     for (const [id, r] of this.records) {
       if (now - r.lastSeen > this.timeoutMs + lateness) {
