@@ -13,7 +13,9 @@
  *
  * @module
  */
+
 import type * as Y from 'yjs'
+import { type Clock, systemClock, type TimerHandle } from '../clock.js'
 import { type MissingWriter, UnknownVersionError } from './errors.js'
 import { dominates, stateVectorOf, type VectorClock } from './vector-clock.js'
 
@@ -39,6 +41,8 @@ export interface VersionWaitInit {
   readonly pull?: () => Promise<void>
   /** The peer a Yjs client id belongs to, when known. */
   readonly writerOf?: (client: number) => string | undefined
+  /** Timers of the deadline and the pauses between pull rounds (virtual on a simulated network). Default: the system's. */
+  readonly timers?: Clock
 }
 
 /** Validates `options.timeoutMs` and returns it (default {@link DEFAULT_VERSION_WAIT_MS}). */
@@ -101,12 +105,13 @@ export function awaitVersion(
   if (pull === undefined || timeoutMs === 0) return Promise.reject(notReceivedError(doc, clock, id, 0, init.writerOf))
   return new Promise<void>((resolve, reject) => {
     let done = false
-    let pause: ReturnType<typeof setTimeout> | undefined
+    const timers = init.timers ?? systemClock
+    let pause: TimerHandle | undefined
     const finish = (err?: Error): void => {
       if (done) return
       done = true
-      clearTimeout(deadline)
-      if (pause !== undefined) clearTimeout(pause)
+      timers.clearTimeout(deadline)
+      timers.clearTimeout(pause)
       doc.off('afterTransaction', onTransaction)
       if (err === undefined) resolve()
       else reject(err)
@@ -114,7 +119,7 @@ export function awaitVersion(
     const onTransaction = (): void => {
       if (reached()) finish()
     }
-    const deadline = setTimeout(() => {
+    const deadline = timers.setTimeout(() => {
       finish(reached() ? undefined : notReceivedError(doc, clock, id, timeoutMs, init.writerOf))
     }, timeoutMs)
     doc.on('afterTransaction', onTransaction)
@@ -124,7 +129,7 @@ export function awaitVersion(
         .then(() => {
           if (done) return
           if (reached()) return finish()
-          pause = setTimeout(() => round(Math.min(MAX_PULL_PAUSE_MS, wait * 2)), wait)
+          pause = timers.setTimeout(() => round(Math.min(MAX_PULL_PAUSE_MS, wait * 2)), wait)
         })
     }
     round(FIRST_PULL_PAUSE_MS)

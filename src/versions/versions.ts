@@ -431,7 +431,11 @@ class DocVersions implements Versions {
   /** Resolves once the document includes `clock`, pulling from connected peers for up to `timeoutMs`. */
   private async reach(clock: ReadonlyMap<number, number>, timeoutMs: number): Promise<void> {
     if (this.retention.versions === 0) return // stateOf explains
-    const init = { writerOf: this.writerOf, ...(this.pull === undefined ? {} : { pull: this.pull }) }
+    const init = {
+      writerOf: this.writerOf,
+      timers: this.timers,
+      ...(this.pull === undefined ? {} : { pull: this.pull }),
+    }
     await awaitVersion(this.doc, clock, toVersion(clock).id, timeoutMs, init)
   }
 
