@@ -6,18 +6,13 @@
  * @module
  */
 import type { JsonValue } from '../config/value.js'
+import type { RolloutOptions } from '../rollout/api.js'
 import { assertWritableNamespace } from './kv-routes.js'
 import { RELEASE_ROUTE_SCHEMAS as S } from './release-schemas.js'
 import { READ, type RouteContext, WRITE } from './route-context.js'
 
-interface StartBody {
-  namespace: string
-  key: string
-  value: JsonValue
-  percent?: number
-  tags?: Record<string, string>
-  peers?: string[]
-}
+/** The body of `POST /v1/rollouts`. */
+type StartBody = { namespace: string; key: string; value: JsonValue } & RolloutOptions
 
 /** Registers the rollout routes. */
 export function registerRolloutRoutes({ app, mesh }: RouteContext): void {

@@ -158,13 +158,6 @@ const ROUTES = {
           'member',
         ],
         properties: {
-          access: {
-            type: 'string',
-            enum: ['open', 'read', 'write'],
-            description:
-              "what the caller's token may do: `read` or `write`; `open` when the agent has no tokens (anyone may write)",
-          },
-          member: { ...ref('Peer'), description: 'this agent as a ring member (`self: true`)' },
           peerId: { type: 'string' },
           meshName: { type: 'string' },
           addresses: { type: 'array', items: { type: 'string' } },
@@ -178,6 +171,13 @@ const ROUTES = {
           members: { type: 'integer', description: 'live members on the ring, this one included' },
           namespaces: { type: 'array', items: { type: 'string' } },
           uptimeSeconds: { type: 'number' },
+          access: {
+            type: 'string',
+            enum: ['open', 'read', 'write'],
+            description:
+              "what the caller's token may do: `read` or `write`; `open` when the agent has no tokens (anyone may write)",
+          },
+          member: { ...ref('Peer'), description: 'this agent as a ring member (`self: true`)' },
         },
       },
       ...ERROR_RESPONSES,
