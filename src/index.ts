@@ -20,6 +20,7 @@
  */
 import './polyfill.js'
 
+export type { ApiRollout, ApiRolloutStart, ApiSchema } from './client/api-client.js'
 // HTTP API client (src/client): for programs that talk to an agent instead of embedding a peer
 export {
   type ApiClient,
@@ -27,6 +28,7 @@ export {
   createApiClient,
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from './client/api-client.js'
+export type { ApiSchemaIssue } from './client/errors.js'
 export { ApiError, ApiNotFoundError, ApiRefusedError, ApiServerError, ApiUnreachableError } from './client/errors.js'
 export {
   type ApiWatchEvent,

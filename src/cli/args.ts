@@ -22,6 +22,9 @@ export const ENDPOINT_COMMANDS = [
   'peers',
   'ring',
   'status',
+  'schema',
+  'rollout',
+  'flags',
 ] as const
 
 /** A command served against a running agent. */
@@ -52,6 +55,12 @@ const OPTIONS = {
   keys: { type: 'string' },
   message: { type: 'string', short: 'm' },
   'last-event-id': { type: 'string' },
+  // schema, rollout, flags
+  force: { type: 'boolean' },
+  percent: { type: 'string' },
+  tag: { type: 'string', multiple: true },
+  peer: { type: 'string', multiple: true },
+  replace: { type: 'boolean' },
   // render
   template: { type: 'string' },
   out: { type: 'string' },
@@ -118,12 +127,29 @@ Against a running agent (confmesh node --http ...):
   snapshot [--message TEXT]                   record a labelled version
   rollback VERSION [--namespace NS] [--keys K1,K2] [--message TEXT]
   peers                                       live members
-  ring     KEY [--count N]                    the N owners of KEY on the consistent-hash ring (default 1)
-  status                                      the agent's peer id, addresses, version, document size, peer count
+  ring     [KEY] [--count N]                  the N owners of KEY on the consistent-hash ring (default 1);
+                                              without KEY: the members, their weights and shares of the key space
+  status                                      the agent's peer id, addresses, version, document size, peer count,
+                                              its weight and tags, and what the token may do
+  schema get [PATTERN] [--namespace NS]       the stored schemas (or the one of PATTERN, as JSON)
+  schema set PATTERN SCHEMA [--namespace NS] [--force]
+                                              store a JSON Schema (JSON text or a file) for the keys matching
+                                              PATTERN (a key or a glob: limits.*); --force: even if values break it
+  schema delete PATTERN [--namespace NS]
+  schema validate                             the values that break a stored schema (exit code 1 if any)
+  rollout list                                active gray releases and how many members are in each
+  rollout start KEY JSON [--namespace NS] [--percent P] [--tag K=V]... [--peer ID]...
+                                              release JSON to P % of the peers (and those tagged / listed); run
+                                              again with a higher --percent to widen
+  rollout promote ID | rollout abort ID       make the value everyone's, or give everyone the old one back
+  flags import FILE [--namespace NS] [--replace]
+                                              load a flagd flag file (namespace default "flags"); --replace deletes
+                                              the flags the file lacks
   render   --template FILE --out FILE [--exec CMD] [--once] [--debounce MS] [--lenient]
                                               write a config file from a Liquid template, again on every change
   Output: readable tables; --json prints the API's JSON (watch: one JSON line per event).
-  Exit codes: 0 ok, 1 not found (or the agent could not be reached), 2 usage, 3 refused by the agent (401/403/4xx).
+  Exit codes: 0 ok, 1 not found (or the agent could not be reached), 2 usage, 3 refused by the agent (401/403/4xx;
+  a schema's refusal lists every violation).
 
 Without --endpoint (join the mesh briefly as a peer, catch up, act, and leave):
   confmesh get    KEY        --bootstrap ADDR [--namespace NS] [--name NAME]

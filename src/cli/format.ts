@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ApiSchemaIssue } from '../client/errors.js'
 import type { JsonValue } from '../config/value.js'
 
 /** A column of {@link formatTable}: its header and how a row shows in it. */
@@ -74,6 +75,22 @@ export function versionId(version: unknown): string {
   if (typeof version === 'string') return version
   const id = (version as { id?: unknown } | null | undefined)?.id
   return typeof id === 'string' ? id : JSON.stringify(version)
+}
+
+/** Schema violations as a table: key, where in the value, what is wrong, which schema said so. */
+export function formatIssues(issues: readonly ApiSchemaIssue[]): string {
+  return formatTable(
+    [
+      { header: 'key', cell: (i) => `${i.namespace}/${i.key}` },
+      { header: 'path', cell: (i) => i.path || '-' },
+      { header: 'problem', cell: (i) => i.message },
+      {
+        header: 'schema',
+        cell: (i) => `${i.namespace}/${i.pattern}${i.rollout === undefined ? '' : ` (rollout ${i.rollout})`}`,
+      },
+    ],
+    issues,
+  )
 }
 
 function oneLine(text: string): string {

@@ -2,7 +2,7 @@
  * The `confmesh` command (bin/confmesh.js calls {@link main}). It dispatches:
  * - `node` to the agent (a long-running peer);
  * - with `--endpoint URL` (or `CONFMESH_ENDPOINT`): every operation against a running agent's HTTP API
- *   (`get set delete dump watch history diff snapshot rollback peers ring status`, and `render`);
+ *   (`get set delete dump watch history diff snapshot rollback peers ring status schema rollout flags`, and `render`);
  * - without it: `get set delete dump` by joining the mesh briefly as a peer (`--bootstrap`);
  * - `keygen`.
  *
@@ -14,16 +14,21 @@
 import { readFileSync } from 'node:fs'
 import '../polyfill.js'
 import { createApiClient } from '../client/api-client.js'
+import { ApiError } from '../client/errors.js'
 import { ConfmeshError } from '../errors.js'
 import type { MeshOptions } from '../mesh/options.js'
 import { type CliValues, type EndpointCommand, findCommand, isEndpointCommand, parseCli, USAGE } from './args.js'
 import { peersCommand, ringCommand, statusCommand } from './commands/cluster.js'
 import type { CliIo, Command } from './commands/context.js'
+import { flagsCommand } from './commands/flags.js'
 import { deleteCommand, dumpCommand, getCommand, setCommand } from './commands/kv.js'
 import { runRenderCommand } from './commands/render-command.js'
+import { rolloutCommand } from './commands/rollout.js'
+import { schemaCommand } from './commands/schema.js'
 import { diffCommand, historyCommand, rollbackCommand, snapshotCommand } from './commands/versions.js'
 import { watchCommand } from './commands/watch.js'
 import { EXIT_OK, EXIT_USAGE, exitCodeOf, UsageError } from './errors.js'
+import { formatIssues } from './format.js'
 
 export { USAGE } from './args.js'
 export type { CliIo } from './commands/context.js'
@@ -44,6 +49,9 @@ const ENDPOINT_HANDLERS: Record<EndpointCommand, Command> = {
   peers: peersCommand,
   ring: ringCommand,
   status: statusCommand,
+  schema: schemaCommand,
+  rollout: rolloutCommand,
+  flags: flagsCommand,
 }
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. `io` defaults to the process. */
@@ -102,6 +110,7 @@ async function runCommand(argv: string[], found: string | undefined, io: CliIo):
     const e = err as Error
     if (err instanceof UsageError) io.err(`${e.message}\n\nRun confmesh --help for usage.\n`)
     else io.err(`confmesh ${command}: ${err instanceof ConfmeshError ? `${e.name}: ` : ''}${e.message}\n`)
+    if (err instanceof ApiError && err.issues.length > 0) io.err(formatIssues(err.issues))
     return exitCodeOf(err)
   }
 }

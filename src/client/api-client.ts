@@ -8,7 +8,15 @@
  * @module
  */
 import type { JsonValue } from '../config/value.js'
-import { ApiError, ApiNotFoundError, ApiRefusedError, ApiServerError, ApiUnreachableError } from './errors.js'
+import type { RolloutInfo, RolloutOptions } from '../rollout/api.js'
+import {
+  ApiError,
+  ApiNotFoundError,
+  ApiRefusedError,
+  type ApiSchemaIssue,
+  ApiServerError,
+  ApiUnreachableError,
+} from './errors.js'
 
 /** Options of {@link createApiClient}. */
 export interface ApiClientOptions {
@@ -94,18 +102,39 @@ export interface ApiStatus {
   readonly namespaces?: readonly string[]
   readonly versions?: number
   readonly uptimeSeconds?: number
+  /** What the token in use may do: `read`, `write`, or `open` (the agent has no tokens). */
+  readonly access?: 'open' | 'read' | 'write'
+  /** The agent itself as a ring member. */
+  readonly member?: ApiPeer
   readonly [field: string]: unknown
 }
 
-/** The answer of `GET /v1/ring?key=K&n=N`. */
+/** The answer of `GET /v1/ring` (`?key=K&n=N`: the owners of K). */
 export interface ApiRing {
   /** Every member on the ring. */
   readonly members: readonly string[]
   readonly key?: string
   /** The owners of `key`, first owner first. */
   readonly owners?: readonly string[]
+  /** Without `key`: each member's weight and share (0..1) of the key space. */
+  readonly shares?: ReadonlyArray<{ readonly peerId: string; readonly weight: number; readonly share: number }>
   readonly [field: string]: unknown
 }
+
+/** A stored schema as `GET /v1/schemas` lists it. */
+export interface ApiSchema {
+  readonly namespace: string
+  readonly pattern: string
+  readonly schema: JsonValue
+  readonly author: string
+  readonly time: number
+}
+
+/** An active rollout as `GET /v1/rollouts` lists it. */
+export type ApiRollout = RolloutInfo
+
+/** The body of `POST /v1/rollouts`: the key, its new value, and who gets it. */
+export type ApiRolloutStart = { namespace: string; key: string; value: JsonValue } & RolloutOptions
 
 /** Options of {@link ApiClient.rollback}. */
 export interface ApiRollbackOptions {
@@ -152,6 +181,30 @@ export interface ApiClient {
   ring(key?: string, n?: number): Promise<ApiRing>
   /** `GET /v1/status`. */
   status(): Promise<ApiStatus>
+  /** Every stored schema. */
+  schemas(): Promise<ApiSchema[]>
+  /** Stores a schema for the keys of `namespace` matching `pattern` (`force`: even though current values break it). */
+  setSchema(
+    namespace: string,
+    pattern: string,
+    schema: JsonValue,
+    force?: boolean,
+  ): Promise<{ version: ApiVersion | string }>
+  /** Removes a schema. */
+  deleteSchema(namespace: string, pattern: string): Promise<{ version: ApiVersion | string; deleted: boolean }>
+  /** Current values that break a stored schema. */
+  validate(): Promise<{ valid: boolean; issues: ApiSchemaIssue[] }>
+  /** Active rollouts, newest first. */
+  rollouts(): Promise<ApiRollout[]>
+  /** Starts (or widens) a rollout. */
+  startRollout(start: ApiRolloutStart): Promise<{ id: string; version: ApiVersion | string }>
+  /** Promotes (`promote`) or aborts (`abort`) a rollout. */
+  endRollout(id: string, how: 'promote' | 'abort'): Promise<{ version: ApiVersion | string }>
+  /** Loads a flagd flag file (parsed) into `namespace` (default `flags`). */
+  importFlags(
+    file: JsonValue,
+    options?: { namespace?: string; replace?: boolean },
+  ): Promise<{ flags: string[]; version: ApiVersion | string }>
   /** A request to any path under the endpoint; the JSON answer, or a typed error. */
   request<T>(method: string, path: string, body?: unknown): Promise<T>
   /** The URL of `path` under the endpoint. */
@@ -226,7 +279,29 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     },
     ring: (key, n) => request<ApiRing>('GET', `/v1/ring${query({ key, n })}`),
     status: () => request<ApiStatus>('GET', '/v1/status'),
+    async schemas() {
+      return (await request<{ schemas: ApiSchema[] }>('GET', '/v1/schemas')).schemas
+    },
+    setSchema: (namespace, pattern, schema, force) =>
+      request('PUT', `${schemaPath(namespace, pattern)}${force === true ? '?force=true' : ''}`, schema),
+    deleteSchema: (namespace, pattern) => request('DELETE', schemaPath(namespace, pattern)),
+    validate: () => request('GET', '/v1/validate'),
+    async rollouts() {
+      return (await request<{ rollouts: ApiRollout[] }>('GET', '/v1/rollouts')).rollouts
+    },
+    startRollout: (start) => request('POST', '/v1/rollouts', start),
+    endRollout: (id, how) => request('POST', `/v1/rollouts/${encodeURIComponent(id)}/${how}`),
+    importFlags: (file, opts = {}) =>
+      request(
+        'POST',
+        `/v1/flags/import${query({ namespace: opts.namespace, replace: opts.replace === true ? 'true' : undefined })}`,
+        file,
+      ),
   }
+}
+
+function schemaPath(namespace: string, pattern: string): string {
+  return `/v1/schemas/${encodeURIComponent(namespace)}/${encodeURIComponent(pattern)}`
 }
 
 /** Turns a non-success answer into the matching {@link ApiError}; parses a success's JSON body. */
@@ -242,12 +317,15 @@ export async function readAnswer<T>(res: Response, what: string): Promise<T> {
     }
   }
   if (res.ok) return body as T
-  const detail = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error
+  const detail = (body as { error?: { code?: unknown; message?: unknown; issues?: unknown } } | undefined)?.error
   const apiCode = typeof detail?.code === 'string' ? detail.code : undefined
   const message = typeof detail?.message === 'string' ? detail.message : text.slice(0, 200) || res.statusText
   const full = `${what}: ${res.status}${apiCode === undefined ? '' : ` ${apiCode}`}: ${message}`
   if (res.status === 404) throw new ApiNotFoundError(full, res.status, apiCode)
-  if (res.status >= 400 && res.status < 500) throw new ApiRefusedError(full, res.status, apiCode)
+  if (res.status >= 400 && res.status < 500) {
+    const issues = Array.isArray(detail?.issues) ? (detail.issues as ApiSchemaIssue[]) : []
+    throw new ApiRefusedError(full, res.status, apiCode, { issues })
+  }
   throw new ApiServerError(full, res.status, apiCode)
 }
 

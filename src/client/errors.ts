@@ -6,6 +6,10 @@
  * @module
  */
 import { ConfmeshError } from '../errors.js'
+import type { SchemaIssue } from '../schema/errors.js'
+
+/** One reason a value breaks a stored schema, as the agent reports it (`error.issues` of a 422 answer). */
+export type ApiSchemaIssue = SchemaIssue
 
 /** Base class of every error the HTTP API client throws. */
 export class ApiError extends ConfmeshError {
@@ -14,11 +18,19 @@ export class ApiError extends ConfmeshError {
   readonly status: number
   /** The agent's error code (`error.code` of its JSON body), when it sent one. */
   readonly apiCode: string | undefined
+  /** With `ERR_SCHEMA_VALIDATION` (422): every violation of a stored schema (`error.issues`); else empty. */
+  readonly issues: readonly ApiSchemaIssue[]
 
-  constructor(message: string, status: number, apiCode?: string, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    status: number,
+    apiCode?: string,
+    options?: ErrorOptions & { issues?: readonly ApiSchemaIssue[] },
+  ) {
     super(message, options)
     this.status = status
     this.apiCode = apiCode
+    this.issues = options?.issues ?? []
   }
 }
 

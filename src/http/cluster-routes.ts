@@ -1,19 +1,22 @@
 /**
- * `/healthz`, `/v1/status`, `/v1/peers`, `/v1/ring`, `/metrics` and `/v1/watch`: the agent itself, its view of the
- * mesh, and the change stream.
+ * `/healthz`, `/v1/status`, `/v1/peers`, `/v1/ring`, `/metrics` and `/v1/watch`: the agent itself (with its own member
+ * record and the caller's access), its view of the mesh (with the members' shares of the ring), and the change stream.
  *
  * @module
  */
 import { performance } from 'node:perf_hooks'
+import { createRingShares } from './ring-shares.js'
 import { OPEN, READ, type RouteContext } from './route-context.js'
 import { ROUTE_SCHEMAS } from './schemas.js'
 import type { WatchFilter } from './watch-streams.js'
 
 /** Registers the agent and cluster routes. */
-export function registerClusterRoutes({ app, mesh, metrics, streams, softwareVersion, startedAt }: RouteContext): void {
+export function registerClusterRoutes(ctx: RouteContext): void {
+  const { app, mesh, metrics, streams, softwareVersion, startedAt } = ctx
+  const shares = createRingShares(mesh.ring)
   app.get('/healthz', { schema: ROUTE_SCHEMAS.healthz, config: OPEN }, async () => ({ status: 'ok' as const }))
 
-  app.get('/v1/status', { schema: ROUTE_SCHEMAS.status, config: READ }, async () => {
+  app.get('/v1/status', { schema: ROUTE_SCHEMAS.status, config: READ }, async (req) => {
     const stats = await mesh.stats()
     return {
       peerId: mesh.peerId,
@@ -26,6 +29,8 @@ export function registerClusterRoutes({ app, mesh, metrics, streams, softwareVer
       members: mesh.ring.members().length,
       namespaces: mesh.namespaces(),
       uptimeSeconds: (performance.now() - startedAt) / 1000,
+      access: ctx.accessOf(req.headers.authorization),
+      member: { ...mesh.self(), self: true as const },
     }
   })
 
@@ -40,7 +45,9 @@ export function registerClusterRoutes({ app, mesh, metrics, streams, softwareVer
     async (req) => {
       const members = mesh.ring.members()
       const { key, n } = req.query
-      return key === undefined ? { members } : { members, key, owners: mesh.ring.ownerOf(key, n ?? 1) }
+      return key === undefined
+        ? { members, shares: shares() }
+        : { members, key, owners: mesh.ring.ownerOf(key, n ?? 1) }
     },
   )
 

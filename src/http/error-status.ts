@@ -3,15 +3,17 @@
  * their `name` (stable across package copies), Fastify's own request errors (bad JSON, schema validation, body too
  * large) by their status, and anything else as a 500 whose details stay in the log, never in the answer.
  *
- * Answers are `{ "error": { "code", "message" } }`; `code` is the error's stable `code` (`ERR_INVALID_KEY`, ...).
+ * Answers are `{ "error": { "code", "message" } }`; `code` is the error's stable `code` (`ERR_INVALID_KEY`, ...). A
+ * schema's refusal (422) adds `issues`: every violation (namespace, key, pattern, path, message).
  *
  * @module
  */
 import { ConfmeshError } from '../errors.js'
+import type { SchemaIssue } from '../schema/errors.js'
 
 /** The JSON body of every error answer. */
 export interface ErrorBody {
-  error: { code: string; message: string }
+  error: { code: string; message: string; issues?: readonly SchemaIssue[] }
 }
 
 /** An error answer: status and body. */
@@ -35,6 +37,13 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   UnknownStrategyError: 400,
   DataKeyRequiredError: 400,
   NotSealedError: 400,
+  InvalidSchemaError: 400,
+  InvalidRolloutError: 400,
+  InvalidFlagsError: 400,
+  // a schema refused the value: `issues` lists every violation
+  SchemaValidationError: 422,
+  // another value is rolling out on the key
+  RolloutConflictError: 409,
   // this peer may not write (not in the mesh's writer set)
   NotAuthorizedError: 403,
   UnauthorizedUpdateError: 403,
@@ -42,6 +51,7 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   // no such version (garbage id, writes not received yet, or older than the retained history)
   UnknownVersionError: 404,
   VersionPrunedError: 404,
+  UnknownRolloutError: 404,
   // the peer cannot serve now
   MeshStoppedError: 503,
   NoLiveMembersError: 503,
@@ -73,7 +83,12 @@ export function toErrorReply(err: unknown): ErrorReply {
   if (err instanceof ConfmeshError || isNamedError(err)) {
     const e = err as ConfmeshError
     const status = ERROR_STATUS[e.name] ?? (e.name.startsWith('Storage') ? 503 : undefined)
-    if (status !== undefined) return errorReply(status, e.code, e.message)
+    if (status !== undefined) {
+      const r = errorReply(status, e.code, e.message)
+      const issues = (e as { issues?: unknown }).issues
+      if (Array.isArray(issues)) r.body.error.issues = issues as SchemaIssue[]
+      return r
+    }
   }
   const status = (err as { statusCode?: unknown })?.statusCode
   if (typeof status === 'number' && status >= 400 && status < 500) {

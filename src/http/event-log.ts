@@ -118,7 +118,7 @@ export function createEventLog(options: EventLogOptions = {}): EventLog {
   }
 }
 
-/** The JSON of an event: `value`/`previous` omitted when absent, `deleted` explicit. */
+/** The JSON of an event: `value`/`previous` omitted when absent, `deleted` explicit, `valid: false` passed on. */
 export function serialise(e: WatchEvent): string {
   return JSON.stringify({
     namespace: e.namespace,
@@ -129,5 +129,6 @@ export function serialise(e: WatchEvent): string {
     source: e.source,
     author: e.author,
     time: e.time,
+    ...(e.valid === false ? { valid: false } : {}),
   })
 }

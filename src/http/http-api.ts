@@ -26,11 +26,14 @@ import { registerClusterRoutes } from './cluster-routes.js'
 import { errorReply, toErrorReply } from './error-status.js'
 import { InsecureListenError } from './errors.js'
 import { createEventLog, type EventLogOptions } from './event-log.js'
+import { registerFlagRoutes } from './flag-routes.js'
 import { registerHttpMetrics } from './http-metrics.js'
 import { registerKvRoutes } from './kv-routes.js'
 import { DEFAULT_HTTP_LISTEN, isLoopbackHost, type ListenAddress, parseListenAddress, urlOf } from './listen-address.js'
 import { packageVersion } from './package-version.js'
+import { registerRolloutRoutes } from './rollout-routes.js'
 import type { RouteContext } from './route-context.js'
+import { registerSchemaRoutes } from './schema-routes.js'
 import { ROUTE_SCHEMAS, SHARED_SCHEMAS } from './schemas.js'
 import { createTokenChecker, type HttpToken } from './tokens.js'
 import { registerVersionRoutes } from './version-routes.js'
@@ -136,12 +139,17 @@ export async function createHttpApi(mesh: ConfigMesh, options: HttpApiOptions = 
       streams,
       softwareVersion: packageVersion(),
       startedAt: performance.now(),
+      // a request reaching a route passed the auth hook: an unknown token only reaches `open` routes
+      accessOf: (authorization) => (tokens === undefined ? 'open' : (tokens.accessOf(authorization) ?? 'read')),
     }
     await app.register(async (scope) => {
       const ctx = { ...context, app: scope }
       registerClusterRoutes(ctx)
       registerKvRoutes(ctx)
       registerVersionRoutes(ctx)
+      registerSchemaRoutes(ctx)
+      registerRolloutRoutes(ctx)
+      registerFlagRoutes(ctx)
       scope.get('/v1/openapi.json', { schema: ROUTE_SCHEMAS.openapi, config: { access: 'read' } }, async () =>
         scope.swagger(),
       )

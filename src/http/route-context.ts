@@ -29,7 +29,12 @@ export interface RouteContext {
   readonly softwareVersion: string
   /** `performance.now()` at start. */
   readonly startedAt: number
+  /** What a request's `Authorization` header may do: `open` without tokens, else `read` or `write`. */
+  accessOf(authorization: string | undefined): CallerAccess
 }
+
+/** What a caller may do: `open` when the API has no tokens (anyone may write), else its token's access. */
+export type CallerAccess = 'open' | 'read' | 'write'
 
 /** Route config: anyone may call it. */
 export const OPEN = { access: 'open' } as const

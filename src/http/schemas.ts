@@ -9,7 +9,7 @@
 import { MAX_KEY_LENGTH, MAX_NAMESPACE_LENGTH } from '../config/key.js'
 
 /** Any JSON value. */
-const JSON_VALUE = { description: 'any JSON value' } as const
+export const JSON_VALUE = { description: 'any JSON value' } as const
 
 /** Shared schemas, registered with `addSchema` and referenced as `{ $ref: 'Name#' }`. */
 export const SHARED_SCHEMAS = [
@@ -25,8 +25,27 @@ export const SHARED_SCHEMAS = [
         properties: {
           code: { type: 'string', description: 'stable machine-readable code, e.g. ERR_INVALID_KEY' },
           message: { type: 'string' },
+          issues: {
+            type: 'array',
+            description: 'with ERR_SCHEMA_VALIDATION (422): every violation of a stored schema',
+            items: { $ref: 'SchemaIssue#' },
+          },
         },
       },
+    },
+  },
+  {
+    $id: 'SchemaIssue',
+    type: 'object',
+    description: 'One reason a value breaks a stored schema.',
+    required: ['namespace', 'key', 'pattern', 'path', 'message'],
+    properties: {
+      namespace: { type: 'string' },
+      key: { type: 'string' },
+      pattern: { type: 'string', description: 'key pattern of the schema that refused it' },
+      path: { type: 'string', description: "JSON pointer inside the value ('' for the value itself)" },
+      message: { type: 'string' },
+      rollout: { type: 'string', description: "set when the value is an active rollout's: its id" },
     },
   },
   {
@@ -62,6 +81,7 @@ export const SHARED_SCHEMAS = [
       source: { type: 'string', enum: ['local', 'remote'] },
       author: { type: 'string', description: 'peer id of the writer' },
       time: { type: 'number', description: "the writer's hybrid-clock time (ms since epoch)" },
+      valid: { const: false, description: 'present when the new value breaks a stored schema (a peer wrote it)' },
     },
   },
   {
@@ -79,11 +99,13 @@ export const SHARED_SCHEMAS = [
       startedAt: { type: 'number' },
       lastSeen: { type: 'number' },
       meshSize: { type: 'integer' },
+      self: { const: true, description: 'present on this agent itself (`GET /v1/status` `member`)' },
     },
   },
 ] as const
 
-const ref = (id: string) => ({ $ref: `${id}#` }) as const
+/** A reference to a shared schema. */
+export const ref = (id: string) => ({ $ref: `${id}#` }) as const
 
 /** Error answers every route may give (plus 401/403 with tokens). */
 export const ERROR_RESPONSES = {
@@ -91,9 +113,18 @@ export const ERROR_RESPONSES = {
   '5xx': ref('Error'),
 } as const
 
-const namespaceParam = { type: 'string', minLength: 1, maxLength: MAX_NAMESPACE_LENGTH } as const
-const keyParam = { type: 'string', minLength: 1, maxLength: MAX_KEY_LENGTH } as const
-const versionAnswer = {
+/** A namespace in a path or query. */
+export const namespaceParam = { type: 'string', minLength: 1, maxLength: MAX_NAMESPACE_LENGTH } as const
+/** A key in a path or query. */
+export const keyParam = { type: 'string', minLength: 1, maxLength: MAX_KEY_LENGTH } as const
+/** `{ version, deleted }`: the version after a delete, and whether there was something to delete. */
+export const deletedAnswer = {
+  type: 'object',
+  required: ['version', 'deleted'],
+  properties: { version: ref('Version'), deleted: { type: 'boolean' } },
+} as const
+/** `{ version }`: the configuration version after a write. */
+export const versionAnswer = {
   type: 'object',
   required: ['version'],
   properties: { version: ref('Version') },
@@ -107,12 +138,25 @@ const ROUTES = {
     response: { 200: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } } },
   },
   status: {
-    summary: 'This peer: id, addresses, software and configuration versions, document size, peers',
+    summary:
+      'This peer: id, addresses, software and configuration versions, document size, peers, its own member record ' +
+      "(weight, tags, ready) and the caller's access",
     tags: ['agent'],
     response: {
       200: {
         type: 'object',
-        required: ['peerId', 'meshName', 'addresses', 'version', 'configVersion', 'documentBytes', 'peers', 'members'],
+        required: [
+          'peerId',
+          'meshName',
+          'addresses',
+          'version',
+          'configVersion',
+          'documentBytes',
+          'peers',
+          'members',
+          'access',
+          'member',
+        ],
         properties: {
           peerId: { type: 'string' },
           meshName: { type: 'string' },
@@ -127,6 +171,13 @@ const ROUTES = {
           members: { type: 'integer', description: 'live members on the ring, this one included' },
           namespaces: { type: 'array', items: { type: 'string' } },
           uptimeSeconds: { type: 'number' },
+          access: {
+            type: 'string',
+            enum: ['open', 'read', 'write'],
+            description:
+              "what the caller's token may do: `read` or `write`; `open` when the agent has no tokens (anyone may write)",
+          },
+          member: { ...ref('Peer'), description: 'this agent as a ring member (`self: true`)' },
         },
       },
       ...ERROR_RESPONSES,
@@ -187,11 +238,7 @@ const ROUTES = {
       properties: { namespace: namespaceParam, key: keyParam },
     },
     response: {
-      200: {
-        type: 'object',
-        required: ['version', 'deleted'],
-        properties: { version: ref('Version'), deleted: { type: 'boolean' } },
-      },
+      200: deletedAnswer,
       ...ERROR_RESPONSES,
     },
   },
@@ -350,7 +397,9 @@ const ROUTES = {
     },
   },
   ring: {
-    summary: 'The consistent-hash ring: the members, and with `key` the `n` owners of that key in preference order',
+    summary:
+      'The consistent-hash ring: the members, without `key` their weights and shares of the key space, with `key` the ' +
+      '`n` owners of that key in preference order',
     tags: ['cluster'],
     querystring: {
       type: 'object',
@@ -364,6 +413,20 @@ const ROUTES = {
           members: { type: 'array', items: { type: 'string' } },
           key: { type: 'string' },
           owners: { type: 'array', items: { type: 'string' } },
+          shares: {
+            type: 'array',
+            description:
+              'without `key`: each member, its weight and the share of the key space it owns (they sum to 1)',
+            items: {
+              type: 'object',
+              required: ['peerId', 'weight', 'share'],
+              properties: {
+                peerId: { type: 'string' },
+                weight: { type: 'number' },
+                share: { type: 'number', minimum: 0, maximum: 1 },
+              },
+            },
+          },
         },
       },
       ...ERROR_RESPONSES,
@@ -384,7 +447,14 @@ const ROUTES = {
   },
 } as const
 
-/** Route schemas by operation; each carries its name as `operationId` (for client generators). */
-export const ROUTE_SCHEMAS = Object.fromEntries(
-  Object.entries(ROUTES).map(([operationId, schema]) => [operationId, { operationId, ...schema }]),
-) as { [K in keyof typeof ROUTES]: (typeof ROUTES)[K] & { operationId: K } }
+/** `routes` with each schema carrying its name as `operationId` (for client generators). */
+export function withOperationIds<R extends Record<string, object>>(
+  routes: R,
+): { [K in keyof R]: R[K] & { operationId: K } } {
+  return Object.fromEntries(
+    Object.entries(routes).map(([operationId, schema]) => [operationId, { operationId, ...schema }]),
+  ) as { [K in keyof R]: R[K] & { operationId: K } }
+}
+
+/** Route schemas by operation. */
+export const ROUTE_SCHEMAS = withOperationIds(ROUTES)

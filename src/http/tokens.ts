@@ -62,20 +62,27 @@ export type AuthResult = 'ok' | 'unauthenticated' | 'forbidden'
 export interface TokenChecker {
   /** `'unauthenticated'`: no or unknown token; `'forbidden'`: a read token on a write. */
   check(authorization: string | undefined, needed: TokenAccess): AuthResult
+  /** What the header's token may do; `undefined` for no or an unknown token. */
+  accessOf(authorization: string | undefined): TokenAccess | undefined
 }
 
 /** Creates a checker of `tokens` (validated: throws {@link InvalidTokenFileError}). */
 export function createTokenChecker(tokens: readonly HttpToken[]): TokenChecker {
   const known = tokens.map((t, i) => ({ ...checkToken(t, `tokens[${i}]`), digest: digest(t.token) }))
+  const accessOf = (authorization: string | undefined): TokenAccess | undefined => {
+    const m = authorization === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(authorization)
+    if (m === null) return undefined
+    const given = digest(m[1]!)
+    let access: TokenAccess | undefined
+    for (const t of known) {
+      if (timingSafeEqual(t.digest, given) && access !== 'write') access = t.access
+    }
+    return access
+  }
   return {
+    accessOf,
     check(authorization, needed) {
-      const m = authorization === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(authorization)
-      if (m === null) return 'unauthenticated'
-      const given = digest(m[1]!)
-      let access: TokenAccess | undefined
-      for (const t of known) {
-        if (timingSafeEqual(t.digest, given) && access !== 'write') access = t.access
-      }
+      const access = accessOf(authorization)
       if (access === undefined) return 'unauthenticated'
       return needed === 'write' && access !== 'write' ? 'forbidden' : 'ok'
     },

@@ -34,11 +34,8 @@ function isExpectedResourceError(m: ConsoleMessage): boolean {
   if (!m.text().startsWith('Failed to load resource')) return false
   const url = m.location().url
   if (refusedOnPurpose.has(new URL(url).pathname)) return true
-  // the sign-in page learns that a token is needed from a 401; the access check expects 400 (write) or 403 (read)
-  return (
-    (url.endsWith('/v1/status') && m.text().includes('401')) ||
-    (url.endsWith('/v1/kv/console-access-check') && /\b(400|403)\b/.test(m.text()))
-  )
+  // the sign-in page learns that a token is needed from a 401
+  return url.endsWith('/v1/status') && m.text().includes('401')
 }
 
 if (!existsSync(CHROMIUM)) {
@@ -50,6 +47,8 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in a browser against agent p
   let agents: AgentProcess[] = []
   let browser: Browser
   const errors: string[] = []
+  /** Every request any page made: `METHOD /path?query`. */
+  const requests: string[] = []
 
   const api = async <T>(agent: AgentProcess, path: string, init: RequestInit = {}): Promise<T> => {
     const res = await fetch(`${agent.url}${path}`, {
@@ -82,6 +81,10 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in a browser against agent p
     const context = await browser.newContext({ viewport })
     const page = await context.newPage()
     page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`))
+    page.on('request', (r) => {
+      const url = new URL(r.url())
+      requests.push(`${r.method()} ${url.pathname}${url.search}`)
+    })
     page.on('console', (m) => {
       if ((m.type() === 'error' || m.type() === 'warning') && !isExpectedResourceError(m)) {
         errors.push(`console.${m.type()}: ${m.text()} (${m.location().url})`)
@@ -290,9 +293,44 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in a browser against agent p
       expect(await page.locator(`tr[data-peer="${o}"] .owner-badge`).textContent()).toBe(`owner #${i + 1}`)
       expect(await page.locator(`svg.ring g[data-member="${o}"]`).getAttribute('class')).toContain('owner')
     }
-    // shares are measured: the weight-2 member holds the most
-    await expect.poll(() => b.locator('td').nth(1).textContent(), { timeout: DEADLINE }).toMatch(/\d+ %/)
+    // the agent itself: its own weight and tags (from /v1/status)
+    const self = page.locator(`tr[data-peer="${agents[0]!.peerId}"]`)
+    expect(await self.locator('td').first().textContent()).toBe('1')
+    expect(await self.textContent()).toContain('zone=eu-west')
+    expect(await self.textContent()).toContain('role=edge')
+    expect(await self.textContent()).toContain('this agent')
+    // shares as the agent computes them (/v1/ring), not sampled by the page
+    const { shares } = await api<{ shares: Array<{ peerId: string; share: number }> }>(agents[0]!, '/v1/ring')
+    for (const s of shares) {
+      const cell = page.locator(`tr[data-peer="${s.peerId}"] td`).nth(1)
+      await expect.poll(() => cell.textContent(), { timeout: DEADLINE }).toBe(`${(s.share * 100).toFixed(0)} %`)
+    }
+    const largest = shares.reduce((x, y) => (y.share > x.share ? y : x))
+    expect(largest.peerId).toBe(agents[1]!.peerId) // the weight-2 member holds the most
     await shot(page, 'mesh')
+    await context.close()
+  })
+
+  it("shows a schema's refusal of an edit readably: which key, where, what, which schema", async () => {
+    await api(agents[0]!, '/v1/schemas/default/db.pool', {
+      method: 'PUT',
+      body: JSON.stringify({ type: 'object', properties: { max: { type: 'integer', maximum: 100 } } }),
+    })
+    const { context, page } = await openPage()
+    await signIn(page, agents[0]!, WRITE_TOKEN)
+    await row(page, 'db.pool').getByRole('button', { name: 'Edit db.pool' }).click()
+    const dialog = page.getByRole('dialog')
+    refusedOnPurpose.add('/v1/kv/default/db.pool')
+    await dialog.getByLabel('Value (JSON)').fill(JSON.stringify({ max: 500, idleMs: 30_000 }, null, 2))
+    await dialog.getByRole('button', { name: 'Save' }).click()
+    const alert = dialog.getByRole('alert')
+    await expect.poll(() => alert.textContent()).toMatch(/Refused by a schema, nothing was written/)
+    expect(await alert.locator('li').allTextContents()).toEqual([
+      'default/db.pool/max must be <= 100 (schema default/db.pool)',
+    ])
+    await shot(page, 'schema-refusal')
+    expect(await valueOn(agents[0]!, 'default', 'db.pool')).toEqual({ max: 20, idleMs: 30_000 })
+    await api(agents[0]!, '/v1/schemas/default/db.pool', { method: 'DELETE' })
     await context.close()
   })
 
@@ -398,5 +436,14 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in a browser against agent p
 
   it('logged no console error on any view', () => {
     expect(errors).toEqual([])
+  })
+
+  it('asks the API directly: no probing write for access, no sampling of the ring', () => {
+    expect(requests.length).toBeGreaterThan(0)
+    expect(requests.filter((r) => r.includes('console-access-check') || r.startsWith('GET /v1/ring?key='))).toEqual(
+      // the only key look-up is the operator's own "who owns feature.checkout"
+      ['GET /v1/ring?key=feature.checkout&n=2'],
+    )
+    expect(requests.filter((r) => r.startsWith('POST /v1/kv/'))).toEqual([])
   })
 })

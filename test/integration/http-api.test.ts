@@ -5,7 +5,6 @@
  */
 
 import { connect } from 'node:net'
-import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   type ConfigMesh,
@@ -19,6 +18,7 @@ import {
   parseTokens,
 } from '../../src/index.js'
 import { seededRandom, startCluster, TEST_TIMING, testSeed, waitForMembers } from '../helpers/cluster.js'
+import { type ApiCall, type OpenApiDoc, openApiCaller } from '../helpers/openapi-call.js'
 import { openSse, type SseStream } from '../helpers/sse-client.js'
 import { waitFor } from '../helpers/wait-for.js'
 
@@ -32,16 +32,8 @@ let api: HttpApi
 let secured: HttpApi
 let small: HttpApi
 let openapi: OpenApiDoc
-const ajv = new Ajv2020({ strict: false, allErrors: true })
+let call: ApiCall
 const streams: SseStream[] = []
-
-interface OpenApiDoc {
-  openapi: string
-  paths: Record<
-    string,
-    Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>
-  >
-}
 
 beforeAll(async () => {
   // fast heartbeats to form quickly; a long member timeout so a loaded machine never drops a member mid-test
@@ -51,8 +43,7 @@ beforeAll(async () => {
   api = await createHttpApi(a)
   secured = await createHttpApi(a, { tokens: TOKENS })
   small = await createHttpApi(a, { bodyLimit: 64 * 1024 })
-  openapi = (await (await fetch(`${api.url}/v1/openapi.json`)).json()) as OpenApiDoc
-  ajv.addSchema(openapi as object, 'openapi')
+  ;({ doc: openapi, call } = await openApiCaller(api))
 })
 
 afterAll(async () => {
@@ -60,60 +51,6 @@ afterAll(async () => {
   await Promise.all([api, secured, small].map((x) => x?.close()))
   await Promise.all([a, b].map((m) => m?.stop()))
 })
-
-interface Answer {
-  status: number
-  // biome-ignore lint/suspicious/noExplicitAny: JSON answers are checked against the OpenAPI document
-  body: any
-  text: string
-  type: string
-}
-
-/** Calls the API and validates the answer against the served OpenAPI document. */
-async function call(
-  method: string,
-  path: string,
-  options: { body?: string; token?: string; base?: HttpApi; headers?: Record<string, string> } = {},
-): Promise<Answer> {
-  const res = await fetch(`${(options.base ?? api).url}${path}`, {
-    method,
-    headers: {
-      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
-      ...options.headers,
-    },
-    ...(options.body === undefined ? {} : { body: options.body }),
-  })
-  const text = await res.text()
-  const type = res.headers.get('content-type') ?? ''
-  const body = type.includes('application/json') ? JSON.parse(text) : undefined
-  checkAgainstOpenApi(method, path, res.status, type, body)
-  return { status: res.status, body, text, type }
-}
-
-function checkAgainstOpenApi(method: string, path: string, status: number, type: string, body: unknown): void {
-  const pathname = path.split('?')[0]!
-  const template = Object.keys(openapi.paths).find((t) =>
-    new RegExp(`^${t.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(pathname),
-  )
-  if (template === undefined) {
-    expect(status, `${method} ${path}: no such path in the OpenAPI document`).toBe(404)
-    expect(body).toMatchObject({ error: { code: 'ERR_NOT_FOUND' } })
-    return
-  }
-  const op = openapi.paths[template]![method.toLowerCase()]
-  expect(op, `${method} ${template} in the OpenAPI document`).toBeDefined()
-  const key = String(status) in op!.responses ? String(status) : `${String(status)[0]}XX`
-  const response = op!.responses[key]
-  expect(response, `${method} ${path}: status ${status} documented`).toBeDefined()
-  const media = type.split(';')[0]!.trim()
-  const content = response!.content?.[media]
-  expect(content, `${method} ${path}: ${status} ${media} documented`).toBeDefined()
-  if (media !== 'application/json') return
-  const pointer = `openapi#/paths/${template.replaceAll('~', '~0').replaceAll('/', '~1')}/${method.toLowerCase()}/responses/${key}/content/${media.replace('/', '~1')}/schema`
-  const validate = ajv.getSchema(pointer) ?? ajv.compile({ $ref: pointer })
-  expect(validate(body), `${method} ${path} ${status}: ${ajv.errorsText(validate.errors)}`).toBe(true)
-}
 
 const enc = encodeURIComponent
 
@@ -134,6 +71,13 @@ describe('HTTP API: every route', () => {
       '/v1/peers',
       '/v1/ring',
       '/metrics',
+      '/v1/schemas',
+      '/v1/schemas/{namespace}/{pattern}',
+      '/v1/validate',
+      '/v1/rollouts',
+      '/v1/rollouts/{id}/promote',
+      '/v1/rollouts/{id}/abort',
+      '/v1/flags/import',
     ]) {
       expect(openapi.paths, path).toHaveProperty([path])
     }
@@ -149,12 +93,19 @@ describe('HTTP API: every route', () => {
     const status = (await call('GET', '/v1/status')).body
     expect(status).toMatchObject({ peerId: a.peerId, addresses: a.addresses, peers: 1, members: 2 })
     expect(status.documentBytes).toBeGreaterThan(0)
+    expect(status.access).toBe('open') // no tokens: anyone may write
+    expect(status.member).toMatchObject({ peerId: a.peerId, weight: 1, tags: {}, ready: true, self: true })
     const peers = (await call('GET', '/v1/peers')).body
     expect(peers.self).toBe(a.peerId)
     expect(peers.peers.map((p: { peerId: string }) => p.peerId)).toEqual([b.peerId])
     const ring = (await call('GET', `/v1/ring?key=${enc('tenant:42')}&n=2`)).body
     expect(ring.owners).toEqual(a.ring.ownerOf('tenant:42', 2))
     expect(new Set(ring.members)).toEqual(new Set([a.peerId, b.peerId]))
+    const whole = (await call('GET', '/v1/ring')).body
+    expect(whole.shares.map((m: { peerId: string }) => m.peerId)).toEqual([a.peerId, b.peerId].sort())
+    const total = whole.shares.reduce((sum: number, m: { share: number }) => sum + m.share, 0)
+    expect(total).toBeCloseTo(1, 9)
+    for (const m of whole.shares) expect(m).toMatchObject({ weight: 1, share: expect.any(Number) })
   })
 
   it('kv: put, get, list with prefix, batch, delete, namespaces; writes reach the other peer', async () => {
@@ -296,6 +247,9 @@ describe('HTTP API: auth', () => {
       expect((await ask(WRITE_TOKEN)).status, `${method} ${path} write token`).toBe(200)
     }
     expect((await call('GET', '/healthz', { base: secured })).status).toBe(200) // liveness probes need no token
+    const access = async (token: string) => (await call('GET', '/v1/status', { base: secured, token })).body.access
+    expect(await access(READ_TOKEN)).toBe('read')
+    expect(await access(WRITE_TOKEN)).toBe('write')
     const sse = await fetch(`${secured.url}/v1/watch`)
     expect(sse.status).toBe(401)
     await sse.body?.cancel()

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest'
+import { InvalidFlagsError } from '../../src/flags/errors.js'
+import { toErrorReply } from '../../src/http/error-status.js'
 import { InvalidListenAddressError, InvalidTokenFileError } from '../../src/http/errors.js'
 import { isLoopbackHost, parseListenAddress, urlOf } from '../../src/http/listen-address.js'
 import { createTokenChecker, parseTokens } from '../../src/http/tokens.js'
+import { InvalidRolloutError, RolloutConflictError, UnknownRolloutError } from '../../src/rollout/errors.js'
+import { InvalidSchemaError, SchemaValidationError } from '../../src/schema/errors.js'
 
 const R = 'r'.repeat(20)
 const W = 'w'.repeat(20)
@@ -30,6 +34,25 @@ describe('HTTP API access: tokens', () => {
     expect(check.check(`bearer ${R}`, 'write')).toBe('forbidden')
     expect(check.check(`Bearer ${W}`, 'write')).toBe('ok')
     expect(check.check(`Bearer ${W}`, 'read')).toBe('ok')
+    expect(check.accessOf(`Bearer ${R}`)).toBe('read')
+    expect(check.accessOf(`Bearer ${W}`)).toBe('write')
+    expect(check.accessOf(`Bearer ${R}x`)).toBeUndefined()
+    expect(check.accessOf(undefined)).toBeUndefined()
+  })
+})
+
+describe('HTTP API errors: the status table', () => {
+  it('maps schema, rollout and flag errors; a schema refusal carries its issues', () => {
+    const issue = { namespace: 'app', key: 'n', pattern: 'n', path: '', message: 'must be <= 8' }
+    const refused = toErrorReply(new SchemaValidationError('refused', [issue]))
+    expect(refused.status).toBe(422)
+    expect(refused.body.error).toMatchObject({ code: 'ERR_SCHEMA_VALIDATION', issues: [issue] })
+    expect(toErrorReply(new RolloutConflictError('x')).status).toBe(409)
+    expect(toErrorReply(new UnknownRolloutError('x')).status).toBe(404)
+    for (const e of [new InvalidRolloutError('x'), new InvalidSchemaError('x'), new InvalidFlagsError('x')]) {
+      expect(toErrorReply(e)).toMatchObject({ status: 400, body: { error: { code: e.code } } })
+      expect(toErrorReply(e).body.error).not.toHaveProperty('issues')
+    }
   })
 })
 

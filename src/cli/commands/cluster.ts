@@ -31,7 +31,10 @@ export async function peersCommand(ctx: CommandContext): Promise<number> {
   return EXIT_OK
 }
 
-/** `ring [KEY] [--count N]`: the owners of a key, first owner first; without a key the ring's members. */
+/**
+ * `ring [KEY] [--count N]`: the owners of a key, first owner first; without a key the ring's members with their
+ * weights and shares of the key space.
+ */
 export async function ringCommand(ctx: CommandContext): Promise<number> {
   const [key] = ctx.args.length === 0 ? [] : requireArgs(ctx.args, 1, 'confmesh ring [KEY] [--count N]')
   const answer = await ctx.client.ring(key, intOption(ctx.values, 'count'))
@@ -40,7 +43,18 @@ export async function ringCommand(ctx: CommandContext): Promise<number> {
     return EXIT_OK
   }
   if (key === undefined) {
-    ctx.io.out(formatTable([{ header: 'member', cell: (m: string) => m }], answer.members, '(no live members)'))
+    const shares = new Map((answer.shares ?? []).map((s) => [s.peerId, s]))
+    ctx.io.out(
+      formatTable(
+        [
+          { header: 'member', cell: (m: string) => m },
+          { header: 'weight', cell: (m) => String(shares.get(m)?.weight ?? '-') },
+          { header: 'share', cell: (m) => (shares.has(m) ? `${(shares.get(m)!.share * 100).toFixed(1)} %` : '-') },
+        ],
+        answer.members,
+        '(no live members)',
+      ),
+    )
     return EXIT_OK
   }
   ctx.io.out(
@@ -70,6 +84,10 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
       ['peer', s.peerId],
       ['mesh', s.meshName],
       ['software', s.version],
+      ['access', s.access],
+      ['weight', s.member?.weight === undefined ? undefined : String(s.member.weight)],
+      ['tags', s.member === undefined ? undefined : formatTags(s.member.tags)],
+      ['ready', s.member === undefined ? undefined : formatFlag(s.member.ready)],
       ['config version', s.configVersion === undefined ? undefined : versionId(s.configVersion)],
       ['peers', str(s.peers)],
       ['members', str(s.members)],

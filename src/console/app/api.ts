@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Access, ErrorBody } from './types.js'
+import type { ErrorBody, SchemaIssue } from './types.js'
 
 /** An error answer of the API (or a network failure: status 0). */
 export class ApiError extends Error {
@@ -14,6 +14,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** With `ERR_SCHEMA_VALIDATION`: every violation of a stored schema. */
+    readonly issues: readonly SchemaIssue[] = [],
   ) {
     super(message)
   }
@@ -55,6 +57,7 @@ export function createApi(token: string | undefined): Api {
         res.status,
         e?.code ?? `HTTP_${res.status}`,
         e?.message ?? (text.slice(0, 200) || res.statusText),
+        e?.issues ?? [],
       )
     }
     return parsed as T
@@ -75,20 +78,4 @@ export function keyPath(namespace: string, key: string): string {
 /** Path of one namespace. */
 export function namespacePath(namespace: string): string {
   return `/v1/kv/${encodeURIComponent(namespace)}`
-}
-
-/**
- * What `api`'s token may do. The API has no "who am I" route, so this composes one that changes nothing: a batch
- * write with an empty body. The auth hook runs before validation, so a read token gets 403, a write token (or an
- * agent without tokens) the validation's 400, and nothing is written either way.
- */
-export async function detectAccess(api: Api): Promise<Access> {
-  try {
-    await api.send('POST', namespacePath('console-access-check'), {})
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 403) return 'read'
-    if (err instanceof ApiError && err.status === 400) return api.token === undefined ? 'open' : 'write'
-    throw err
-  }
-  return api.token === undefined ? 'open' : 'write'
 }

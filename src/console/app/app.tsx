@@ -6,7 +6,7 @@
  * @module
  */
 import { useCallback, useEffect, useState } from 'preact/hooks'
-import { type Api, ApiError, createApi, detectAccess } from './api.js'
+import { type Api, ApiError, createApi } from './api.js'
 import { ConfigView, type ViewProps } from './config-view.js'
 import { HistoryView } from './history-view.js'
 import { type LiveEvent, LiveView } from './live-view.js'
@@ -42,7 +42,7 @@ type Session =
 async function open(api: Api): Promise<Exclude<Session, { phase: 'starting' }>> {
   try {
     const status = await api.get<Status>('/v1/status')
-    return { phase: 'ready', api, status, access: await detectAccess(api) }
+    return { phase: 'ready', api, status, access: status.access }
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
       return api.token === undefined

@@ -1,10 +1,12 @@
 /**
- * Small building blocks every view uses: a JSON value (folded when long), a peer name, a modal dialog, an error line.
+ * Small building blocks every view uses: a JSON value (folded when long), a peer name, a modal dialog, an error line,
+ * a refused write (with a schema's issues).
  *
  * @module
  */
 import type { ComponentChildren } from 'preact'
 import { useEffect, useRef } from 'preact/hooks'
+import { ApiError } from './api.js'
 import { formatTime, isLong, pretty, shortPeer, summary } from './format.js'
 import type { Json } from './types.js'
 
@@ -44,6 +46,37 @@ export function ErrorLine({ message }: { message: string | undefined }) {
     <p class="error" role="alert">
       {message}
     </p>
+  )
+}
+
+/**
+ * Why a write failed: the agent's code and message, and for a schema's refusal (`ERR_SCHEMA_VALIDATION`) every
+ * violation as a list: which key, where in the value, what is wrong, and which schema said so. A string (a check done
+ * in the browser) is shown as it is.
+ */
+export function Refusal({ error }: { error: unknown }) {
+  if (error === undefined) return null
+  if (!(error instanceof ApiError)) return <ErrorLine message={typeof error === 'string' ? error : String(error)} />
+  if (error.issues.length === 0) return <ErrorLine message={`Refused by the agent (${error.code}): ${error.message}`} />
+  return (
+    <div class="error refusal" role="alert">
+      <p>Refused by a schema, nothing was written:</p>
+      <ul>
+        {error.issues.map((i) => (
+          <li key={`${i.namespace}/${i.key}${i.path}:${i.message}`}>
+            <code>
+              {i.namespace}/{i.key}
+              {i.path}
+            </code>{' '}
+            {i.message}{' '}
+            <span class="schema-ref">
+              (schema {i.namespace}/{i.pattern}
+              {i.rollout === undefined ? '' : `, rollout ${i.rollout}`})
+            </span>
+          </li>
+        ))}
+      </ul>
+    </div>
   )
 }
 

@@ -6,8 +6,8 @@
  * @module
  */
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks'
-import { type Api, ApiError, keyPath, namespacePath } from './api.js'
-import { ErrorLine, JsonValue, Modal, PeerName, READ_ONLY_HINT, Time } from './common.js'
+import { type Api, keyPath, namespacePath } from './api.js'
+import { ErrorLine, JsonValue, Modal, PeerName, READ_ONLY_HINT, Refusal, Time } from './common.js'
 import { isInternalNamespace } from './format.js'
 import type { LiveEvent } from './live-view.js'
 import type { Access, HistoryEntry, Json } from './types.js'
@@ -277,20 +277,20 @@ function DeleteDialog(props: {
   onClose: () => void
   onDeleted: () => void
 }) {
-  const [error, setError] = useState<string>()
+  const [error, setError] = useState<unknown>()
   const confirm = async () => {
     try {
       await props.api.send('DELETE', keyPath(props.namespace, props.keyName))
       props.onDeleted()
     } catch (err) {
-      setError(err instanceof ApiError ? `Refused by the agent (${err.code}): ${err.message}` : String(err))
+      setError(err)
     }
   }
   return (
     <Modal title={`Delete ${props.namespace}/${props.keyName}?`} onClose={props.onClose}>
       <p>The key and its value are removed on every peer. Its current value:</p>
       <JsonValue value={props.value} open />
-      <ErrorLine message={error} />
+      <Refusal error={error} />
       <div class="actions">
         <button type="button" class="ghost" onClick={props.onClose}>
           Cancel

@@ -3,47 +3,25 @@
  * with arcs sized by each member's share, and "who owns key K" with the owners highlighted in the table and the ring.
  * Refreshed every {@link REFRESH_MS} while shown.
  *
- * Shares: the API lists ring members but not their shares (and not the agent's own weight), so the console measures
- * them: it asks `GET /v1/ring?key=` for {@link SAMPLE_KEYS} fixed sample keys whenever the member set changes and
- * counts the first owners. That is the real key-space split (what `ownerOf` answers), within a few percent.
+ * Everything comes from three reads per refresh: `GET /v1/status` (the agent itself, as a member), `GET /v1/peers`
+ * (the others) and `GET /v1/ring` (members with their weights and shares of the key space, as the agent computes them).
  *
  * @module
  */
-import { useEffect, useRef, useState } from 'preact/hooks'
-import type { Api } from './api.js'
+import { useEffect, useState } from 'preact/hooks'
 import { ErrorLine, PeerName } from './common.js'
 import type { ViewProps } from './config-view.js'
 import { memberColor, RingChart } from './ring-chart.js'
-import type { Peer, Status } from './types.js'
+import type { Peer, RingShare, Status } from './types.js'
 
 /** Refresh period of the member list, ms. */
 export const REFRESH_MS = 2000
-/** Sample keys used to measure the members' shares. */
-export const SAMPLE_KEYS = 256
-
-/** Why the agent's own weight and tags show as a dash. */
-const NOT_REPORTED = "The HTTP API does not report the agent's own weight and tags (only other members')"
 
 interface RingAnswer {
   members: string[]
   key?: string
   owners?: string[]
-}
-
-async function measureShares(api: Api, members: string[]): Promise<number[]> {
-  const counts = new Map(members.map((m) => [m, 0]))
-  const keys = Array.from({ length: SAMPLE_KEYS }, (_, i) => `console-share-sample-${i}`)
-  const batch = 16
-  for (let i = 0; i < keys.length; i += batch) {
-    const answers = await Promise.all(
-      keys.slice(i, i + batch).map((k) => api.get<RingAnswer>(`/v1/ring?key=${encodeURIComponent(k)}&n=1`)),
-    )
-    for (const a of answers) {
-      const owner = a.owners?.[0]
-      if (owner !== undefined && counts.has(owner)) counts.set(owner, counts.get(owner)! + 1)
-    }
-  }
-  return members.map((m) => counts.get(m)! / SAMPLE_KEYS)
+  shares?: RingShare[]
 }
 
 /** The Mesh view. */
@@ -51,11 +29,10 @@ export function MeshView({ api, self }: ViewProps) {
   const [status, setStatus] = useState<Status>()
   const [peers, setPeers] = useState<Peer[]>([])
   const [members, setMembers] = useState<string[]>([])
-  const [shares, setShares] = useState<number[]>([])
+  const [shares, setShares] = useState<RingShare[]>([])
   const [lookup, setLookup] = useState({ key: '', n: 1 })
   const [owners, setOwners] = useState<{ key: string; owners: string[] }>()
   const [error, setError] = useState<string>()
-  const measuredFor = useRef('')
 
   useEffect(() => {
     let stopped = false
@@ -68,15 +45,10 @@ export function MeshView({ api, self }: ViewProps) {
         ])
         if (stopped) return
         setStatus(s)
-        setPeers(p.peers)
+        setPeers([s.member, ...p.peers])
         setMembers(r.members)
+        setShares(r.shares ?? [])
         setError(undefined)
-        const signature = r.members.join(',')
-        if (signature !== measuredFor.current) {
-          measuredFor.current = signature
-          const measured = await measureShares(api, r.members)
-          if (!stopped && measuredFor.current === signature) setShares(measured)
-        }
       } catch (err) {
         if (!stopped) setError((err as Error).message)
       }
@@ -102,6 +74,7 @@ export function MeshView({ api, self }: ViewProps) {
   }
 
   const byId = new Map(peers.map((p) => [p.peerId, p]))
+  const shareOf = new Map(shares.map((s) => [s.peerId, s.share]))
   const rows = [...new Set([...members, ...peers.map((p) => p.peerId)])]
   const ownerRank = (m: string) => owners?.owners.indexOf(m) ?? -1
   return (
@@ -120,7 +93,7 @@ export function MeshView({ api, self }: ViewProps) {
         <div class="ring-panel">
           <RingChart
             members={members}
-            shares={shares.length === members.length ? shares : members.map(() => 1)}
+            shares={members.map((m) => shareOf.get(m) ?? 1 / members.length)}
             owners={owners?.owners}
             label={
               owners === undefined
@@ -171,7 +144,7 @@ export function MeshView({ api, self }: ViewProps) {
             <tr>
               <th scope="col">Member</th>
               <th scope="col">Weight</th>
-              <th scope="col" title={`Measured over ${SAMPLE_KEYS} sample keys`}>
+              <th scope="col" title="Share of the key space this member owns on the ring">
                 Share
               </th>
               <th scope="col">Tags</th>
@@ -192,23 +165,11 @@ export function MeshView({ api, self }: ViewProps) {
                     <PeerName peerId={m} self={self ?? status?.peerId} />
                     {r >= 0 ? <span class="badge owner-badge">owner #{r + 1}</span> : null}
                   </th>
-                  <td data-label="Weight">
-                    {p !== undefined ? (
-                      p.weight
-                    ) : (
-                      <span class="muted" title={NOT_REPORTED}>
-                        —
-                      </span>
-                    )}
-                  </td>
-                  <td data-label="Share">
-                    {i >= 0 && shares[i] !== undefined ? `${(shares[i]! * 100).toFixed(0)} %` : '—'}
-                  </td>
+                  <td data-label="Weight">{p?.weight ?? <span class="muted">—</span>}</td>
+                  <td data-label="Share">{shareOf.has(m) ? `${(shareOf.get(m)! * 100).toFixed(0)} %` : '—'}</td>
                   <td data-label="Tags">
                     {p === undefined || Object.keys(p.tags).length === 0 ? (
-                      <span class="muted" title={p === undefined ? NOT_REPORTED : undefined}>
-                        —
-                      </span>
+                      <span class="muted">—</span>
                     ) : (
                       Object.entries(p.tags).map(([k, v]) => (
                         <span key={k} class="chip">
@@ -227,7 +188,7 @@ export function MeshView({ api, self }: ViewProps) {
                     )}
                   </td>
                   <td data-label="Ready">
-                    {isSelf || p?.ready ? <span class="state ok">ready</span> : <span class="state warn">joining</span>}
+                    {p?.ready ? <span class="state ok">ready</span> : <span class="state warn">joining</span>}
                   </td>
                 </tr>
               )

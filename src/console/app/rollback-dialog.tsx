@@ -7,8 +7,8 @@
  * @module
  */
 import { useEffect, useMemo, useState } from 'preact/hooks'
-import { type Api, ApiError } from './api.js'
-import { ErrorLine, Modal, Time } from './common.js'
+import type { Api } from './api.js'
+import { Modal, Refusal, Time } from './common.js'
 import { DiffTable } from './diff-table.js'
 import { isInternalNamespace } from './format.js'
 import type { Change, HistoryEntry } from './types.js'
@@ -28,7 +28,7 @@ export function RollbackDialog(props: {
   const [namespace, setNamespace] = useState<string>()
   const [chosen, setChosen] = useState<Set<string>>(new Set())
   const [message, setMessage] = useState('')
-  const [error, setError] = useState<string>()
+  const [error, setError] = useState<unknown>()
   const [busy, setBusy] = useState(false)
 
   useEffect(() => {
@@ -64,7 +64,7 @@ export function RollbackDialog(props: {
       const result = await api.send<{ changes: Change[] }>('POST', '/v1/rollback', body)
       props.onDone(result.changes.length)
     } catch (err) {
-      setError(err instanceof ApiError ? `Refused by the agent (${err.code}): ${err.message}` : String(err))
+      setError(err)
     } finally {
       setBusy(false)
     }
@@ -142,7 +142,7 @@ export function RollbackDialog(props: {
         Message (optional)
         <input value={message} maxLength={4096} onInput={(e) => setMessage(e.currentTarget.value)} />
       </label>
-      <ErrorLine message={error} />
+      <Refusal error={error} />
       <div class="actions">
         <button type="button" class="ghost" onClick={props.onClose}>
           Cancel

@@ -10,7 +10,17 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 
 /** `{ "error": { code, message } }`: every error answer. */
 export interface ErrorBody {
-  error: { code: string; message: string }
+  error: { code: string; message: string; issues?: SchemaIssue[] }
+}
+
+/** One reason a value breaks a stored schema (`error.issues` of a 422 answer). */
+export interface SchemaIssue {
+  namespace: string
+  key: string
+  pattern: string
+  path: string
+  message: string
+  rollout?: string
 }
 
 /** A version: vector clock and its compact id. */
@@ -37,9 +47,11 @@ export interface WatchEvent {
   source: 'local' | 'remote'
   author: string
   time: number
+  /** `false` when a peer's value breaks a stored schema. */
+  valid?: false
 }
 
-/** A live member other than the agent, as `GET /v1/peers` lists it. */
+/** A live member, as `GET /v1/peers` lists the others and `GET /v1/status` the agent itself (`self: true`). */
 export interface Peer {
   peerId: string
   addresses: string[]
@@ -50,6 +62,7 @@ export interface Peer {
   startedAt?: number
   lastSeen?: number
   meshSize?: number
+  self?: true
 }
 
 /** `GET /v1/status`. */
@@ -64,6 +77,17 @@ export interface Status {
   members: number
   namespaces?: string[]
   uptimeSeconds?: number
+  /** What the caller's token may do. */
+  access: Access
+  /** The agent itself as a ring member. */
+  member: Peer
+}
+
+/** A ring member's part of the key space (`GET /v1/ring` without `key`). */
+export interface RingShare {
+  peerId: string
+  weight: number
+  share: number
 }
 
 /** One entry of `GET /v1/history`. */

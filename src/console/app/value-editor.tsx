@@ -6,8 +6,8 @@
  * @module
  */
 import { useState } from 'preact/hooks'
-import { type Api, ApiError, keyPath } from './api.js'
-import { ErrorLine, Modal } from './common.js'
+import { type Api, keyPath } from './api.js'
+import { Modal, Refusal } from './common.js'
 import type { Json } from './types.js'
 
 /** What the editor starts with (`key` undefined: a new key). */
@@ -34,7 +34,7 @@ export function ValueEditor(props: { api: Api; target: EditTarget; onClose: () =
   const [namespace, setNamespace] = useState(target.namespace)
   const [key, setKey] = useState(target.key ?? '')
   const [text, setText] = useState(target.value === undefined ? '' : JSON.stringify(target.value, null, 2))
-  const [error, setError] = useState<string>()
+  const [error, setError] = useState<unknown>()
   const [busy, setBusy] = useState(false)
 
   const submit = async (e: Event) => {
@@ -54,7 +54,7 @@ export function ValueEditor(props: { api: Api; target: EditTarget; onClose: () =
       await props.api.send('PUT', keyPath(namespace, key), parsed.value)
       props.onSaved()
     } catch (err) {
-      setError(err instanceof ApiError ? `Refused by the agent (${err.code}): ${err.message}` : String(err))
+      setError(err)
     } finally {
       setBusy(false)
     }
@@ -100,7 +100,7 @@ export function ValueEditor(props: { api: Api; target: EditTarget; onClose: () =
             }}
           />
         </label>
-        <ErrorLine message={error} />
+        <Refusal error={error} />
         <div class="actions">
           <button type="button" class="ghost" onClick={props.onClose}>
             Cancel
