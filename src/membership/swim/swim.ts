@@ -148,6 +148,11 @@ export class Swim {
     return this.#incarnation
   }
 
+  /** This peer's metadata. */
+  get meta(): MemberMeta {
+    return this.#meta
+  }
+
   /** Lifeguard local health score (0 = healthy). */
   get healthScore(): number {
     return this.#awareness.score
