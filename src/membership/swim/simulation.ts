@@ -165,6 +165,18 @@ export class SwimSimulation {
     return (this.#nodes.get(id) as SimNode).traffic
   }
 
+  /** Performs the effects `id`'s state machine holds (after a test drove it directly). */
+  reinject(id: string): void {
+    this.#flush(this.#nodes.get(id) as SimNode)
+  }
+
+  /** Announces new metadata at `id` now. */
+  setMeta(id: string, meta: MemberMeta): void {
+    const n = this.#nodes.get(id) as SimNode
+    n.swim.setMeta(meta, this.now)
+    this.#flush(n)
+  }
+
   /** Crashes `id`: it stops, and messages to it are lost. */
   crash(id: string): void {
     const n = this.#nodes.get(id) as SimNode

@@ -93,6 +93,7 @@ export class Swim {
   #now = 0
   #leaving = false
   #replied = new Map<string, number>()
+  #staleAccusation = false
 
   constructor(init: SwimInit) {
     this.id = init.id
@@ -189,10 +190,14 @@ export class Swim {
       this.#effects.refused.push({ from, error })
       return
     }
+    this.#staleAccusation = false
     for (const u of msg.updates) this.#apply(u, msg.kind === 'push-pull')
+    // The sender still accuses an incarnation we already refuted: our answer carries our current `alive`.
+    const self = this.#staleAccusation && msg.kind !== 'push-pull' ? [this.#selfBytes()] : []
     switch (msg.kind) {
       case 'ping':
-        if (msg.target === this.id) this.#send(from, { kind: 'ack', seq: msg.seq, updates: [] })
+        if (msg.target === this.id) this.#send(from, { kind: 'ack', seq: msg.seq, updates: self })
+        else if (self.length > 0) this.#send(from, { kind: 'gossip', updates: self })
         break
       case 'ping-req': {
         const seq = ++this.#seq
@@ -213,6 +218,7 @@ export class Swim {
         if (!msg.reply) this.#pushPull(from, true, false)
         break
       case 'gossip':
+        if (self.length > 0) this.#send(from, { kind: 'gossip', updates: self })
         break
     }
     this.#answerDown(from)
@@ -375,6 +381,7 @@ export class Swim {
   #applySuspect(u: AccuseUpdate): void {
     if (u.id === this.id) {
       if (u.incarnation >= this.#incarnation && !this.#leaving) this.#refute(u.incarnation)
+      else this.#staleAccusation = true
       return
     }
     const e = this.#table.get(u.id)
@@ -402,6 +409,7 @@ export class Swim {
   #applyDown(u: AccuseUpdate): void {
     if (u.id === this.id) {
       if (!this.#leaving && u.incarnation >= this.#incarnation) this.#refute(u.incarnation)
+      else if (u.from !== this.id) this.#staleAccusation = true
       return
     }
     const e = this.#table.get(u.id)
@@ -434,6 +442,10 @@ export class Swim {
     this.#enqueue({ type: 'alive', id: this.id, incarnation: this.#incarnation, meta: this.#meta })
   }
 
+  #selfBytes(): Uint8Array {
+    return encodeUpdate({ type: 'alive', id: this.id, incarnation: this.#incarnation, meta: this.#meta })
+  }
+
   #enqueue(u: MemberUpdate): void {
     this.#queue.push(u.id, encodeUpdate(u))
   }
@@ -459,9 +471,7 @@ export class Swim {
   }
 
   #pushPull(to: string, reply: boolean, join: boolean): void {
-    const updates: Uint8Array[] = [
-      encodeUpdate({ type: 'alive', id: this.id, incarnation: this.#incarnation, meta: this.#meta }),
-    ]
+    const updates: Uint8Array[] = [this.#selfBytes()]
     for (const e of this.#table.entries()) {
       if (e.state === 'alive')
         updates.push(encodeUpdate({ type: 'alive', id: e.id, incarnation: e.incarnation, meta: e.meta }))
