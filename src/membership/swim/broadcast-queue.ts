@@ -34,6 +34,11 @@ export class BroadcastQueue {
     if (this.#items.size > this.#maxQueued) this.#prune()
   }
 
+  /** Drops every queued update. */
+  clear(): void {
+    this.#items.clear()
+  }
+
   /** Updates queued. */
   get size(): number {
     return this.#items.size

@@ -129,8 +129,9 @@ export class SwimSimulation {
   }
 
   /**
-   * Forms a mesh of peers that already know each other (as after an earlier join), so steady-state costs can be
-   * measured without the join: one push-pull carrying every peer's `alive` is handed to each.
+   * Forms a mesh of peers that already know each other (as after an earlier join, with nothing left to
+   * disseminate), so steady-state costs can be measured without the join: one push-pull carrying every peer's
+   * `alive` is handed to each, and the queues it fills are cleared.
    */
   formed(ids: readonly string[], meta: (i: number) => MemberMeta = simMeta): void {
     for (let i = 0; i < ids.length; i++) this.add(ids[i] as string, meta(i))
@@ -142,6 +143,7 @@ export class SwimSimulation {
     for (const n of all) {
       if (n !== first) n.swim.handleMessage(first.id, table, this.now)
       n.swim.drain()
+      n.swim.clearBroadcasts()
     }
   }
 

@@ -137,6 +137,14 @@ export class Swim {
     this.#enqueue({ type: 'down', id: this.id, incarnation: this.#incarnation, from: this.id })
   }
 
+  /**
+   * Drops every queued update. For hosts that restore a table already known to be converged (the simulation's
+   * pre-formed mesh); in normal operation updates leave the queue by being sent.
+   */
+  clearBroadcasts(): void {
+    this.#queue.clear()
+  }
+
   /** Takes everything asked for since the last drain. */
   drain(): SwimEffects {
     const out = this.#effects
