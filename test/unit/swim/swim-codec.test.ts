@@ -67,6 +67,16 @@ describe('SWIM codec', () => {
     expect(gossip.updates).toEqual(updates)
   })
 
+  it('matches the test vector of PROTOCOL.md (Membership v2)', () => {
+    const bytes = encodeSwimMessage({
+      kind: 'ping',
+      seq: 1,
+      target: 'b',
+      updates: [encodeUpdate({ type: 'suspect', id: 'a', incarnation: 2, from: 'c' })],
+    })
+    expect(Buffer.from(bytes).toString('hex')).toBe('010101016201020161020163')
+  })
+
   it('refuses every truncation of every message', () => {
     for (const msg of messages) {
       const bytes = encodeSwimMessage(msg)
