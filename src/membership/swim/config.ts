@@ -117,7 +117,7 @@ export function pushPullIntervalMs(config: SwimConfig, n: number): number {
  * - the `down` spreads in about log_{fanout+1}(N) + 1 gossip rounds.
  *
  * `expectedMs` assumes confirmations (min), `boundMs` is the 1 - 1e-6 bound with no confirmations (max), `worstMs`
- * the deterministic bound. At the defaults: 100 peers 4.3 s / 16.0 s / 59 s.
+ * the deterministic bound. At the defaults: 100 peers 4.3 s / 16.5 s / 59 s.
  */
 export function detectionBoundMs(
   config: SwimConfig,
