@@ -2,7 +2,7 @@
  * The member table of one SWIM peer (itself excluded): entries by id, an array of ids for O(1) random sampling, and
  * the shuffled round-robin probe order (memberlist `probe()`: every member is probed once per pass, in a fresh random
  * order each pass, new members inserted at a random position), so a failed member is probed by a given peer within
- * one pass, not just with high probability. Memory is O(N); picking k random members costs O(k) expected.
+ * one pass, not just with high probability. Memory is O(N); picking k random members costs O(k) expected when most qualify, O(N) at worst.
  *
  * @module
  */
@@ -101,24 +101,30 @@ export class MemberTable {
     return undefined
   }
 
-  /** Up to `k` distinct random members accepted by `accept`. */
+  /**
+   * Up to `k` distinct random members accepted by `accept`: random picks first (O(k) when most members qualify),
+   * then a scan from a random start, so a rare kind (the one failed member among thousands) is still found.
+   */
   sample(k: number, accept: (entry: MemberEntry) => boolean): MemberEntry[] {
     const out: MemberEntry[] = []
     const n = this.#ids.length
     if (n === 0 || k <= 0) return out
-    const seen = new Set<string>()
-    if (n <= 4 * k) {
-      const start = Math.floor(this.#random() * n)
-      for (let i = 0; i < n && out.length < k; i++) {
-        const entry = this.#entries.get(this.#ids[(start + i) % n] as string) as MemberEntry
-        if (accept(entry)) out.push(entry)
+    const taken = new Set<string>()
+    if (n > 4 * k) {
+      for (let tries = 0; tries < 8 * k && out.length < k; tries++) {
+        const id = this.#ids[Math.floor(this.#random() * n)] as string
+        if (taken.has(id)) continue
+        const entry = this.#entries.get(id) as MemberEntry
+        if (accept(entry)) {
+          taken.add(id)
+          out.push(entry)
+        }
       }
-      return out
     }
-    for (let tries = 0; tries < 8 * k && out.length < k; tries++) {
-      const id = this.#ids[Math.floor(this.#random() * n)] as string
-      if (seen.has(id)) continue
-      seen.add(id)
+    const start = Math.floor(this.#random() * n)
+    for (let i = 0; i < n && out.length < k; i++) {
+      const id = this.#ids[(start + i) % n] as string
+      if (taken.has(id)) continue
       const entry = this.#entries.get(id) as MemberEntry
       if (accept(entry)) out.push(entry)
     }

@@ -94,6 +94,7 @@ export class Swim {
   #leaving = false
   #replied = new Map<string, number>()
   #staleAccusation = false
+  #revived = new Map<string, number>()
 
   constructor(init: SwimInit) {
     this.id = init.id
@@ -199,7 +200,10 @@ export class Swim {
       return
     }
     this.#staleAccusation = false
-    for (const u of msg.updates) this.#apply(u, msg.kind === 'push-pull')
+    // A `down` heard from a peer we held down until lately (the other side of a healed partition) is probably its
+    // stale view of our side: it counts as a suspicion, which the accused refutes, not as a verdict.
+    const doubtDowns = msg.kind === 'push-pull' || this.#lately(from)
+    for (const u of msg.updates) this.#apply(u, doubtDowns)
     // The sender still accuses an incarnation we already refuted: our answer carries our current `alive`.
     const self = this.#staleAccusation && msg.kind !== 'push-pull' ? [this.#selfBytes()] : []
     switch (msg.kind) {
@@ -343,10 +347,10 @@ export class Swim {
 
   // --- membership updates ------------------------------------------------------------------------------------------
 
-  /** Applies one update. `fromPushPull`: a `down` that is not a departure counts only as a suspicion there. */
-  #apply(u: MemberUpdate, fromPushPull: boolean): void {
+  /** Applies one update. `doubtDowns`: a `down` that is not a departure counts only as a suspicion. */
+  #apply(u: MemberUpdate, doubtDowns: boolean): void {
     if (u.type === 'alive') this.#applyAlive(u)
-    else if (u.type === 'suspect' || (fromPushPull && u.from !== u.id)) this.#applySuspect({ ...u, type: 'suspect' })
+    else if (u.type === 'suspect' || (doubtDowns && u.from !== u.id)) this.#applySuspect({ ...u, type: 'suspect' })
     else this.#applyDown(u)
   }
 
@@ -381,8 +385,11 @@ export class Swim {
     e.suspicion = undefined
     e.left = false
     if (was !== 'alive') e.changedAt = this.#now
-    if (was === 'down') this.#event('up', e)
-    else if (was === 'suspect' || metaChanged) this.#event('updated', e)
+    if (was === 'down') {
+      this.#revived.set(e.id, this.#now)
+      if (this.#revived.size > 4096) this.#revived.clear()
+      this.#event('up', e)
+    } else if (was === 'suspect' || metaChanged) this.#event('updated', e)
     this.#enqueue(u)
   }
 
@@ -465,6 +472,18 @@ export class Swim {
   /** Tells a member we hold as failed that it is down (it refutes, and its answer carries the refutation). */
   #tellDown(e: MemberEntry): void {
     this.#send(e.id, { kind: 'gossip', updates: [this.#accuseBytes(e, 'down')] })
+  }
+
+  /** Whether `from` is held down here, or came back from down within the longest suspicion. */
+  #lately(from: string): boolean {
+    const e = this.#table.get(from)
+    if (e === undefined) return false
+    if (e.state === 'down') return true
+    const at = this.#revived.get(from)
+    if (at === undefined) return false
+    if (this.#now - at <= suspicionBounds(this.config, this.size).maxMs) return true
+    this.#revived.delete(from)
+    return false
   }
 
   /** A failed member talks to us: tell it (once a period), so it refutes and we hear its refutation. */
