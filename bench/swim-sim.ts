@@ -84,6 +84,10 @@ function run(n: number): Row {
       if (sim?.crashed(e.member.id) !== true && !partitioned.has(e.member.id) && !partitioned.has(observer)) {
         if (phase === 'heal') healFalsePositives++
         else falsePositives++
+        const self = sim?.peer(e.member.id)
+        process.stderr.write(
+          `[swim-sim] false down (${phase}) at ${Math.round(e.at)} ms: ${observer} holds ${e.member.id} down at incarnation ${e.member.incarnation} (its own: ${self?.incarnation}, health ${self?.healthScore})\n`,
+        )
       }
       const key = `${observer}>${e.member.id}`
       if (!firstDown.has(key)) firstDown.set(key, e.at)

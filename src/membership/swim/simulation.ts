@@ -202,6 +202,11 @@ export class SwimSimulation {
     n.stall = { runMs, stallMs, phase: this.now }
   }
 
+  /** Ends `id`'s stalls (it runs normally from its next event on). */
+  recover(id: string): void {
+    ;(this.#nodes.get(id) as SimNode).stall = undefined
+  }
+
   /** Runs events until virtual time `until` (or until `stop()` returns true, checked after every event). */
   runUntil(until: number, stop?: () => boolean): void {
     while (this.#queue.peekAt() <= until) {
