@@ -1,0 +1,150 @@
+/**
+ * SWIM configuration: the knobs, their defaults (memberlist's LAN profile, which Foca's `Config::new_lan` copies),
+ * and the formulas that scale with the mesh size N. Every formula here is the one the state machine uses, so the
+ * bounds stated in docs/membership.md are computed from this file.
+ *
+ * - Suspicion timeout (Lifeguard, dynamic): `min = suspicionMult * max(1, log10 N) * probeIntervalMs`,
+ *   `max = suspicionMaxMult * min`; a fresh suspicion waits `max` and shrinks towards `min` as independent
+ *   confirmations arrive: `max - (max - min) * ln(c + 1) / ln(k + 1)` for c of the k = suspicionConfirmations expected.
+ * - Retransmit limit: each membership update is sent `retransmitMult * ceil(log10(N + 1))` times by each peer that
+ *   learns it (memberlist's formula; O(log N) total traffic per update per peer).
+ * - Push-pull interval: `pushPullIntervalMs` up to 32 members, then multiplied by `ceil(log2 N - log2 32) + 1`
+ *   (memberlist's `pushPullScale`), so the full-state exchange costs O(N / log N) bytes per peer per second.
+ *
+ * @module
+ */
+
+/** Options of the SWIM state machine; every field has a documented default. */
+export interface SwimConfig {
+  /** Protocol period: one probe per period. Default 500 ms. */
+  probeIntervalMs: number
+  /** Wait for a direct ack before asking k others. Default 250 ms (scaled by local health). */
+  probeTimeoutMs: number
+  /** k: members asked to probe indirectly when the direct probe gets no ack. Default 3. */
+  indirectChecks: number
+  /** Lambda of the retransmit limit `retransmitMult * ceil(log10(N + 1))`. Default 4. */
+  retransmitMult: number
+  /** Suspicion multiplier (see module header). Default 2. */
+  suspicionMult: number
+  /** k: independent confirmations after which a suspicion runs only its lower bound (memberlist: suspicionMult - 2). Default 3. */
+  suspicionConfirmations: number
+  /** Upper suspicion bound as a multiple of the lower one. Default 4. */
+  suspicionMaxMult: number
+  /** Lifeguard: highest local health multiplier (score 0 .. max - 1 scales probe period and timeout). Default 8. */
+  awarenessMaxMultiplier: number
+  /** Gossip period for queued updates (sent only while the queue holds something). Default 200 ms. */
+  gossipIntervalMs: number
+  /** Members each gossip round goes to. Default 3. */
+  gossipFanout: number
+  /** Full-state push-pull period at up to 32 members (scaled with N, see module header). Default 30,000 ms. */
+  pushPullIntervalMs: number
+  /** A down member's tombstone is kept this long (old gossip cannot bring it back), then forgotten. Default 60,000 ms. */
+  removeDownAfterMs: number
+  /** Byte budget of one datagram-sized message (probe, ack, gossip) including its piggybacked updates. Default 1,400. */
+  maxPacketBytes: number
+  /** Most updates piggybacked on one message. Default 32. */
+  maxPiggyback: number
+  /** Most updates held for dissemination (oldest beyond this are dropped; push-pull repairs). Default 4,096. */
+  maxQueuedUpdates: number
+}
+
+/**
+ * Defaults: memberlist's LAN profile with a faster period and a shorter suspicion, so a crashed peer is dropped
+ * everywhere within about 5 s at 100 peers (the bound the heartbeat membership gave): period 500 ms, probe timeout
+ * 250 ms, suspicion `2 * log10 N` periods (2 s at 100 peers) growing to 4x that without confirmations.
+ */
+export const DEFAULT_SWIM_CONFIG: Readonly<SwimConfig> = Object.freeze({
+  probeIntervalMs: 500,
+  probeTimeoutMs: 250,
+  indirectChecks: 3,
+  retransmitMult: 4,
+  suspicionMult: 2,
+  suspicionMaxMult: 4,
+  suspicionConfirmations: 3,
+  awarenessMaxMultiplier: 8,
+  gossipIntervalMs: 200,
+  gossipFanout: 3,
+  pushPullIntervalMs: 30_000,
+  removeDownAfterMs: 60_000,
+  maxPacketBytes: 1_400,
+  maxPiggyback: 32,
+  maxQueuedUpdates: 4_096,
+})
+
+/** Lower and upper suspicion timeouts (ms) at mesh size `n`. */
+export function suspicionBounds(config: SwimConfig, n: number): { minMs: number; maxMs: number } {
+  const scale = Math.max(1, Math.log10(Math.max(1, n)))
+  const minMs = Math.floor(config.suspicionMult * scale * config.probeIntervalMs)
+  return { minMs, maxMs: config.suspicionMaxMult * minMs }
+}
+
+/** Confirmations a suspicion expects before it reaches its lower bound (0 when the mesh is too small to give them). */
+export function expectedConfirmations(config: SwimConfig, n: number): number {
+  const k = config.suspicionConfirmations
+  return n - 2 < k ? 0 : Math.max(0, k)
+}
+
+/**
+ * Suspicion timeout (ms from the start of the suspicion) after `confirmations` independent confirmations of `k`
+ * expected (memberlist `remainingSuspicionTime` plus the elapsed time).
+ */
+export function suspicionTimeoutMs(confirmations: number, k: number, minMs: number, maxMs: number): number {
+  if (k < 1) return minMs
+  const frac = Math.log(confirmations + 1) / Math.log(k + 1)
+  return Math.max(minMs, Math.floor(maxMs - frac * (maxMs - minMs)))
+}
+
+/** How many times each peer sends one update at mesh size `n`. */
+export function retransmitLimit(config: SwimConfig, n: number): number {
+  return config.retransmitMult * Math.max(1, Math.ceil(Math.log10(n + 1)))
+}
+
+/** Push-pull period (ms) at mesh size `n`. */
+export function pushPullIntervalMs(config: SwimConfig, n: number): number {
+  if (n <= 32) return config.pushPullIntervalMs
+  const mult = Math.ceil(Math.log2(n) - Math.log2(32)) + 1
+  return config.pushPullIntervalMs * mult
+}
+
+/**
+ * Time (ms) from a crash until every live peer holds the member as down, as a function of N and the period P:
+ *
+ * - first probe: each of the N - 1 peers probes it with probability ~1/(N - 1) per period, so nobody has probed it
+ *   after m periods with probability ~e^-m: on average e/(e - 1) periods, within ln(1/eps) periods with probability
+ *   1 - eps, and within N - 1 periods always (the round-robin order reaches every member once per pass);
+ * - the prober suspects it at the end of that period (+P); the suspicion runs between `min` (k confirmations, the
+ *   usual case at N > k + 2, since other probers confirm it) and `max` (none);
+ * - the `down` spreads in about log_{fanout+1}(N) + 1 gossip rounds.
+ *
+ * `expectedMs` assumes confirmations (min), `boundMs` is the 1 - 1e-6 bound with no confirmations (max), `worstMs`
+ * the deterministic bound. At the defaults: 100 peers 4.3 s / 16.5 s / 59 s.
+ */
+export function detectionBoundMs(
+  config: SwimConfig,
+  n: number,
+): { expectedMs: number; boundMs: number; worstMs: number } {
+  const { minMs, maxMs } = suspicionBounds(config, n)
+  const rounds = Math.ceil(Math.log(Math.max(2, n)) / Math.log(config.gossipFanout + 1) + 1)
+  const spreadMs = rounds * config.gossipIntervalMs
+  const p = config.probeIntervalMs
+  return {
+    expectedMs: Math.round((Math.E / (Math.E - 1)) * p + p + minMs + spreadMs),
+    boundMs: Math.round(Math.ceil(Math.log(1e6)) * p + p + maxMs + spreadMs),
+    worstMs: Math.round((n - 1) * p + p + maxMs + spreadMs),
+  }
+}
+
+/** memberlist's `DefaultLANConfig` as it ships (period 1 s, suspicion 4 log10 N periods up to 6x), for comparison. */
+export const MEMBERLIST_LAN_CONFIG: Readonly<SwimConfig> = Object.freeze({
+  ...DEFAULT_SWIM_CONFIG,
+  probeIntervalMs: 1_000,
+  probeTimeoutMs: 500,
+  suspicionMult: 4,
+  suspicionMaxMult: 6,
+  suspicionConfirmations: 2,
+})
+
+/** Fills the defaults of a partial config. */
+export function swimConfig(partial: Partial<SwimConfig> = {}): SwimConfig {
+  return { ...DEFAULT_SWIM_CONFIG, ...partial }
+}

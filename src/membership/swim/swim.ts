@@ -1,0 +1,544 @@
+/**
+ * The SWIM state machine, sans-IO (after Foca): inputs are received messages, fired timers and the current time;
+ * outputs ({@link SwimEffects}, taken with `drain()`) are messages to send, timers to schedule and membership events.
+ * With Lifeguard (memberlist): local health scales probe period and timeout, suspicions shrink with independent
+ * confirmations, pings to a suspect carry the suspicion so it can refute at once (buddy system), relays answer nack.
+ *
+ * Guarantees, per protocol period (`probeIntervalMs * (health + 1)`), whatever N:
+ * - one probe (ping + ack) to the next member of a shuffled round-robin order; on no ack within the probe timeout,
+ *   `ping-req` through k members; on no ack by the period's end, the member is suspected;
+ * - a suspected member is declared down when its suspicion runs out (see `config.ts`), unless a higher
+ *   incarnation (its refutation) arrives first; a peer that hears itself suspected or declared down refutes;
+ * - updates ride on every outgoing message (and a gossip round every `gossipIntervalMs` while any are queued), each
+ *   sent at most `retransmitMult * ceil(log10(N + 1))` times by each peer;
+ * - a push-pull of the whole table with one random member every `pushPullIntervalMs` (scaled with N), and a
+ *   reconnect ping to one random failed member every `probeIntervalMs * 4`, so views converge after a partition.
+ * Malformed messages are refused (a {@link SwimRefusal}) and change nothing. Nothing here reads a clock or a random
+ * source other than `now` and the `random` function given.
+ *
+ * Length (~540 lines): probing, the merge rules and dissemination share the machine's private state (table, queue,
+ * pending probes, incarnation); the pure parts already live in their own files (member rules, suspicion, awareness,
+ * queue, table, codec), and splitting the rest would only pass a mutable context object around.
+ *
+ * @module
+ */
+
+import { Awareness } from './awareness.js'
+import { BroadcastQueue } from './broadcast-queue.js'
+import {
+  decodeSwimMessage,
+  encodeSwimMessage,
+  encodeUpdate,
+  type OutgoingSwimMessage,
+  SWIM_HEADER_BYTES,
+} from './codec.js'
+import {
+  expectedConfirmations,
+  pushPullIntervalMs,
+  retransmitLimit,
+  type SwimConfig,
+  suspicionBounds,
+  swimConfig,
+} from './config.js'
+import { emptyEffects, type SwimEffects, type SwimEvent, type SwimTimer } from './effects.js'
+import { SwimMessageError } from './errors.js'
+import {
+  type AccuseUpdate,
+  type AliveUpdate,
+  aliveOverrides,
+  downOverrides,
+  type MemberMeta,
+  type MemberUpdate,
+  type SwimMember,
+  sameMeta,
+  suspectOverrides,
+} from './member.js'
+import { type MemberEntry, MemberTable } from './member-table.js'
+import { Suspicion } from './suspicion.js'
+
+/** Options of {@link createSwim}. */
+export interface SwimInit {
+  /** This peer's member id. */
+  id: string
+  /** This peer's metadata. */
+  meta: MemberMeta
+  /** Protocol settings; defaults in `DEFAULT_SWIM_CONFIG`. */
+  config?: Partial<SwimConfig>
+  /** Random source in [0, 1). Default `Math.random` (a seeded one makes runs replayable). */
+  random?: () => number
+}
+
+type Pending =
+  | { kind: 'probe'; target: string; acked: boolean; nacks: number; expectedNacks: number }
+  | { kind: 'relay'; origin: string; originSeq: number; nack: boolean; acked: boolean }
+
+const RECONNECT_PERIODS = 4
+
+/** Creates a SWIM peer; call `start(now)` and perform the drained effects. */
+export function createSwim(init: SwimInit): Swim {
+  return new Swim(init)
+}
+
+/** One SWIM peer's state machine. */
+export class Swim {
+  /** This peer's id. */
+  readonly id: string
+  /** The settings in use. */
+  readonly config: SwimConfig
+  readonly #random: () => number
+  readonly #table: MemberTable
+  readonly #queue: BroadcastQueue
+  readonly #awareness: Awareness
+  readonly #pending = new Map<number, Pending>()
+  #incarnation = 0
+  #meta: MemberMeta
+  #seq = 0
+  #effects: SwimEffects = emptyEffects()
+  #now = 0
+  #leaving = false
+  #replied = new Map<string, number>()
+  #staleAccusation = false
+  #revived = new Map<string, number>()
+
+  constructor(init: SwimInit) {
+    this.id = init.id
+    this.#meta = init.meta
+    this.config = swimConfig(init.config)
+    this.#random = init.random ?? Math.random
+    this.#table = new MemberTable(this.#random)
+    this.#queue = new BroadcastQueue(this.config.maxQueuedUpdates)
+    this.#awareness = new Awareness(this.config.awarenessMaxMultiplier)
+  }
+
+  /** Starts the periodic timers (probe, gossip, push-pull, reconnect) and queues this peer's `alive`. */
+  start(now: number): void {
+    this.#now = now
+    this.#broadcastSelf()
+    const c = this.config
+    this.#timer(now + Math.floor(this.#random() * c.probeIntervalMs), { kind: 'probe' })
+    this.#timer(now + c.gossipIntervalMs, { kind: 'gossip' })
+    this.#timer(now + Math.floor(this.#random() * c.pushPullIntervalMs), { kind: 'push-pull' })
+    this.#timer(now + RECONNECT_PERIODS * c.probeIntervalMs, { kind: 'reconnect' })
+  }
+
+  /** Joins through `seeds` (member ids the host can reach): a push-pull with each. */
+  join(seeds: readonly string[], now: number): void {
+    this.#now = now
+    for (const seed of seeds) if (seed !== this.id) this.#pushPull(seed, false, true)
+  }
+
+  /** Announces new metadata (a higher incarnation, so it overrides everywhere). */
+  setMeta(meta: MemberMeta, now: number): void {
+    this.#now = now
+    this.#meta = meta
+    this.#incarnation++
+    this.#broadcastSelf()
+  }
+
+  /** Announces this peer's departure; keep delivering inputs for a few gossip rounds so it spreads. */
+  leave(now: number): void {
+    this.#now = now
+    this.#leaving = true
+    this.#enqueue({ type: 'down', id: this.id, incarnation: this.#incarnation, from: this.id })
+  }
+
+  /**
+   * Drops every queued update. For hosts that restore a table already known to be converged (the simulation's
+   * pre-formed mesh); in normal operation updates leave the queue by being sent.
+   */
+  clearBroadcasts(): void {
+    this.#queue.clear()
+  }
+
+  /** Takes everything asked for since the last drain. */
+  drain(): SwimEffects {
+    const out = this.#effects
+    this.#effects = emptyEffects()
+    return out
+  }
+
+  /** This peer's incarnation. */
+  get incarnation(): number {
+    return this.#incarnation
+  }
+
+  /** This peer's metadata. */
+  get meta(): MemberMeta {
+    return this.#meta
+  }
+
+  /** Lifeguard local health score (0 = healthy). */
+  get healthScore(): number {
+    return this.#awareness.score
+  }
+
+  /** Live members (alive or suspect), this peer included: N. */
+  get size(): number {
+    return this.#table.liveCount + 1
+  }
+
+  /** Updates waiting for dissemination. */
+  get queuedUpdates(): number {
+    return this.#queue.size
+  }
+
+  /** The member `id` as this peer sees it (down tombstones included; not this peer). */
+  member(id: string): SwimMember | undefined {
+    return this.#table.get(id)
+  }
+
+  /** Every known member other than this peer, down tombstones included. */
+  members(): SwimMember[] {
+    return [...this.#table.entries()]
+  }
+
+  /** Handles one received message; malformed ones are refused without any change. */
+  handleMessage(from: string, bytes: Uint8Array, now: number): void {
+    this.#now = now
+    let msg: ReturnType<typeof decodeSwimMessage>
+    try {
+      msg = decodeSwimMessage(bytes)
+    } catch (err) {
+      const error = err instanceof SwimMessageError ? err : new SwimMessageError('bad-field', String(err))
+      this.#effects.refused.push({ from, error })
+      return
+    }
+    this.#staleAccusation = false
+    // A `down` heard from a peer we held down until lately (the other side of a healed partition) is probably its
+    // stale view of our side: it counts as a suspicion, which the accused refutes, not as a verdict.
+    const doubtDowns = msg.kind === 'push-pull' || this.#lately(from)
+    for (const u of msg.updates) this.#apply(u, doubtDowns)
+    // The sender still accuses an incarnation we already refuted: our answer carries our current `alive`.
+    const self = this.#staleAccusation && msg.kind !== 'push-pull' ? [this.#selfBytes()] : []
+    switch (msg.kind) {
+      case 'ping':
+        if (msg.target === this.id) this.#send(from, { kind: 'ack', seq: msg.seq, updates: self })
+        else if (self.length > 0) this.#send(from, { kind: 'gossip', updates: self })
+        break
+      case 'ping-req': {
+        const seq = ++this.#seq
+        this.#pending.set(seq, { kind: 'relay', origin: from, originSeq: msg.seq, nack: msg.nack, acked: false })
+        this.#send(msg.target, { kind: 'ping', seq, target: msg.target, updates: [] })
+        this.#timer(now + this.config.probeTimeoutMs, { kind: 'relay-timeout', seq })
+        break
+      }
+      case 'ack':
+        this.#onAck(msg.seq)
+        break
+      case 'nack': {
+        const p = this.#pending.get(msg.seq)
+        if (p?.kind === 'probe') p.nacks++
+        break
+      }
+      case 'push-pull':
+        if (!msg.reply) this.#pushPull(from, true, false)
+        break
+      case 'gossip':
+        if (self.length > 0) this.#send(from, { kind: 'gossip', updates: self })
+        break
+    }
+    this.#answerDown(from)
+  }
+
+  /** Handles a fired timer. */
+  handleTimer(timer: SwimTimer, now: number): void {
+    this.#now = now
+    const c = this.config
+    switch (timer.kind) {
+      case 'probe':
+        this.#timer(now + this.#awareness.scale(c.probeIntervalMs), { kind: 'probe' })
+        this.#probe()
+        break
+      case 'probe-timeout':
+        this.#indirect(timer.seq)
+        break
+      case 'probe-end':
+        this.#probeEnd(timer.seq)
+        break
+      case 'relay-timeout': {
+        const p = this.#pending.get(timer.seq)
+        this.#pending.delete(timer.seq)
+        if (p?.kind === 'relay' && !p.acked && p.nack) {
+          this.#send(p.origin, { kind: 'nack', seq: p.originSeq, updates: [] })
+        }
+        break
+      }
+      case 'suspicion': {
+        const e = this.#table.get(timer.id)
+        const s = e?.suspicion
+        if (e === undefined || e.state !== 'suspect' || s === undefined || s.incarnation !== timer.incarnation) break
+        if (s.expired(now)) this.#declareDown(e, e.incarnation, this.id)
+        break
+      }
+      case 'reap': {
+        const e = this.#table.get(timer.id)
+        if (e?.state === 'down' && e.incarnation === timer.incarnation) this.#table.remove(timer.id)
+        break
+      }
+      case 'gossip':
+        this.#timer(now + c.gossipIntervalMs, { kind: 'gossip' })
+        if (this.#queue.size === 0) break
+        for (const e of this.#table.sample(c.gossipFanout, (m) => m.state !== 'down')) {
+          this.#send(e.id, { kind: 'gossip', updates: [] })
+          if (this.#queue.size === 0) break
+        }
+        break
+      case 'push-pull': {
+        this.#timer(now + pushPullIntervalMs(c, this.size), { kind: 'push-pull' })
+        const [peer] = this.#table.sample(1, (m) => m.state !== 'down')
+        if (peer !== undefined) this.#pushPull(peer.id, false, false)
+        break
+      }
+      case 'reconnect': {
+        this.#timer(now + RECONNECT_PERIODS * c.probeIntervalMs, { kind: 'reconnect' })
+        const [peer] = this.#table.sample(1, (m) => m.state === 'down' && !m.left)
+        if (peer !== undefined) this.#tellDown(peer)
+        break
+      }
+    }
+  }
+
+  // --- probing -----------------------------------------------------------------------------------------------------
+
+  #probe(): void {
+    const target = this.#table.nextProbe()
+    if (target === undefined) return
+    const seq = ++this.#seq
+    this.#pending.set(seq, { kind: 'probe', target: target.id, acked: false, nacks: 0, expectedNacks: 0 })
+    // Buddy system: a suspect hears its suspicion in the ping itself and can refute at once.
+    const buddy = target.state === 'suspect' ? [this.#accuseBytes(target, 'suspect')] : []
+    this.#send(target.id, { kind: 'ping', seq, target: target.id, updates: buddy })
+    const c = this.config
+    this.#timer(this.#now + this.#awareness.scale(c.probeTimeoutMs), { kind: 'probe-timeout', seq })
+    this.#timer(this.#now + this.#awareness.scale(c.probeIntervalMs), { kind: 'probe-end', seq })
+  }
+
+  #onAck(seq: number): void {
+    const p = this.#pending.get(seq)
+    if (p === undefined || p.acked) return
+    p.acked = true
+    if (p.kind === 'relay') {
+      this.#send(p.origin, { kind: 'ack', seq: p.originSeq, updates: [] })
+      this.#pending.delete(seq)
+    }
+  }
+
+  #indirect(seq: number): void {
+    const p = this.#pending.get(seq)
+    if (p?.kind !== 'probe' || p.acked) return
+    const target = p.target
+    const relays = this.#table.sample(this.config.indirectChecks, (m) => m.state === 'alive' && m.id !== target)
+    for (const relay of relays) {
+      this.#send(relay.id, { kind: 'ping-req', seq, target, nack: true, updates: [] })
+      p.expectedNacks++
+    }
+  }
+
+  #probeEnd(seq: number): void {
+    const p = this.#pending.get(seq)
+    this.#pending.delete(seq)
+    if (p?.kind !== 'probe') return
+    if (p.acked) {
+      this.#awareness.applyDelta(-1)
+      return
+    }
+    // Lifeguard: missing nacks mean our own links or our own slowness are to blame, not only the target.
+    this.#awareness.applyDelta(p.expectedNacks > 0 ? p.expectedNacks - p.nacks : 1)
+    const e = this.#table.get(p.target)
+    if (e === undefined || e.state === 'down') return
+    this.#apply({ type: 'suspect', id: e.id, incarnation: e.incarnation, from: this.id }, false)
+  }
+
+  // --- membership updates ------------------------------------------------------------------------------------------
+
+  /** Applies one update. `doubtDowns`: a `down` that is not a departure counts only as a suspicion. */
+  #apply(u: MemberUpdate, doubtDowns: boolean): void {
+    if (u.type === 'alive') this.#applyAlive(u)
+    else if (u.type === 'suspect' || (doubtDowns && u.from !== u.id)) this.#applySuspect({ ...u, type: 'suspect' })
+    else this.#applyDown(u)
+  }
+
+  #applyAlive(u: AliveUpdate): void {
+    if (u.id === this.id) {
+      if (u.incarnation > this.#incarnation) this.#refute(u.incarnation)
+      return
+    }
+    const e = this.#table.get(u.id)
+    if (e === undefined) {
+      const entry: MemberEntry = {
+        id: u.id,
+        state: 'alive',
+        incarnation: u.incarnation,
+        meta: u.meta,
+        changedAt: this.#now,
+        left: false,
+        downFrom: '',
+        suspicion: undefined,
+      }
+      this.#table.add(entry)
+      this.#event('up', entry)
+      this.#enqueue(u)
+      return
+    }
+    if (!aliveOverrides(e.incarnation, u.incarnation)) return
+    const was = e.state
+    const metaChanged = !sameMeta(e.meta, u.meta)
+    this.#table.setState(e, 'alive')
+    e.incarnation = u.incarnation
+    e.meta = u.meta
+    e.suspicion = undefined
+    e.left = false
+    if (was !== 'alive') e.changedAt = this.#now
+    if (was === 'down') {
+      this.#revived.set(e.id, this.#now)
+      if (this.#revived.size > 4096) this.#revived.clear()
+      this.#event('up', e)
+    } else if (was === 'suspect' || metaChanged) this.#event('updated', e)
+    this.#enqueue(u)
+  }
+
+  #applySuspect(u: AccuseUpdate): void {
+    if (u.id === this.id) {
+      if (u.incarnation >= this.#incarnation && !this.#leaving) this.#refute(u.incarnation)
+      else this.#staleAccusation = true
+      return
+    }
+    const e = this.#table.get(u.id)
+    if (e === undefined) return
+    if (e.state === 'suspect' && e.suspicion !== undefined && u.incarnation === e.incarnation) {
+      if (e.suspicion.confirm(u.from)) {
+        this.#timer(e.suspicion.deadline, { kind: 'suspicion', id: e.id, incarnation: e.incarnation })
+        this.#enqueue(u)
+      }
+      return
+    }
+    if (!suspectOverrides(e.state, e.incarnation, u.incarnation)) return
+    this.#table.setState(e, 'suspect')
+    e.incarnation = u.incarnation
+    e.changedAt = this.#now
+    const n = this.size
+    const { minMs, maxMs } = suspicionBounds(this.config, n)
+    const k = expectedConfirmations(this.config, n)
+    e.suspicion = new Suspicion({ incarnation: u.incarnation, from: u.from, now: this.#now, k, minMs, maxMs })
+    this.#timer(e.suspicion.deadline, { kind: 'suspicion', id: e.id, incarnation: e.incarnation })
+    this.#event('suspect', e)
+    this.#enqueue(u)
+  }
+
+  #applyDown(u: AccuseUpdate): void {
+    if (u.id === this.id) {
+      if (!this.#leaving && u.incarnation >= this.#incarnation) this.#refute(u.incarnation)
+      else if (u.from !== this.id) this.#staleAccusation = true
+      return
+    }
+    const e = this.#table.get(u.id)
+    if (e === undefined || !downOverrides(e.state, e.incarnation, u.incarnation)) return
+    this.#declareDown(e, u.incarnation, u.from)
+  }
+
+  #declareDown(e: MemberEntry, incarnation: number, from: string): void {
+    this.#table.setState(e, 'down')
+    e.incarnation = incarnation
+    e.changedAt = this.#now
+    e.left = from === e.id
+    e.downFrom = from
+    e.suspicion = undefined
+    this.#timer(this.#now + this.config.removeDownAfterMs, { kind: 'reap', id: e.id, incarnation })
+    this.#event('down', e)
+    this.#enqueue({ type: 'down', id: e.id, incarnation, from })
+  }
+
+  /** Someone says we are suspect or down at `incarnation`: out-vote it (Lifeguard: that also says we may be slow). */
+  #refute(incarnation: number): void {
+    this.#incarnation = Math.max(this.#incarnation, incarnation) + 1
+    this.#awareness.applyDelta(1)
+    this.#broadcastSelf()
+  }
+
+  // --- dissemination -----------------------------------------------------------------------------------------------
+
+  #broadcastSelf(): void {
+    this.#enqueue({ type: 'alive', id: this.id, incarnation: this.#incarnation, meta: this.#meta })
+  }
+
+  #selfBytes(): Uint8Array {
+    return encodeUpdate({ type: 'alive', id: this.id, incarnation: this.#incarnation, meta: this.#meta })
+  }
+
+  #enqueue(u: MemberUpdate): void {
+    this.#queue.push(u.id, encodeUpdate(u))
+  }
+
+  #accuseBytes(e: MemberEntry, type: 'suspect' | 'down'): Uint8Array {
+    return encodeUpdate({ type, id: e.id, incarnation: e.incarnation, from: type === 'down' ? e.downFrom : this.id })
+  }
+
+  /** Tells a member we hold as failed that it is down (it refutes, and its answer carries the refutation). */
+  #tellDown(e: MemberEntry): void {
+    this.#send(e.id, { kind: 'gossip', updates: [this.#accuseBytes(e, 'down')] })
+  }
+
+  /** Whether `from` is held down here, or came back from down within the longest suspicion. */
+  #lately(from: string): boolean {
+    const e = this.#table.get(from)
+    if (e === undefined) return false
+    if (e.state === 'down') return true
+    const at = this.#revived.get(from)
+    if (at === undefined) return false
+    if (this.#now - at <= suspicionBounds(this.config, this.size).maxMs) return true
+    this.#revived.delete(from)
+    return false
+  }
+
+  /** A failed member talks to us: tell it (once a period), so it refutes and we hear its refutation. */
+  #answerDown(from: string): void {
+    const e = this.#table.get(from)
+    if (e?.state !== 'down' || e.left) return
+    const last = this.#replied.get(from) ?? -Infinity
+    if (this.#now - last < this.config.probeIntervalMs) return
+    this.#replied.set(from, this.#now)
+    if (this.#replied.size > 1024) this.#replied.clear()
+    this.#tellDown(e)
+  }
+
+  #pushPull(to: string, reply: boolean, join: boolean): void {
+    const updates: Uint8Array[] = [this.#selfBytes()]
+    for (const e of this.#table.entries()) {
+      if (e.state === 'alive')
+        updates.push(encodeUpdate({ type: 'alive', id: e.id, incarnation: e.incarnation, meta: e.meta }))
+      else updates.push(this.#accuseBytes(e, e.state))
+    }
+    this.#effects.sends.push({
+      to,
+      bytes: encodeSwimMessage({ kind: 'push-pull', reply, join, updates }),
+      stream: true,
+    })
+  }
+
+  #send(to: string, msg: OutgoingSwimMessage): void {
+    const c = this.config
+    const first = msg.updates
+    let budget = c.maxPacketBytes - SWIM_HEADER_BYTES
+    for (const u of first) budget -= u.length
+    const limit = retransmitLimit(c, this.size)
+    const extra = this.#queue.take(budget, c.maxPiggyback - first.length, limit)
+    const updates = extra.length === 0 ? first : [...first, ...extra]
+    this.#effects.sends.push({ to, bytes: encodeSwimMessage({ ...msg, updates }), stream: false })
+  }
+
+  #timer(at: number, timer: SwimTimer): void {
+    this.#effects.timers.push({ at, timer })
+  }
+
+  #event(type: SwimEvent['type'], e: MemberEntry): void {
+    const member: SwimMember = {
+      id: e.id,
+      state: e.state,
+      incarnation: e.incarnation,
+      meta: e.meta,
+      changedAt: e.changedAt,
+      left: e.left,
+    }
+    this.#effects.events.push({ type, member, at: this.#now })
+  }
+}
