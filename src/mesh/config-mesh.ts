@@ -75,6 +75,8 @@ export interface ConfigMesh extends Namespace, MeshVersions, MeshSchemas, MeshRo
   readonly meshName: string
   /** Live peers other than this one. */
   peers(): PeerInfo[]
+  /** This peer as a member (weight, tags, readiness), as its heartbeats announce it. */
+  self(): PeerInfo
   /** A namespace view (created on first use; the mesh itself is `'default'`). */
   namespace(name: string): Namespace
   /** Names of namespaces that hold at least one key. */
@@ -182,6 +184,10 @@ class Mesh implements ConfigMesh {
 
   peers(): PeerInfo[] {
     return this.state === 'running' ? this.p.membership.peers() : []
+  }
+
+  self(): PeerInfo {
+    return this.p.membership.get(this.peerId) as PeerInfo
   }
 
   // --- the default namespace --------------------------------------------------------------------------------------

@@ -43,9 +43,10 @@ describe('confmesh --endpoint against running agents', () => {
     const clientB = createApiClient({ endpoint: b.url!, token: WRITE_TOKEN })
     await waitFor(
       async () =>
-        (await clientA.peers()).some((p) => p.peerId === b.peerId) &&
-        (await clientB.peers()).some((p) => p.peerId === a.peerId),
-      { timeoutMs: 30_000, message: 'the agents to see each other' },
+        // ready and connected both ways: the peers goldens print both (a joiner is not ready until its first sync)
+        (await clientA.peers()).some((p) => p.peerId === b.peerId && p.ready && p.connected) &&
+        (await clientB.peers()).some((p) => p.peerId === a.peerId && p.ready && p.connected),
+      { timeoutMs: 30_000, message: 'the agents to see each other ready and connected' },
     )
   })
 
