@@ -49,6 +49,11 @@ export type WriterSetValue = {
   former: string[]
 }
 
+/** Whether `x` can be part of a hybrid timestamp: a non-negative safe integer. */
+function isClockValue(x: unknown): boolean {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
+}
+
 /** Whether `peerId` looks like a libp2p peer id (base58btc, 20..128 characters). */
 export function isPeerIdString(peerId: unknown): peerId is string {
   return typeof peerId === 'string' && PEER_ID.test(peerId)
@@ -210,6 +215,11 @@ function checkElement(el: unknown, client: number, check: AuthorCheck, bindings:
       throw new UnauthorizedUpdateError(`record of ${r.a} is under client ${client}, which belongs to ${owner}`)
     }
     return
+  }
+  // Last-writer-wins orders entries by (t, c): anything but non-negative safe integers breaks it (NaN compares with
+  // nothing, so the winner depends on arrival order; Infinity wins forever and drags every observing clock with it).
+  if (!isClockValue(r.t) || !isClockValue(r.c)) {
+    throw new UnauthorizedUpdateError(`entry of ${String(r.a)} has an invalid hybrid timestamp (t, c)`)
   }
   if ('e' in r) {
     if (via === 'gossip' && r.e !== epoch) throw new UnauthorizedUpdateError(`entry epoch differs from the message's`)

@@ -682,9 +682,18 @@ describe('known issues (PROTOCOL.md section 17)', () => {
     })
     expect(() => validators()(forged, { from: s.B.id, via: 'sync' })).toThrow(UnauthorizedUpdateError)
   })
-  it.fails('2: an entry whose hybrid timestamp is not a non-negative integer is refused', () => {
+  it('2: an entry whose hybrid timestamp is not a non-negative integer is refused', () => {
     const b = clientIdFor(s.B.id, EPOCH_B)
     const nan = rawUpdate(b, { n: 'default', k: 'k', v: 'nan', t: Number.NaN, c: 0, a: s.B.id, e: EPOCH_B })
     expect(() => validators()(nan, { from: s.B.id, via: 'gossip', epoch: EPOCH_B })).toThrow(UnauthorizedUpdateError)
+    for (const [t, c] of [
+      [Number.POSITIVE_INFINITY, 0],
+      [-1, 0],
+      [1.5, 0],
+      [1, Number.NaN],
+    ]) {
+      const bad = rawUpdate(b, { n: 'default', k: 'k', v: 'bad', t, c, a: s.B.id, e: EPOCH_B })
+      expect(() => validators()(bad, { from: s.B.id, via: 'sync' })).toThrow(UnauthorizedUpdateError)
+    }
   })
 })
