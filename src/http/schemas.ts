@@ -117,6 +117,12 @@ export const ERROR_RESPONSES = {
 export const namespaceParam = { type: 'string', minLength: 1, maxLength: MAX_NAMESPACE_LENGTH } as const
 /** A key in a path or query. */
 export const keyParam = { type: 'string', minLength: 1, maxLength: MAX_KEY_LENGTH } as const
+/** Path parameters of the routes of one key: `/v1/kv/{namespace}/{key}`. */
+const keyParams = {
+  type: 'object',
+  required: ['namespace', 'key'],
+  properties: { namespace: namespaceParam, key: keyParam },
+} as const
 /** `{ version, deleted }`: the version after a delete, and whether there was something to delete. */
 export const deletedAnswer = {
   type: 'object',
@@ -198,11 +204,7 @@ const ROUTES = {
   getKey: {
     summary: 'One key: its value, writer and write time (404 when it has no value)',
     tags: ['kv'],
-    params: {
-      type: 'object',
-      required: ['namespace', 'key'],
-      properties: { namespace: namespaceParam, key: keyParam },
-    },
+    params: keyParams,
     response: {
       200: {
         type: 'object',
@@ -221,22 +223,14 @@ const ROUTES = {
   putKey: {
     summary: 'Sets a key; the body is the JSON value. Applied locally (durable with a data dir), then gossiped',
     tags: ['kv'],
-    params: {
-      type: 'object',
-      required: ['namespace', 'key'],
-      properties: { namespace: namespaceParam, key: keyParam },
-    },
+    params: keyParams,
     body: JSON_VALUE,
     response: { 200: versionAnswer, ...ERROR_RESPONSES },
   },
   deleteKey: {
     summary: 'Deletes a key (a no-op when it has no value: `deleted: false`)',
     tags: ['kv'],
-    params: {
-      type: 'object',
-      required: ['namespace', 'key'],
-      properties: { namespace: namespaceParam, key: keyParam },
-    },
+    params: keyParams,
     response: {
       200: deletedAnswer,
       ...ERROR_RESPONSES,

@@ -49,6 +49,16 @@ export function ErrorLine({ message }: { message: string | undefined }) {
   )
 }
 
+/** A status line (what an action did), or nothing. */
+export function NoticeLine({ message }: { message: string | undefined }) {
+  if (message === undefined) return null
+  return (
+    <p class="notice" role="status">
+      {message}
+    </p>
+  )
+}
+
 /**
  * Why a write failed: the agent's code and message, and for a schema's refusal (`ERR_SCHEMA_VALIDATION`) every
  * violation as a list: which key, where in the value, what is wrong, and which schema said so. A string (a check done

@@ -7,7 +7,7 @@
  */
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks'
 import { type Api, keyPath, namespacePath } from './api.js'
-import { ErrorLine, JsonValue, Modal, PeerName, READ_ONLY_HINT, Refusal, Time } from './common.js'
+import { ErrorLine, JsonValue, Modal, NoticeLine, PeerName, READ_ONLY_HINT, Refusal, Time } from './common.js'
 import { isInternalNamespace } from './format.js'
 import type { LiveEvent } from './live-view.js'
 import type { Access, HistoryEntry, Json } from './types.js'
@@ -142,11 +142,7 @@ export function ConfigView({ api, access, self, lastEvent, reloads }: ViewProps)
         </button>
       </div>
       <ErrorLine message={error} />
-      {notice !== undefined ? (
-        <p class="notice" role="status">
-          {notice}
-        </p>
-      ) : null}
+      <NoticeLine message={notice} />
       <div class="split">
         <nav class="namespaces" aria-label="Namespaces">
           <h2>Namespaces</h2>

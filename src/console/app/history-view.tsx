@@ -7,7 +7,7 @@
  */
 import { useCallback, useEffect, useState } from 'preact/hooks'
 import { ApiError } from './api.js'
-import { ErrorLine, PeerName, READ_ONLY_HINT, Time } from './common.js'
+import { ErrorLine, NoticeLine, PeerName, READ_ONLY_HINT, Time } from './common.js'
 import type { ViewProps } from './config-view.js'
 import { DiffTable } from './diff-table.js'
 import { RollbackDialog } from './rollback-dialog.js'
@@ -87,11 +87,7 @@ export function HistoryView({ api, access, self, lastEvent, reloads }: ViewProps
         </form>
       </div>
       <ErrorLine message={error} />
-      {notice !== undefined ? (
-        <p class="notice" role="status">
-          {notice}
-        </p>
-      ) : null}
+      <NoticeLine message={notice} />
       {entries?.length === 0 ? <p class="muted">No version yet.</p> : null}
       <ol class="versions">
         {(entries ?? []).map((h) => {
