@@ -8,7 +8,11 @@
  *    read the SAME parse, plus the Yjs decoding of the update (`Y.decodeUpdate`), decoded at most once per update;
  *    updates restored from storage are not authorised (the data dir is trusted), only bounded;
  * 3. **guarded apply**: `yjs-guard/guarded-apply.ts` with the same inspection (document-aware checks, trimming,
- *    pending-struct handling), in a transaction whose origin tells listeners where the update came from.
+ *    pending-struct handling), in a transaction whose origin tells listeners where the update came from. A catch-up
+ *    reply (`via: 'sync'`) is applied planned (`yjs-guard/planned-apply.ts`): when its estimated conflict cost is
+ *    over the per-update bound (the merge after a long partition) it goes in causal slices, each within the bound,
+ *    at most {@link ChannelLimits.maxSyncSlices}; so a large honest merge is never refused (and fetched again), and
+ *    one stalling update still is.
  *
  * Gossip splits the pipeline in two: the topic validator runs {@link Ingest.parse} (so a bad message is neither
  * delivered nor forwarded) and delivery runs {@link Ingest.applyParsed} with the parse the validator made; the
@@ -27,6 +31,8 @@ import { ConfmeshError, UpdateRejectedError } from '../errors.js'
 import type { MeshLogger } from '../logger.js'
 import { applyInspected } from '../yjs-guard/guarded-apply.js'
 import { type Inspection, inspect } from '../yjs-guard/inspect.js'
+import { DEFAULT_MAX_INTEGRATION_COST, type UpdateLimits } from '../yjs-guard/limits.js'
+import { applyPlanned } from '../yjs-guard/planned-apply.js'
 import type { ChannelLimits } from './limits.js'
 import { type RemoteOrigin, STORAGE_ORIGIN, type UpdateContext } from './origins.js'
 
@@ -78,14 +84,21 @@ export interface Ingest extends TypedEventEmitter<IngestEvents> {
   /** The whole pipeline; `undefined` on success or the refusal (already logged and counted). */
   apply(update: Uint8Array, context: UpdateContext): ConfmeshError | undefined
   /**
-   * Counters: applied and rejected updates, gaps noticed, and rejections by reason (`refused.<ErrorName>`, e.g.
+   * Counters: applied and rejected updates, gaps noticed, catch-up replies applied in causal slices (`sliced`) and
+   * the slices that took (`slices`), and rejections by reason (`refused.<ErrorName>`, e.g.
    * `refused.UpdateTooLargeError`: for metrics).
    */
   readonly counters: IngestCounters
 }
 
 /** {@link Ingest.counters}. */
-export type IngestCounters = { applied: number; rejected: number; gaps: number } & Record<`refused.${string}`, number>
+export type IngestCounters = {
+  applied: number
+  rejected: number
+  gaps: number
+  sliced: number
+  slices: number
+} & Record<`refused.${string}`, number>
 
 /** Creates the pipeline of `init.doc`. */
 export function createIngest(init: IngestInit): Ingest {
@@ -106,13 +119,19 @@ class Parsed implements ParsedUpdate {
 }
 
 class IngestPipeline extends TypedEventEmitter<IngestEvents> implements Ingest {
-  readonly counters: IngestCounters = { applied: 0, rejected: 0, gaps: 0 }
+  readonly counters: IngestCounters = { applied: 0, rejected: 0, gaps: 0, sliced: 0, slices: 0 }
   private readonly init: IngestInit
   private readonly checks: IngestCheck[] = []
+  /** The sync channel's limits without the conflict-cost bound: a reply is parsed with these, the bound is applied
+   * per slice by the planned apply. */
+  private readonly syncParseLimits: UpdateLimits
+  private readonly syncCostBound: number
 
   constructor(init: IngestInit) {
     super()
     this.init = init
+    this.syncCostBound = init.limits.sync.maxIntegrationCost ?? DEFAULT_MAX_INTEGRATION_COST
+    this.syncParseLimits = { ...init.limits.sync, maxIntegrationCost: Number.MAX_SAFE_INTEGER }
   }
 
   addCheck(check: IngestCheck): void {
@@ -133,7 +152,19 @@ class IngestPipeline extends TypedEventEmitter<IngestEvents> implements Ingest {
       context.via === 'storage' ? STORAGE_ORIGIN : { remote: true, context }
     const pendingBefore = pendingOf(doc)
     try {
-      applyInspected(doc, parsed.update, parsed.inspection, origin)
+      if (context.via === 'sync') {
+        const { slices } = applyPlanned(doc, parsed.update, parsed.inspection, origin, {
+          maxIntegrationCost: this.syncCostBound,
+          maxSlices: this.init.limits.maxSyncSlices,
+          structs: parsed.structs(),
+        })
+        if (slices > 1) {
+          this.counters.sliced++
+          this.counters.slices += slices
+        }
+      } else {
+        applyInspected(doc, parsed.update, parsed.inspection, origin)
+      }
     } catch (err) {
       return this.refuse(err, context, 'failed to apply')
     }
@@ -156,7 +187,8 @@ class IngestPipeline extends TypedEventEmitter<IngestEvents> implements Ingest {
   /** Step 1: the one parse, with the limits of the update's channel. */
   private bound(update: Uint8Array, context: UpdateContext): Parsed | ConfmeshError {
     try {
-      return new Parsed(update, context, inspect(update, this.init.limits[context.via]))
+      const limits = context.via === 'sync' ? this.syncParseLimits : this.init.limits[context.via]
+      return new Parsed(update, context, inspect(update, limits))
     } catch (err) {
       return this.refuse(err, context)
     }

@@ -8,6 +8,7 @@
  * | one gossip message | {@link MAX_GOSSIP_MESSAGE_BYTES} (1 MiB) | sent as is below it, announced above it; gossipsub's inbound RPC limit |
  * | one gossip update | {@link DEFAULT_GOSSIP_LIMITS} (the message size, 250 ms of inspection) | ingest, `via: 'gossip'` |
  * | one catch-up reply or part | {@link DEFAULT_SYNC_LIMITS} (256 MiB, 4 M structs, 10 s) | ingest, `via: 'sync'` |
+ * | causal slices of one catch-up reply over the conflict-cost bound | {@link MAX_SYNC_SLICES} (64, each within the bound) | ingest, `via: 'sync'` (`yjs-guard/planned-apply.ts`) |
  * | one catch-up reply on the stream | {@link MAX_CATCH_UP_REPLY_BYTES} (512 MiB) | the requester stops reading past it |
  * | one catch-up request | {@link MAX_SYNC_REQUEST_BYTES} (64 MiB: a state vector) | the responder's stream reader |
  * | one stored update | {@link STORAGE_LIMITS} (structure only: this peer's own disk is trusted for size) | ingest, `via: 'storage'` |
@@ -48,6 +49,13 @@ export const DEFAULT_SYNC_LIMITS: Readonly<UpdateLimits> = {
   maxMillis: 10_000,
 }
 
+/**
+ * Most causal slices one catch-up reply is applied in when, as one update, its estimated conflict cost exceeds the
+ * bound (the merge after a long partition; see `yjs-guard/planned-apply.ts`). Each slice meets the bound, so one reply
+ * costs at most this many bounded applies.
+ */
+export const MAX_SYNC_SLICES = 64
+
 const UNBOUNDED = Number.MAX_SAFE_INTEGER
 
 /**
@@ -71,6 +79,8 @@ export interface ChannelLimits {
   readonly gossip: UpdateLimits
   readonly sync: UpdateLimits
   readonly storage: UpdateLimits
+  /** Most causal slices of one catch-up reply ({@link MAX_SYNC_SLICES}). */
+  readonly maxSyncSlices: number
 }
 
 /**
@@ -87,5 +97,6 @@ export function channelLimits(
     gossip: { ...DEFAULT_GOSSIP_LIMITS, maxContentBytes, ...overrides.gossip, allowedRoots },
     sync: { ...DEFAULT_SYNC_LIMITS, maxContentBytes, ...overrides.sync, allowedRoots },
     storage: { ...STORAGE_LIMITS, allowedRoots },
+    maxSyncSlices: MAX_SYNC_SLICES,
   }
 }

@@ -29,6 +29,7 @@ import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 import { InvalidMessageError } from '../errors.js'
+import { writeDeleteSet } from '../yjs-guard/causal-slices.js'
 
 /** Version of the part-request prefix. */
 export const SYNC_PARTS_VERSION = 1
@@ -177,19 +178,14 @@ function writeSlice(encoder: Y.UpdateEncoderV1, slice: Slice): void {
   view.write(encoder, start)
 }
 
-/** Writes a delete set in the v1 format (as Yjs' `writeDeleteSet`, which it does not export). */
-function writeDeleteSet(encoder: Y.UpdateEncoderV1, doc: Y.Doc): void {
+/** Writes the document's delete set in the v1 format (as Yjs' `writeDeleteSet`, which it does not export). */
+function writeDocDeleteSet(encoder: Y.UpdateEncoderV1, doc: Y.Doc): void {
   const ds = Y.createDeleteSetFromStructStore(doc.store)
   const clients = [...ds.clients.entries()].sort((a, b) => b[0] - a[0])
-  encoding.writeVarUint(encoder.restEncoder, clients.length)
-  for (const [client, items] of clients) {
-    encoding.writeVarUint(encoder.restEncoder, client)
-    encoding.writeVarUint(encoder.restEncoder, items.length)
-    for (const item of items) {
-      encoder.writeDsClock(item.clock)
-      encoder.writeDsLen(item.len)
-    }
-  }
+  writeDeleteSet(
+    encoder,
+    clients.flatMap(([client, items]) => items.map((item) => ({ client, clock: item.clock, len: item.len }))),
+  )
 }
 
 /** Options of {@link encodeUpdatePart}. */
@@ -282,7 +278,7 @@ export function encodeUpdatePart(
     encoding.writeVarUint(encoder.restEncoder, from)
     for (const slice of slices) writeSlice(encoder, slice)
   }
-  if (part.index === 0) writeDeleteSet(encoder, doc)
+  if (part.index === 0) writeDocDeleteSet(encoder, doc)
   else encoding.writeVarUint(encoder.restEncoder, 0)
   return encoder.toUint8Array()
 }

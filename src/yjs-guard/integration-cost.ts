@@ -193,14 +193,31 @@ export const estimateUpdateCost = (groups: readonly ConflictGroup[]): number => 
 type AnyItem = Y.Item
 
 /**
+ * Where `Item.integrate` stops walking for every anchor of a group: at a sibling (same insertion point) with a greater
+ * client id than every anchor and the right origin all anchors share (Yjs: "conflicting and point to the same
+ * integration points: the id decides"). `undefined` when the anchors' right origins differ (no such stop).
+ */
+interface SiblingStop {
+  /** Greatest client id among the anchors. */
+  client: number
+  /** The anchors' common right origin (`null`: none, an append). */
+  right: Y.ID | null
+}
+
+const sameId = (a: Y.ID | null, b: Y.ID | null): boolean =>
+  a === b || (a !== null && b !== null && a.client === b.client && a.clock === b.clock)
+
+/**
  * Walk a document's sibling list from `start` the way `Item.integrate` does: continue while an item's origin is the
- * insertion point or lies inside the region walked so far. Returns the number of items walked, stopping at `budget`.
+ * insertion point or lies inside the region walked so far, and stop after a sibling that ends the walk of every
+ * anchor (`stop`). Returns the number of items walked, stopping at `budget`.
  */
 const walkRegion = (
   store: Y.Doc['store'],
   start: AnyItem | null,
   isInsertionPoint: (origin: Y.ID | null) => boolean,
   budget: number,
+  stop: SiblingStop | undefined,
 ): number => {
   const visited = new Set<AnyItem | Y.GC>()
   let n = 0
@@ -208,11 +225,27 @@ const walkRegion = (
     if (!isInsertionPoint(o.origin)) {
       if (o.origin === null || Y.getState(store, o.origin.client) <= o.origin.clock) break
       if (!visited.has(Y.getItem(store, o.origin))) break
+    } else if (stop !== undefined && o.id.client > stop.client && sameId(o.rightOrigin, stop.right)) {
+      n++
+      break
     }
     visited.add(o)
     n++
   }
   return n
+}
+
+/** The {@link SiblingStop} of a group's anchors, or `undefined` when their right origins differ. */
+const siblingStop = (refs: StructRefs, anchors: readonly number[]): SiblingStop | undefined => {
+  const first = anchors[0]!
+  const rc = refs.rightClient[first]!
+  const rk = refs.rightClock[first]!
+  let client = refs.client[first]!
+  for (const i of anchors) {
+    if (refs.rightClient[i] !== rc || refs.rightClock[i] !== rk) return undefined
+    client = Math.max(client, refs.client[i]!)
+  }
+  return { client, right: rc < 0 ? null : Y.createID(rc, rk) }
 }
 
 const isItem = (s: unknown): s is AnyItem => s instanceof Y.Item
@@ -273,6 +306,7 @@ export const estimateDocCost = (
         left.right,
         (origin) => origin !== null && origin.client === oc && origin.clock === ok,
         remaining,
+        siblingStop(refs, g.anchors),
       )
     } else {
       let type: SiblingList | undefined
@@ -293,7 +327,7 @@ export const estimateDocCost = (
           sub = r.parentSub
         }
       }
-      walked = walkRegion(doc.store, firstChild(type, sub), (origin) => origin === null, remaining)
+      walked = walkRegion(doc.store, firstChild(type, sub), (origin) => origin === null, remaining, undefined)
     }
     cost += k * walked
   }

@@ -16,7 +16,15 @@ import {
   inspectUpdate,
   type UpdateLimits,
 } from '../../src/yjs-guard/index.js'
-import { bytes, makeCorpus, rng, varString, varUint, viewFromYjs } from './fixtures/security/yjs-corpus.js'
+import {
+  bytes,
+  makeCorpus,
+  rng,
+  sameOriginDistinctRights,
+  varString,
+  varUint,
+  viewFromYjs,
+} from './fixtures/security/yjs-corpus.js'
 
 const SEED = Number(process.env.CONFMESH_TEST_SEED ?? Date.now() % 1_000_000)
 console.log(`security-update-guard seed=${SEED} (set CONFMESH_TEST_SEED to reproduce)`)
@@ -308,26 +316,6 @@ describe('integration cost (YATA conflict resolution)', () => {
     const d = new Y.Doc()
     Y.applyUpdate(d, baseState)
     return d
-  }
-
-  /** n items of client 7 all inserted after X (1:0), each with a different right origin in another list. */
-  const sameOriginDistinctRights = (n: number, client = 7, clock = 0): Uint8Array => {
-    const e = encoding.createEncoder()
-    encoding.writeVarUint(e, 1)
-    encoding.writeVarUint(e, n)
-    encoding.writeVarUint(e, client)
-    encoding.writeVarUint(e, clock)
-    for (let i = 0; i < n; i++) {
-      encoding.writeUint8(e, 8 | 0x80 | 0x40)
-      encoding.writeVarUint(e, 1)
-      encoding.writeVarUint(e, 0)
-      encoding.writeVarUint(e, 1)
-      encoding.writeVarUint(e, 1 + ((clock + i) % 3000))
-      encoding.writeVarUint(e, 1)
-      encoding.writeAny(e, i)
-    }
-    encoding.writeVarUint(e, 0)
-    return encoding.toUint8Array(e)
   }
 
   it('refuses a small update that would make Yjs walk millions of siblings (single writer)', () => {
