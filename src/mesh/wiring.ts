@@ -277,7 +277,10 @@ async function wireParts(
    * any trigger) and the scheduler's anti-entropy does not pick them; what they would serve is also refused on ingest.
    */
   const mayServeUs = (id: string): boolean => security.policy.mayWrite(id)
-  const joining = o.bootstrap.length > 0 && o.ring.joinSync !== false
+  // A peer restarted on a data dir that holds state is not joining: it lacks a small diff, which the pulls of its
+  // new connections fetch at once; holding them for a ring-served first state only delays its catch-up (churn).
+  const restored = doc.store.clients.size > 0
+  const joining = o.bootstrap.length > 0 && o.ring.joinSync !== false && !restored
   let ready = !joining // this peer holds its first full state (join sync flips it)
   const membership: Membership = createMembership({
     ...seams,
@@ -369,7 +372,7 @@ async function wireParts(
           ...join,
           self: peerId,
           membership,
-          joining: o.bootstrap.length > 0,
+          joining,
           heartbeatMs: o.timing.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
           ...(o.ring.vnodes === undefined ? {} : { vnodes: o.ring.vnodes }),
           connect: connectMember,

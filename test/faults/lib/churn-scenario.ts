@@ -70,6 +70,14 @@ export interface ChurnReport {
   afterRestart: Percentiles
   /** Acknowledgement at the writer -> the last peer's first change event for it. */
   allPeers: Percentiles
+  /**
+   * The churn target: a write is on every peer that saw it this long after the later of its acknowledgement and the
+   * restart (process started, mesh created: `ready`) of the last peer that missed it. One sample per element seen by
+   * every other peer.
+   */
+  sinceRestart: Percentiles
+  /** The same, from the moment the last peer that missed it was spawned (process start and mesh creation included). */
+  sinceSpawn: Percentiles
 }
 
 interface ChildState {
@@ -89,7 +97,7 @@ export async function runChurn(scenario: ChurnScenario): Promise<ChurnReport> {
   const ports = await freePorts(scenario.peers)
   const writerSet = new Set(Array.from({ length: scenario.writers }, (_, i) => scenario.peers - 1 - i))
   /** Every incarnation of every peer, in start order (their `acks` and `changes` stay readable after a kill). */
-  const incarnations: Array<{ peer: number; proc: PeerProcess; readyAt: number }> = []
+  const incarnations: Array<{ peer: number; proc: PeerProcess; readyAt: number; spawnedAt: number }> = []
   const live: Array<PeerProcess | undefined> = []
   const generation: number[] = Array.from({ length: scenario.peers }, () => 0)
   let bootstrap: string | undefined
@@ -98,6 +106,7 @@ export async function runChurn(scenario: ChurnScenario): Promise<ChurnReport> {
   const progress = (what: string) => console.log(`[churn] +${((Date.now() - t0) / 1000).toFixed(1)} s ${what}`)
 
   const start = async (peer: number): Promise<PeerProcess> => {
+    const spawnedAt = Date.now()
     const proc = await spawnPeer({
       mesh: {
         ...(scenario.durable === false ? {} : { dataDir: join(root, `p${peer}`) }),
@@ -108,7 +117,7 @@ export async function runChurn(scenario: ChurnScenario): Promise<ChurnReport> {
       watch: true,
       timeoutMs: 30_000,
     })
-    incarnations.push({ peer, proc, readyAt: Date.now() })
+    incarnations.push({ peer, proc, readyAt: Date.now(), spawnedAt })
     live[peer] = proc
     return proc
   }
@@ -187,7 +196,9 @@ export async function runChurn(scenario: ChurnScenario): Promise<ChurnReport> {
     let duplicates = 0
     const firstSeen = new Map<string, Map<number, number>>() // key -> peer -> first change event time
     const readyAtOf = new Map<string, number>() // `${key}@${peer}` -> when the incarnation that first saw it started
-    for (const { peer, proc, readyAt } of incarnations) {
+    const spawnedAtOf = new Map<number, number>() // readyAt -> spawnedAt of that incarnation
+    for (const { peer, proc, readyAt, spawnedAt } of incarnations) {
+      spawnedAtOf.set(readyAt, spawnedAt)
       const added = new Set<string>()
       for (const c of proc.changes as ChildChange[]) {
         if (c.namespace !== NS || c.source !== 'remote') continue
@@ -207,6 +218,8 @@ export async function runChurn(scenario: ChurnScenario): Promise<ChurnReport> {
     const perPeer: number[] = []
     const afterRestart: number[] = []
     const allPeers: number[] = []
+    const sinceRestart: number[] = []
+    const sinceSpawn: number[] = []
     for (const [key, a] of acked) {
       const writer = Number(key.slice(1, key.indexOf('.')))
       const seen = firstSeen.get(key)
@@ -217,8 +230,14 @@ export async function runChurn(scenario: ChurnScenario): Promise<ChurnReport> {
         ;(upSince <= a.at ? perPeer : afterRestart).push(Math.max(0, at - a.at))
       }
       const others = [...seen].filter(([p]) => p !== writer)
-      if (others.length === scenario.peers - 1)
-        allPeers.push(Math.max(0, Math.max(...others.map(([, at]) => at)) - a.at))
+      if (others.length === scenario.peers - 1) {
+        const visibleAt = Math.max(...others.map(([, at]) => at))
+        allPeers.push(Math.max(0, visibleAt - a.at))
+        // The later of the acknowledgement and the (re)start of each peer whose incarnation first saw it.
+        const upAt = others.map(([p]) => readyAtOf.get(`${key}@${p}`)!)
+        sinceRestart.push(Math.max(0, visibleAt - Math.max(a.at, ...upAt)))
+        sinceSpawn.push(Math.max(0, visibleAt - Math.max(a.at, ...upAt.map((r) => spawnedAtOf.get(r) ?? r))))
+      }
     }
     expect(acked.size, 'writers acknowledged writes').toBeGreaterThan(0)
     return {
@@ -234,6 +253,8 @@ export async function runChurn(scenario: ChurnScenario): Promise<ChurnReport> {
       perPeer: percentiles(perPeer),
       afterRestart: percentiles(afterRestart),
       allPeers: percentiles(allPeers),
+      sinceRestart: percentiles(sinceRestart),
+      sinceSpawn: percentiles(sinceSpawn),
     }
   } finally {
     await Promise.all(live.map((p) => p?.kill()))
