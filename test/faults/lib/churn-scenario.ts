@@ -72,8 +72,8 @@ export interface ChurnReport {
   allPeers: Percentiles
   /**
    * The churn target: a write is on every peer that saw it this long after the later of its acknowledgement and the
-   * restart (process started, mesh created: `ready`) of the last peer that missed it. One sample per element seen by
-   * every other peer.
+   * restart (process started, mesh created: `ready`) of the last peer that missed it (the writer too, when it was
+   * killed before any other peer had the write). One sample per element seen by every other peer.
    */
   sinceRestart: Percentiles
   /** The same, from the moment the last peer that missed it was spawned (process start and mesh creation included). */
@@ -97,7 +97,13 @@ export async function runChurn(scenario: ChurnScenario): Promise<ChurnReport> {
   const ports = await freePorts(scenario.peers)
   const writerSet = new Set(Array.from({ length: scenario.writers }, (_, i) => scenario.peers - 1 - i))
   /** Every incarnation of every peer, in start order (their `acks` and `changes` stay readable after a kill). */
-  const incarnations: Array<{ peer: number; proc: PeerProcess; readyAt: number; spawnedAt: number }> = []
+  const incarnations: Array<{
+    peer: number
+    proc: PeerProcess
+    readyAt: number
+    spawnedAt: number
+    killedAt?: number
+  }> = []
   const live: Array<PeerProcess | undefined> = []
   const generation: number[] = Array.from({ length: scenario.peers }, () => 0)
   let bootstrap: string | undefined
@@ -150,6 +156,8 @@ export async function runChurn(scenario: ChurnScenario): Promise<ChurnReport> {
     const steps = Math.floor(scenario.durationMs / killEveryMs)
     for (let step = 0; step < steps; step++) {
       const victim = Math.floor(random() * scenario.peers)
+      const dying = incarnations.findLast((x) => x.peer === victim)!
+      dying.killedAt = Date.now()
       await live[victim]!.kill()
       live[victim] = undefined
       kills++
@@ -185,6 +193,14 @@ export async function runChurn(scenario: ChurnScenario): Promise<ChurnReport> {
     // The checker.
     const acked = new Map<string, ChildAck>()
     for (const { proc } of incarnations) for (const a of proc.acks) acked.set(a.key, a)
+    /** The restart of the writer that acknowledged `key`, when it was killed before any other peer saw the write
+     * (until then nobody could have it). */
+    const writerBackAt = (key: string, firstOtherAt: number): number | undefined => {
+      const k = incarnations.findIndex((x) => x.proc.acks.some((a) => a.key === key))
+      const inc = incarnations[k]
+      if (inc?.killedAt === undefined || inc.killedAt > firstOtherAt) return undefined
+      return incarnations.slice(k + 1).find((x) => x.peer === inc.peer)?.readyAt
+    }
     const final = states[0]!.json[NS] ?? {}
     let lost = 0
     for (const s of states) {
@@ -235,6 +251,8 @@ export async function runChurn(scenario: ChurnScenario): Promise<ChurnReport> {
         allPeers.push(Math.max(0, visibleAt - a.at))
         // The later of the acknowledgement and the (re)start of each peer whose incarnation first saw it.
         const upAt = others.map(([p]) => readyAtOf.get(`${key}@${p}`)!)
+        const back = writerBackAt(key, Math.min(...others.map(([, at]) => at)))
+        if (back !== undefined) upAt.push(back)
         sinceRestart.push(Math.max(0, visibleAt - Math.max(a.at, ...upAt)))
         sinceSpawn.push(Math.max(0, visibleAt - Math.max(a.at, ...upAt.map((r) => spawnedAtOf.get(r) ?? r))))
       }
