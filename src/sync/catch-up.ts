@@ -147,10 +147,10 @@ class CatchUpProtocol extends TypedEventEmitter<CatchUpEvents> implements CatchU
     if (update.length > 0) {
       const refused = this.init.ingest.apply(update, { from: peerId, via: 'sync' })
       if (refused !== undefined) {
-        // A reply over a per-update limit is not necessarily hostile: after a long partition, two sides' concurrent
-        // appends meet at one place and the merge's estimated conflict-resolution cost exceeds the bound for ONE
-        // update (measured: 2.6 M steps for 15 s of writes on both sides of a 3/3 split). The same diff in slices,
-        // each checked and applied on its own, stays under it, so the mesh converges instead of refusing forever.
+        // The merge after a long partition, over the conflict-cost bound as ONE update, no longer lands here: the
+        // ingest pipeline applies it in causal slices from the bytes received (`yjs-guard/planned-apply.ts`). A reply
+        // still too large (more structs or bytes than one reply may hold) is fetched again in parts, each checked
+        // and applied on its own, so the mesh converges instead of refusing forever.
         if ((refused as { code?: string }).code === 'ERR_UPDATE_TOO_LARGE' && this.init.partsProtocol !== undefined) {
           const bytes = await this.pullInParts(peerId, sv)
           if (bytes !== undefined) return bytes
