@@ -5,9 +5,9 @@
  * heal -> every replica identical (JSON, state vector, nothing pending), and the ingest counters that tell how the
  * merge went (replies applied in causal slices, updates refused, catch-up pulls).
  *
- * The partition's length is given as a number of writes (`--writes`, all peers together; each peer writes as fast as
- * its acknowledged sets allow), so runs on machines of different load merge the same amount: 15 s of the fault test's
- * writes on an idle machine are about 6,000. `--durable` gives every peer a data dir (slower writes).
+ * The partition's length is given as a number of writes (`--writes`, all peers together; each peer waits for its set,
+ * then 0-20 ms, as the fault test), so runs on machines of different load merge the same amount: 15 s of the fault
+ * test's writes on an idle machine are about 6,000. `--durable` gives every peer a data dir (slower writes).
  *
  *   npx tsx bench/heal.ts [--writes=6000,24000] [--durable] [--quick]
  *
@@ -76,6 +76,9 @@ async function measure(totalWrites: number, seed: number, durable: boolean): Pro
           const key = random() < 0.3 ? `hot-${Math.floor(random() * 32)}` : `p${peer}-${n}`
           await ns.set(key, `p${peer}#${n}`)
           writes++
+          // As the fault test: a pause of 0-20 ms, so a side's writers append concurrently (what makes the merge
+          // large for the conflict-cost estimate); without it one process's peers mostly append in turn.
+          await new Promise((r) => setTimeout(r, Math.floor(random() * 20)))
         }
       }),
     )
