@@ -110,6 +110,8 @@ export const guardedApply = (
 /**
  * {@link guardedApply} for an update already inspected (by {@link inspect}, with the limits to enforce): the ingest
  * pipeline parses each update once and hands the same inspection here. `inspection` must be of exactly `update`.
+ * `estimatedDocCost`: `estimateDocCost` of this inspection against `doc` as it is now, when the caller just computed
+ * it (the planned apply does), so the walk is not made twice.
  *
  * @throws as {@link guardedApply}, except the errors of inspection itself.
  */
@@ -118,10 +120,11 @@ export const applyInspected = (
   update: Uint8Array,
   inspection: Inspection,
   origin?: unknown,
+  estimatedDocCost?: number,
 ): GuardedApplyResult => {
   const { info, limits: l, refs, groups } = inspection
   checkMapValues(doc, inspection)
-  const docCost = estimateDocCost(doc, refs, groups, l.maxIntegrationCost - info.conflictCost)
+  const docCost = estimatedDocCost ?? estimateDocCost(doc, refs, groups, l.maxIntegrationCost - info.conflictCost)
   const integrationCost = info.conflictCost + docCost
   if (integrationCost > l.maxIntegrationCost) {
     throw new UpdateTooLargeError(

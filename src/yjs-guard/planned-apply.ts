@@ -71,13 +71,17 @@ export const applyPlanned = (
   const inspection = overlaps ? inspectResolved(update, relaxed) : receivedInspection
   const structs = overlaps ? undefined : options.structs
   const strict = { ...relaxed, maxIntegrationCost: bound }
-  const costAgainstDoc = (ins: Inspection): number =>
+  /** The estimate against the document now: the stateless part plus the document's part (undefined when the
+   * stateless part alone is over the bound). */
+  const docPart = (ins: Inspection): number | undefined =>
     ins.info.conflictCost > bound
-      ? ins.info.conflictCost
-      : ins.info.conflictCost + estimateDocCost(doc, ins.refs, ins.groups, bound - ins.info.conflictCost)
-  const wholeCost = costAgainstDoc(inspection)
+      ? undefined
+      : estimateDocCost(doc, ins.refs, ins.groups, bound - ins.info.conflictCost)
+  const costAgainstDoc = (ins: Inspection, part = docPart(ins)): number => ins.info.conflictCost + (part ?? 0)
+  const wholeDocPart = docPart(inspection)
+  const wholeCost = costAgainstDoc(inspection, wholeDocPart)
   if (wholeCost <= bound || options.maxSlices <= 1) {
-    return { ...applyInspected(doc, update, { ...inspection, limits: strict }, origin), slices: 1 }
+    return { ...applyInspected(doc, update, { ...inspection, limits: strict }, origin, wholeDocPart), slices: 1 }
   }
   const causal = causalOrder(structs ?? Y.decodeUpdate(update).structs, (c) => Y.getState(doc.store, c))
   const total = causal.order.length
@@ -96,7 +100,8 @@ export const applyPlanned = (
     const [from, to] = range
     const bytes = encodeSlice(causal, from, to, to === total ? inspection.info.deleteSet : undefined)
     const sliceInspection = inspectResolved(bytes, relaxed)
-    const cost = costAgainstDoc(sliceInspection)
+    const slicePart = docPart(sliceInspection)
+    const cost = costAgainstDoc(sliceInspection, slicePart)
     if (to - from > 1 && slices < options.maxSlices && cost > bound) {
       const mid = from + Math.floor((to - from) / 2)
       queue.unshift([from, mid], [mid, to])
@@ -110,7 +115,7 @@ export const applyPlanned = (
           `${spent} > ${maxTotal} in total (one slice may cost maxIntegrationCost ${bound})`,
       )
     }
-    last = applyInspected(doc, bytes, { ...sliceInspection, limits: strict }, origin)
+    last = applyInspected(doc, bytes, { ...sliceInspection, limits: strict }, origin, slicePart)
     integrationCost += last.integrationCost
     pendingDropped ||= last.pendingDropped
     applied++
