@@ -10,6 +10,8 @@
  * Visible value of a key = its winning entry among all entries this replica has seen, even if that entry has since
  * been deleted by a peer that holds a newer one (a "ghost" until the newer entry arrives). Entry deletion is only
  * ever garbage collection of losers; deleting a key writes a tombstone entry, so deletes obey last-writer-wins too.
+ * Recorded entries (`h: 1`: history records and the compacted base read their values from them, see `doc/entry.ts`)
+ * are never deleted here, whether replaced or losing: history pruning deletes them once nothing refers to them.
  *
  * @module
  */
@@ -119,7 +121,10 @@ export interface KvStore {
   write(ops: readonly WriteOp[], meta?: WriteMeta): void
   /** Subscribes to the changes of every transaction; returns the unsubscribe function. */
   onChanges(listener: ChangesListener): () => void
-  /** Number of entries held in the array (live + losers awaiting GC + tombstones; other elements not counted). */
+  /**
+   * Number of entries held in the array (live + losers awaiting GC + tombstones + replaced recorded entries history
+   * still refers to; other elements not counted).
+   */
   entryCount(): number
   /** Detaches from the document. */
   destroy(): void
