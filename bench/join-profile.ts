@@ -20,13 +20,15 @@ const arg = (name: string, fallback: number): number => {
 const mb = arg('mb', 10)
 const valueBytes = arg('value-bytes', 1024)
 const keys = Math.round((mb * 1024 * 1024) / valueBytes)
+/** Keys per write batch (one history record each); `--batch=1` writes like bench/join.ts (a record per key). */
+const batchSize = arg('batch', 256)
 
 const seed = await createMesh({ timing: { heartbeatMs: 250, memberTimeoutMs: 4_000 } })
 const t0 = performance.now()
 const ns = seed.namespace('bulk')
-for (let i = 0; i < keys; i += 256) {
+for (let i = 0; i < keys; i += batchSize) {
   const batch: Record<string, string> = {}
-  for (let k = i; k < Math.min(keys, i + 256); k++) batch[`k${k}`] = randomBytes(valueBytes / 2).toString('hex')
+  for (let k = i; k < Math.min(keys, i + batchSize); k++) batch[`k${k}`] = randomBytes(valueBytes / 2).toString('hex')
   await ns.update(batch)
 }
 const stats = await seed.stats()

@@ -36,6 +36,8 @@ export interface JoinRow {
   caughtUpS: number[]
   /** Bytes read by the joining process (per trial). */
   bytesRead: number[]
+  /** CPU seconds (user + system) the joining process spent from its creation until caught up (per trial). */
+  cpuS: number[]
   /** Encoded document size at a seed, where the system reports it. */
   docBytes: number
   error?: string
@@ -72,6 +74,7 @@ export async function runJoin(options: { argv?: string[]; write?: boolean } = {}
         readyS: Number.NaN,
         caughtUpS: [],
         bytesRead: [],
+        cpuS: [],
         docBytes: Number.NaN,
       }
       progress(`${label}: starting ${seeds} seeds`)
@@ -107,6 +110,7 @@ export async function runJoin(options: { argv?: string[]; write?: boolean } = {}
               ready.push(start.tReady - start.tBegin)
               row.caughtUpS.push((converged.t - start.tBegin) / 1000)
               row.bytesRead.push(converged.io.rchar - start.ioBefore.rchar)
+              row.cpuS.push((converged.cpuUs - start.cpuBefore) / 1e6)
               await cluster.stopPeer(converged.p)
             }
             row.readyS = summarize(ready).p50 / 1000
@@ -131,6 +135,7 @@ export async function runJoin(options: { argv?: string[]; write?: boolean } = {}
       'created s',
       'caught up s (p50)',
       'caught up s (max)',
+      'joiner CPU s (p50)',
       'bytes read (p50)',
       'read / config',
       'note',
@@ -147,6 +152,7 @@ export async function runJoin(options: { argv?: string[]; write?: boolean } = {}
         fmt(r.readyS),
         fmt(c.p50),
         fmt(c.max),
+        fmt(summarize(r.cpuS).p50),
         fmtBytes(b.p50),
         fmt(b.p50 / (r.sizeMB * 2 ** 20)),
         r.error?.slice(0, 60) ?? '',
@@ -163,7 +169,7 @@ export async function runJoin(options: { argv?: string[]; write?: boolean } = {}
         '',
         machineLine(machine),
         '',
-        `${seeds} running peers hold the config (random 1 KiB values under distinct keys, written by one peer); a new peer then starts in a fresh process. "created s" = until its constructor resolved (confmesh: createMesh; etcd: client, paginated read of the whole prefix, watch; relay: provider synced); "caught up s" = from the start of its creation until it held the last key written (watch event, or a 50 ms poll as fallback). "bytes read" = read() bytes of the joining process meanwhile (/proc/self/io rchar, sockets and pipes; module loading excluded). etcd's equivalent of catching up is a range read of the whole prefix by a new client. "doc size" = encoded Yjs document at a seed (confmesh diagnostics / relay client).${cli.quick ? ' **Quick run (tiny sizes).**' : ''}`,
+        `${seeds} running peers hold the config (random 1 KiB values under distinct keys, written by one peer); a new peer then starts in a fresh process. "created s" = until its constructor resolved (confmesh: createMesh; etcd: client, paginated read of the whole prefix, watch; relay: provider synced); "caught up s" = from the start of its creation until it held the last key written (watch event, or a 50 ms poll as fallback); "joiner CPU s" = user + system CPU time of the joining process over the same span (load inflates it less than wall time). "bytes read" = read() bytes of the joining process meanwhile (/proc/self/io rchar, sockets and pipes; module loading excluded). etcd's equivalent of catching up is a range read of the whole prefix by a new client. "doc size" = encoded Yjs document at a seed (confmesh diagnostics / relay client).${cli.quick ? ' **Quick run (tiny sizes).**' : ''}`,
         '',
         renderMarkdown(table),
       ].join('\n'),

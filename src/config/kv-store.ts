@@ -10,11 +10,13 @@
  * Visible value of a key = its winning entry among all entries this replica has seen, even if that entry has since
  * been deleted by a peer that holds a newer one (a "ghost" until the newer entry arrives). Entry deletion is only
  * ever garbage collection of losers; deleting a key writes a tombstone entry, so deletes obey last-writer-wins too.
+ * Recorded entries (`h: 1`: history records and the compacted base read their values from them, see `doc/entry.ts`)
+ * are never deleted here, whether replaced or losing: history pruning deletes them once nothing refers to them.
  *
  * @module
  */
 import * as Y from 'yjs'
-import { ENTRIES_ROOT, isStoredEntry, type StoredEntry } from '../doc/entry.js'
+import { collectable, ENTRIES_ROOT, isStoredEntry, type StoredEntry } from '../doc/entry.js'
 import type { HybridLogicalClock } from '../doc/hlc.js'
 import { compareCarried } from '../doc/lww.js'
 import { CLEANUP_ORIGIN, LOCAL_ORIGIN } from '../doc/origins.js'
@@ -70,9 +72,10 @@ export interface WriteMeta {
 }
 
 /**
- * Called inside the transaction of every local write batch, just before its entries are pushed (replaced entries are
- * already deleted). Returns elements to push right after the entries in the SAME push (e.g. a history record), so they
- * travel in the same update and sit next to the entries. `entries` is empty when every op was a no-op; `meta` is
+ * Called inside the transaction of every local write batch, just before its entries are pushed (replaced entries that
+ * are not recorded are already deleted). Returns elements to push right after the entries in the SAME push (a history
+ * record), so they travel in the same update and sit next to the entries; when it returns any, the batch's entries are
+ * pushed as recorded (`h: 1`, see `doc/entry.ts`): the returned elements may refer to them for their values. `entries` is empty when every op was a no-op; `meta` is
  * passed through untouched.
  */
 export type LocalWriteHook = (
@@ -118,7 +121,10 @@ export interface KvStore {
   write(ops: readonly WriteOp[], meta?: WriteMeta): void
   /** Subscribes to the changes of every transaction; returns the unsubscribe function. */
   onChanges(listener: ChangesListener): () => void
-  /** Number of entries held in the array (live + losers awaiting GC + tombstones; other elements not counted). */
+  /**
+   * Number of entries held in the array (live + losers awaiting GC + tombstones + replaced recorded entries history
+   * still refers to; other elements not counted).
+   */
   entryCount(): number
   /** Detaches from the document. */
   destroy(): void
@@ -209,7 +215,7 @@ class LwwKvStore implements KvStore {
         const st = this.index.get(op.namespace)?.get(op.key)
         // deleting an absent key is a no-op, unless the batch asks for tombstones (a rollback)
         if (op.value === undefined && st?.value === undefined && meta.tombstoneAbsent !== true) continue
-        if (st?.alive) this.deleteById(tr, st.id)
+        if (st?.alive && collectable(st.entry)) this.deleteById(tr, st.id)
         const ts = this.clock.now()
         const e = this.epoch?.()
         const entry: StoredEntry =
@@ -219,7 +225,8 @@ class LwwKvStore implements KvStore {
         entries.push(e === undefined ? entry : { ...entry, e })
       }
       const extra = this.onLocalWrite?.(entries, tr, meta)
-      if (extra !== undefined && extra.length > 0) this.append(tr, [...entries, ...extra])
+      // a record refers to the batch's entries for their values: mark them recorded (kept while referred to)
+      if (extra !== undefined && extra.length > 0) this.append(tr, [...entries.map(recorded), ...extra])
       else if (entries.length > 0) this.append(tr, entries)
     }, LOCAL_ORIGIN)
   }
@@ -339,9 +346,9 @@ class LwwKvStore implements KvStore {
       }
       const alive = !item.deleted
       if (st === undefined || wins(e, id, st.entry, st.id)) {
-        if (st?.alive) losers.push(st.id)
+        if (st?.alive && collectable(st.entry)) losers.push(st.id)
         ns.set(e.k, { entry: e, id, alive, value: e.x === 1 ? undefined : deepFreeze(e.v) })
-      } else if (alive) {
+      } else if (alive && collectable(e)) {
         losers.push(id)
       }
     }
@@ -366,4 +373,8 @@ class LwwKvStore implements KvStore {
   private deleteById(tr: Y.Transaction, id: Y.ID): void {
     deleteElement(tr, id)
   }
+}
+
+function recorded(e: StoredEntry): StoredEntry {
+  return { ...e, h: 1 }
 }

@@ -45,6 +45,21 @@ export function appendElements(tr: Y.Transaction, array: Y.Array<unknown>, conte
   return item
 }
 
+/**
+ * The element with Yjs id `(client, clock)` of `array`, or `undefined` when the document does not hold it, it is
+ * deleted, or it sits elsewhere (O(log n) in the writer's structs; no split).
+ */
+export function elementAt(array: Y.Array<unknown>, client: number, clock: number): unknown {
+  const structs = array.doc?.store.clients.get(client)
+  if (structs === undefined) return undefined
+  const i = findStructIndex(structs, clock)
+  const s = structs[i]
+  if (s === undefined || s.id.clock > clock || !(s instanceof Y.Item) || s.deleted || s.parent !== array)
+    return undefined
+  if (!(s.content instanceof Y.ContentAny)) return undefined
+  return s.content.arr[clock - s.id.clock]
+}
+
 /** Deletes the element with id `id` in transaction `tr`; a no-op if unknown or already deleted. */
 export function deleteElement(tr: Y.Transaction, id: Y.ID): void {
   const doc = tr.doc

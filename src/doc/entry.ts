@@ -35,6 +35,17 @@ export interface StoredEntry {
   readonly a: string
   /** the author's writer epoch: the entry's Yjs client id is `clientIdFor(a, e)` (security, `security/writers.ts`) */
   readonly e?: number
+  /**
+   * 1 on a recorded entry: a history record (`versions/record.ts`), and after pruning the compacted base, reads its
+   * value from this entry instead of holding a copy. Such an entry is NOT deleted when a newer write replaces it or
+   * wins over it; history pruning deletes it once nothing refers to it (`versions/prune.ts`).
+   */
+  readonly h?: 1
+}
+
+/** Whether an entry may be deleted as soon as it is replaced or loses (it is not a recorded entry). */
+export function collectable(e: StoredEntry): boolean {
+  return e.h !== 1
 }
 
 /** Whether `e` is a complete, well-typed entry (the key-value store indexes exactly these). */

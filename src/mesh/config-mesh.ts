@@ -47,7 +47,7 @@ export interface MeshDiagnostics {
   stateVector: Record<string, number>
   /** Whether updates are parked waiting for missing ones. */
   pending: boolean
-  /** Entries held (live values, tombstones, losers awaiting GC). */
+  /** Entries held (live values, tombstones, losers awaiting GC, replaced values history still refers to). */
   entries: number
   /** Gossip, catch-up and applier counters. */
   counters: Record<string, number>
@@ -57,7 +57,7 @@ export interface MeshDiagnostics {
 export interface MeshStats {
   /** The encoded document size in bytes (`Y.encodeStateAsUpdate(doc).length`). */
   documentBytes: number
-  /** Entries held in the document (live values, tombstones, losers awaiting GC). */
+  /** Entries held in the document (live values, tombstones, losers awaiting GC, replaced values history refers to). */
   entries: number
   /** Live keys over all namespaces. */
   keys: number

@@ -25,7 +25,7 @@ import type { MeshLogger } from '../logger.js'
 import type { Transport, TransportStream } from '../transport/transport.js'
 import { decodeMessage, encodeMessage } from '../wire/codec.js'
 import { hasMissing } from './gossip.js'
-import { decodePartRequest, encodePartRequest, encodeUpdatePart, MAX_SYNC_PARTS, type SyncPart } from './parts.js'
+import { decodePartRequest, encodePartRequest, encodeUpdatePartCached, MAX_SYNC_PARTS, type SyncPart } from './parts.js'
 
 /** Default slice size of a catch-up reply. */
 export const DEFAULT_CHUNK_BYTES = 256 * 1024
@@ -238,7 +238,7 @@ class CatchUpProtocol extends TypedEventEmitter<CatchUpEvents> implements CatchU
       const payload =
         partRequest === undefined
           ? Y.encodeStateAsUpdate(this.init.doc, req.stateVector)
-          : encodeUpdatePart(this.init.doc, partRequest.stateVector, partRequest.part)
+          : encodeUpdatePartCached(this.init.doc, partRequest.stateVector, partRequest.part)
       await this.init.whenDurable?.()
       for (let off = 0; off < payload.length; off += this.chunkBytes) {
         await stream.write(encodeMessage({ kind: 'sync-chunk', chunk: payload.subarray(off, off + this.chunkBytes) }), {

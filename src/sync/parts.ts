@@ -101,10 +101,19 @@ interface ClientRange {
   from: number
 }
 
+/** Weights of object elements, computed once per element (elements are immutable once integrated). */
+const objectWeights = new WeakMap<object, number>()
+
 /** Weight of one element of JSON-like content. */
 function elementWeight(value: unknown): number {
   if (value instanceof Uint8Array) return 1 + value.length
-  return 1 + (JSON.stringify(value)?.length ?? 4)
+  if (value === null || typeof value !== 'object') return 1 + (JSON.stringify(value)?.length ?? 4)
+  let w = objectWeights.get(value)
+  if (w === undefined) {
+    w = 1 + (JSON.stringify(value)?.length ?? 4)
+    objectWeights.set(value, w)
+  }
+  return w
 }
 
 /** Whether an item's content can be cut between any two elements without changing it. */
@@ -194,6 +203,65 @@ export interface UpdatePartOptions {
   minPartWeight?: number
 }
 
+/** Most encoded parts kept per document, and most bytes they may hold together. */
+const CACHE_ENTRIES = 16
+const CACHE_BYTES = 64 * 1024 * 1024
+
+/** Encoded parts of a document, valid until its next transaction. */
+interface PartCache {
+  readonly parts: Map<string, Uint8Array>
+  bytes: number
+}
+
+const caches = new WeakMap<Y.Doc, PartCache>()
+
+/**
+ * The cache of encoded parts of `doc`: joiners with the same state vector (typically empty: new peers, a fleet
+ * restarting) get the same bytes without weighing and encoding the document again. Any transaction on the document
+ * (new structs or deletions) drops it.
+ */
+function cacheOf(doc: Y.Doc): PartCache {
+  let cache = caches.get(doc)
+  if (cache === undefined) {
+    const created: PartCache = { parts: new Map(), bytes: 0 }
+    doc.on('afterTransaction', () => {
+      created.parts.clear()
+      created.bytes = 0
+    })
+    caches.set(doc, created)
+    cache = created
+  }
+  return cache
+}
+
+/**
+ * {@link encodeUpdatePart}, answered from a per-document cache while the document has not changed since the same
+ * part was encoded for the same state vector. The returned bytes are shared: callers must not modify them.
+ */
+export function encodeUpdatePartCached(
+  doc: Y.Doc,
+  stateVector: Uint8Array,
+  part: SyncPart,
+  options: UpdatePartOptions = {},
+): Uint8Array {
+  assertPart(part)
+  const cache = cacheOf(doc)
+  const key = `${part.index}/${part.count}/${options.minPartWeight ?? DEFAULT_MIN_PART_WEIGHT}/${Buffer.from(stateVector).toString('base64')}`
+  const hit = cache.parts.get(key)
+  if (hit !== undefined) return hit
+  const encoded = encodeUpdatePart(doc, stateVector, part, options)
+  if (encoded.length <= CACHE_BYTES) {
+    for (const [k, v] of cache.parts) {
+      if (cache.parts.size < CACHE_ENTRIES && cache.bytes + encoded.length <= CACHE_BYTES) break
+      cache.parts.delete(k)
+      cache.bytes -= v.length
+    }
+    cache.parts.set(key, encoded)
+    cache.bytes += encoded.length
+  }
+  return encoded
+}
+
 /**
  * Encodes part `part.index` of `part.count` of what a peer with `stateVector` lacks, as a Yjs v1 update (see the
  * module documentation for how parts are cut). Read-only: the document is not modified.
@@ -210,10 +278,10 @@ export function encodeUpdatePart(
   const minPartWeight = options.minPartWeight ?? DEFAULT_MIN_PART_WEIGHT
   const ranges = missingRanges(doc, stateVector)
 
-  // Pass 1: total weight, and each struct's weight (kept to find the structs a cut falls into).
+  // Pass 1: total weight, and each struct's weight (kept to find the structs a cut falls into). One part: no cuts.
   const weights: number[][] = []
   let total = 0
-  for (const r of ranges) {
+  for (const r of part.count === 1 ? [] : ranges) {
     const ws: number[] = []
     for (let i = r.first; i < r.structs.length; i++) {
       const s = r.structs[i]!
@@ -223,7 +291,7 @@ export function encodeUpdatePart(
     }
     weights.push(ws)
   }
-  const effective = Math.max(1, Math.min(part.count, Math.floor(total / minPartWeight)))
+  const effective = part.count === 1 ? 1 : Math.max(1, Math.min(part.count, Math.floor(total / minPartWeight)))
   // An element belongs to the part its cumulative start weight falls in: [lo, hi).
   const lo = part.index < effective ? (total * part.index) / effective : Number.POSITIVE_INFINITY
   const hi = part.index + 1 < effective ? (total * (part.index + 1)) / effective : Number.POSITIVE_INFINITY
@@ -233,11 +301,15 @@ export function encodeUpdatePart(
   const selected: Array<{ client: number; from: number; slices: Slice[] }> = []
   let at = 0
   ranges.forEach((r, k) => {
-    const ws = weights[k]!
+    const ws = weights[k]
     const slices: Slice[] = []
     for (let i = r.first; i < r.structs.length; i++) {
       const s = r.structs[i]!
       const offset = i === r.first ? r.from - s.id.clock : 0
+      if (ws === undefined) {
+        slices.push({ struct: s, start: offset, end: s.length }) // one part: everything
+        continue
+      }
       const w = ws[i - r.first]!
       const start = at
       at += w

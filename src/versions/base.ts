@@ -3,9 +3,12 @@
  * `record.ts` for why), as elements the key-value store does not mistake for entries.
  *
  * - Per key, the last-writer-wins winner among the writes of every pruned record, stored as
- *   `{ p: [namespace, key, t, c, author] }` (a delete) or `{ p: [namespace, key, t, c, author, value] }`. It is LWW by
- *   hybrid timestamp (not a `Y.Map`, which would resolve concurrent prunes by client id): peers that prune concurrently
- *   each push their winner, every peer keeps the same greatest one and deletes the others.
+ *   `{ b: [namespace, key, t, c, author, client, clock] }`: the value (or tombstone) stays in the recorded entry with
+ *   Yjs id `(client, clock)`, which is kept in the document while a base write refers to it (stored once). The
+ *   previous format `{ p: [namespace, key, t, c, author] }` (a delete) / `{ p: [..., value] }` (value inline) is still
+ *   read, and still written for records of the previous format. It is LWW by hybrid timestamp (not a `Y.Map`, which
+ *   would resolve concurrent prunes by client id): peers that prune concurrently each push their winner, every peer
+ *   keeps the same greatest one and deletes the others (and the entries only they referred to).
  * - The horizon: per writer (Yjs client id) `{ q: client, h: clock }`, meaning "every record of `q` below `h` may have
  *   been pruned". Merged by maximum; a version is reconstructible iff it includes the horizon.
  *
@@ -21,13 +24,20 @@
 import * as Y from 'yjs'
 import { deepFreeze, type JsonValue } from '../config/value.js'
 import { forEachAlive } from '../config/yjs-elements.js'
+import { isStoredEntry, type StoredEntry } from '../doc/entry.js'
 import { compareWrites, type KeyWrite } from '../doc/lww.js'
+import type { ElementReader } from './record.js'
 
 /** A base write as stored: `p` = `[namespace, key, t, c, author]` (a delete) or `[..., value]`. */
 export interface StoredBaseWrite {
   readonly p:
     | readonly [n: string, k: string, t: number, c: number, a: string]
     | readonly [n: string, k: string, t: number, c: number, a: string, v: JsonValue]
+}
+
+/** A base write as stored by reference: `b` = `[namespace, key, t, c, author, entry client, entry clock]`. */
+export interface StoredBaseRef {
+  readonly b: readonly [n: string, k: string, t: number, c: number, a: string, client: number, clock: number]
 }
 
 /** A horizon mark as stored: records of client `q` below clock `h` may have been pruned. */
@@ -50,6 +60,10 @@ export interface BaseState {
   readonly horizonLosers: ReadonlyMap<number, readonly Y.ID[]>
   /** Number of base writes (keys). */
   readonly size: number
+  /** The entry each base write of the reference format refers to, by the base element's {@link idKey}. */
+  readonly refs: ReadonlyMap<string, Y.ID>
+  /** Winning base writes whose entry is gone (their value is unknown): versions are then not reconstructible. */
+  readonly lost: number
 }
 
 /** An empty base. */
@@ -60,11 +74,18 @@ export const EMPTY_BASE: BaseState = {
   writeLosers: new Map(),
   horizonLosers: new Map(),
   size: 0,
+  refs: new Map(),
+  lost: 0,
 }
 
 /** The key of `namespace`/`key` in {@link BaseState.writeLosers}. */
 export function baseKey(namespace: string, key: string): string {
   return `${namespace}\u0000${key}`
+}
+
+/** The key of a Yjs id in {@link BaseState.refs}. */
+export function idKey(client: number, clock: number): string {
+  return `${client}:${clock}`
 }
 
 function addLoser<K>(losers: Map<K, Y.ID[]>, key: K, id: Y.ID): void {
@@ -73,13 +94,14 @@ function addLoser<K>(losers: Map<K, Y.ID[]>, key: K, id: Y.ID): void {
   else list.push(id)
 }
 
-/** Reads the base held in `array`. Foreign elements are ignored. */
-export function readBase(array: Y.Array<unknown>): BaseState {
+/** Reads the base held in `array`; `read` gives the entries base writes refer to. Foreign elements are ignored. */
+export function readBase(array: Y.Array<unknown>, read: ElementReader): BaseState {
   const writes = new Map<string, Map<string, KeyWrite>>()
   const horizon = new Map<number, number>()
   const horizonIds = new Map<number, Y.ID>()
   const writeLosers = new Map<string, Y.ID[]>()
   const horizonLosers = new Map<number, Y.ID[]>()
+  const refs = new Map<string, Y.ID>()
   let size = 0
   forEachAlive(array, (element, client, clock) => {
     if (element === null || typeof element !== 'object') return
@@ -100,7 +122,7 @@ export function readBase(array: Y.Array<unknown>): BaseState {
       }
       return
     }
-    const write = parseBaseWrite(e, client, clock)
+    const write = parseBaseWrite(e, client, clock, refs)
     if (write === undefined) return
     let ns = writes.get(write.namespace)
     if (ns === undefined) {
@@ -118,11 +140,31 @@ export function readBase(array: Y.Array<unknown>): BaseState {
       addLoser(writeLosers, baseKey(write.namespace, write.key), Y.createID(client, clock))
     }
   })
-  return { writes, horizon, horizonIds, writeLosers, horizonLosers, size }
+  let lost = 0
+  for (const ns of writes.values()) {
+    for (const [key, w] of ns) {
+      const ref = refs.get(idKey(w.client, w.clock))
+      if (ref === undefined) continue
+      const entry = read(ref.client, ref.clock)
+      const found = isStoredEntry(entry) && entry.n === w.namespace && entry.k === key && sameStamp(entry, w)
+      if (!found) lost++
+      const value = found && entry.x !== 1 ? deepFreeze(entry.v as JsonValue) : undefined
+      ns.set(key, { ...w, value })
+    }
+  }
+  return { writes, horizon, horizonIds, writeLosers, horizonLosers, size, refs, lost }
 }
 
-/** The stored form of a base write. */
-export function storedBaseWrite(w: KeyWrite): StoredBaseWrite {
+function sameStamp(e: StoredEntry, w: KeyWrite): boolean {
+  return e.t === w.t && e.c === w.c && e.a === w.a
+}
+
+/**
+ * The stored form of a base write: by reference to the entry with id `entry` when given (a record of this format),
+ * else with the value inline (a record of the previous format, whose entry may be gone).
+ */
+export function storedBaseWrite(w: KeyWrite, entry: Y.ID | undefined): StoredBaseWrite | StoredBaseRef {
+  if (entry !== undefined) return { b: [w.namespace, w.key, w.t, w.c, w.a, entry.client, entry.clock] }
   return {
     p: w.value === undefined ? [w.namespace, w.key, w.t, w.c, w.a] : [w.namespace, w.key, w.t, w.c, w.a, w.value],
   }
@@ -132,10 +174,26 @@ export function storedBaseWrite(w: KeyWrite): StoredBaseWrite {
 export function isBaseElement(element: unknown): boolean {
   if (element === null || typeof element !== 'object') return false
   const e = element as Record<string, unknown>
-  return Array.isArray(e.p) || (isCount(e.q) && isCount(e.h))
+  return Array.isArray(e.p) || Array.isArray(e.b) || (isCount(e.q) && isCount(e.h))
 }
 
-function parseBaseWrite(e: Record<string, unknown>, client: number, clock: number): KeyWrite | undefined {
+/** A base write; its value is read from the entry later (see {@link readBase}) for the reference format. */
+function parseBaseWrite(
+  e: Record<string, unknown>,
+  client: number,
+  clock: number,
+  refs: Map<string, Y.ID>,
+): KeyWrite | undefined {
+  if (Array.isArray(e.b)) {
+    const b = e.b as unknown[]
+    if (b.length !== 7) return undefined
+    const [n, k, t, c, a, q, r] = b
+    if (typeof n !== 'string' || typeof k !== 'string' || typeof a !== 'string' || !isCount(t) || !isCount(c))
+      return undefined
+    if (!isCount(q) || !isCount(r)) return undefined
+    refs.set(idKey(client, clock), Y.createID(q, r))
+    return { namespace: n, key: k, value: undefined, t, c, a, client, clock }
+  }
   const p = e.p
   if (!Array.isArray(p) || (p.length !== 5 && p.length !== 6)) return undefined
   const [n, k, t, c, a, v] = p as [unknown, unknown, unknown, unknown, unknown, unknown]

@@ -10,7 +10,7 @@ import { compareStamps, compareWrites, type KeyWrite } from '../doc/lww.js'
 import type { BaseState } from './base.js'
 import type { HistoryChange } from './diff.js'
 import { compareRecords, type HistoryRecord } from './record.js'
-import { dominates, toVersion, type VectorClock, type Version } from './vector-clock.js'
+import { dominates, includesStruct, toVersion, type VectorClock, type Version } from './vector-clock.js'
 
 /** One recorded change set (or labelled snapshot). Its `id`/`clock` are the version right after it on its writer. */
 export interface HistoryEntry extends Version {
@@ -82,6 +82,7 @@ export function listHistory(
     base,
     selected.flatMap((s) => s.changes),
   )
+  const lost = records.filter((r) => r.lost > 0)
   return selected.map(({ record, changes }) => {
     const v = recordVersion(record)
     const entry: HistoryEntry = {
@@ -96,7 +97,11 @@ export function listHistory(
         before: before.get(w)?.value,
         after: w.value,
       })),
-      available: dominates(record.version, base.horizon) && dominates(received, record.version),
+      available:
+        base.lost === 0 &&
+        !lost.some((r) => includesStruct(record.version, r.client, r.clock)) &&
+        dominates(record.version, base.horizon) &&
+        dominates(received, record.version),
     }
     return entry
   })

@@ -9,17 +9,25 @@
  * In one array, an overwritten entry, its pruned record and the next write's entry are neighbours and collapse into one
  * deleted run.
  *
- * A record carries, per change, the key, the new value (or a tombstone) and the change's hybrid timestamp; the author
- * and a message; and the writer's state vector at the time (other clients only: the writer's own counter is implied by
- * the record's Yjs id). So a record fully describes its writes, and its version (the writer's state right after the
- * change) is known on every peer. A version includes a record iff `version[record.client] > record.clock`.
+ * A record carries, per change, the key and the change's hybrid timestamp; the author and a message; and the writer's
+ * state vector at the time (other clients only: the writer's own counter is implied by the record's Yjs id). The
+ * values are NOT copied: the batch's entries sit right before the record (ids `clock - n` .. `clock - 1` for `n`
+ * changes, in order) and are recorded entries (`h: 1`, see `doc/entry.ts`) that stay in the document while the record
+ * (or, once pruned, the compacted base) refers to them, so each value is stored once. A reader takes each change's
+ * value (or tombstone) from its entry after checking that the entry names the same key, timestamp and author. Records
+ * of the previous format (`w`: every change with its value inline) are still read. So a record fully describes its
+ * writes, and its version (the writer's state right after the change) is known on every peer. A version includes a
+ * record iff `version[record.client] > record.clock`.
+ *
+ * An entry a record refers to can still go missing: a peer of the previous version (or a hostile member) deletes
+ * entries when they are replaced. Such a record parses with `lost > 0`: it is listed, but its version is not available.
  *
  * @module
  */
 import * as Y from 'yjs'
 import { deepFreeze, type JsonValue } from '../config/value.js'
-import { forEachAlive } from '../config/yjs-elements.js'
-import type { StoredEntry } from '../doc/entry.js'
+import { elementAt, forEachAlive } from '../config/yjs-elements.js'
+import { isStoredEntry, type StoredEntry } from '../doc/entry.js'
 import type { HlcTimestamp } from '../doc/hlc.js'
 import type { KeyWrite } from '../doc/lww.js'
 
@@ -27,6 +35,12 @@ import type { KeyWrite } from '../doc/lww.js'
 export type StoredChange =
   | readonly [n: string, k: string, t: number, c: number]
   | readonly [n: string, k: string, t: number, c: number, v: JsonValue]
+
+/** One change as stored by reference: `[namespace, key, t, c]`; the value (or tombstone) is in its entry. */
+export type StoredRef = readonly [n: string, k: string, t: number, c: number]
+
+/** Reads the live element with Yjs id `(client, clock)` of the root array (`undefined` when absent or deleted). */
+export type ElementReader = (client: number, clock: number) => unknown
 
 /** A history record as stored in the document. Short field names: one record per change set. */
 export interface StoredRecord {
@@ -38,8 +52,10 @@ export interface StoredRecord {
   readonly c: number
   /** `Y.encodeStateVector` of the writer's document before the record, without the writer's own client */
   readonly s: Uint8Array
-  /** the changes */
-  readonly w: readonly StoredChange[]
+  /** the changes, values in the entries right before the record (this format) */
+  readonly u?: readonly StoredRef[]
+  /** the changes with their values inline (the previous format; read, no longer written) */
+  readonly w?: readonly StoredChange[]
   /** message (absent when none) */
   readonly m?: string
 }
@@ -62,6 +78,10 @@ export interface HistoryRecord {
   readonly version: ReadonlyMap<number, number>
   /** The writes, in the order made. */
   readonly changes: readonly KeyWrite[]
+  /** Whether the values live in the entries right before the record (`changes[i]` at clock `clock - n + i`). */
+  readonly byRef: boolean
+  /** Changes whose entry is gone (their `value` is unknown, shown as `undefined`); 0 normally. */
+  readonly lost: number
 }
 
 /**
@@ -75,10 +95,10 @@ export function buildRecord(
   s: Uint8Array,
   message: string | undefined,
 ): StoredRecord {
-  const w: StoredChange[] = entries.map((e) => (e.x === 1 ? [e.n, e.k, e.t, e.c] : [e.n, e.k, e.t, e.c, e.v!]))
+  const u: StoredRef[] = entries.map((e) => [e.n, e.k, e.t, e.c])
   return message === undefined
-    ? { a: author, t: ts.ms, c: ts.c, s, w }
-    : { a: author, t: ts.ms, c: ts.c, s, w, m: message }
+    ? { a: author, t: ts.ms, c: ts.c, s, u }
+    : { a: author, t: ts.ms, c: ts.c, s, u, m: message }
 }
 
 const parsed = new WeakMap<object, HistoryRecord | null>()
@@ -115,6 +135,8 @@ export function localRecord(
     message: stored.m,
     version,
     changes,
+    byRef: true,
+    lost: 0,
   }
   parsed.set(stored, record)
   return record
@@ -122,22 +144,35 @@ export function localRecord(
 
 /**
  * Parses the element at Yjs id `(client, clock)` of the history array; `undefined` for anything that is not a
- * well-formed record (foreign content is ignored, never crashes the replica). Parsed records are cached per element.
+ * well-formed record (foreign content is ignored, never crashes the replica). `read` gives the entries a record of
+ * this format refers to. Parsed records are cached per element.
  */
-export function parseRecord(element: unknown, client: number, clock: number): HistoryRecord | undefined {
-  if (element === null || typeof element !== 'object' || !('w' in element)) return undefined // entries, base: fast
+export function parseRecord(
+  element: unknown,
+  client: number,
+  clock: number,
+  read: ElementReader,
+): HistoryRecord | undefined {
+  if (element === null || typeof element !== 'object' || !('u' in element || 'w' in element)) return undefined // fast
   const cached = parsed.get(element)
   if (cached !== undefined && (cached === null || (cached.client === client && cached.clock === clock)))
     return cached ?? undefined
-  const record = parseUncached(element as Record<string, unknown>, client, clock)
+  const record = parseUncached(element as Record<string, unknown>, client, clock, read)
   parsed.set(element, record ?? null)
   return record
 }
 
-function parseUncached(r: Record<string, unknown>, client: number, clock: number): HistoryRecord | undefined {
-  if (typeof r.a !== 'string' || !isTime(r.t) || !isTime(r.c) || !(r.s instanceof Uint8Array) || !Array.isArray(r.w))
-    return undefined
+function parseUncached(
+  r: Record<string, unknown>,
+  client: number,
+  clock: number,
+  read: ElementReader,
+): HistoryRecord | undefined {
+  if (typeof r.a !== 'string' || !isTime(r.t) || !isTime(r.c) || !(r.s instanceof Uint8Array)) return undefined
   if (r.m !== undefined && typeof r.m !== 'string') return undefined
+  const byRef = Array.isArray(r.u)
+  const list = byRef ? r.u : r.w
+  if (!Array.isArray(list) || (byRef && 'w' in r)) return undefined
   let version: Map<number, number>
   try {
     version = Y.decodeStateVector(r.s)
@@ -145,23 +180,34 @@ function parseUncached(r: Record<string, unknown>, client: number, clock: number
     return undefined
   }
   version.set(client, clock + 1)
+  const author = r.a
   const changes: KeyWrite[] = []
-  for (const w of r.w as unknown[]) {
-    if (!Array.isArray(w) || (w.length !== 4 && w.length !== 5)) return undefined
+  let lost = 0
+  for (let i = 0; i < list.length; i++) {
+    const w: unknown = list[i]
+    if (!Array.isArray(w) || !(w.length === 4 || (!byRef && w.length === 5))) return undefined
     const [n, k, t, c, v] = w as [unknown, unknown, unknown, unknown, unknown]
     if (typeof n !== 'string' || typeof k !== 'string' || !isTime(t) || !isTime(c)) return undefined
-    changes.push({
-      namespace: n,
-      key: k,
-      value: w.length === 4 ? undefined : deepFreeze(v as JsonValue),
-      t,
-      c,
-      a: r.a,
-      client,
-      clock,
-    })
+    let value: JsonValue | undefined
+    if (byRef) {
+      const entry = read(client, clock - list.length + i)
+      if (
+        isStoredEntry(entry) &&
+        entry.n === n &&
+        entry.k === k &&
+        entry.t === t &&
+        entry.c === c &&
+        entry.a === author
+      )
+        value = entry.x === 1 ? undefined : deepFreeze(entry.v as JsonValue)
+      else lost++
+    } else if (w.length === 5) {
+      value = deepFreeze(v as JsonValue)
+    }
+    changes.push({ namespace: n, key: k, value, t, c, a: author, client, clock })
   }
-  return { client, clock, author: r.a, t: r.t, c: r.c, message: r.m as string | undefined, version, changes }
+  const message = r.m as string | undefined
+  return { client, clock, author, t: r.t, c: r.c, message, version, changes, byRef, lost }
 }
 
 function isTime(v: unknown): v is number {
@@ -171,8 +217,9 @@ function isTime(v: unknown): v is number {
 /** Every well-formed record held (not deleted) in `array`, in array order; other elements are skipped. */
 export function readRecords(array: Y.Array<unknown>): HistoryRecord[] {
   const out: HistoryRecord[] = []
+  const read = elementReader(array)
   forEachAlive(array, (element, client, clock) => {
-    const record = parseRecord(element, client, clock)
+    const record = parseRecord(element, client, clock, read)
     if (record !== undefined) out.push(record)
   })
   return out
@@ -185,4 +232,9 @@ export function compareRecords(x: HistoryRecord, y: HistoryRecord): number {
   if (x.author !== y.author) return x.author < y.author ? -1 : 1
   if (x.client !== y.client) return x.client - y.client
   return x.clock - y.clock
+}
+
+/** The {@link ElementReader} of `array`. */
+export function elementReader(array: Y.Array<unknown>): ElementReader {
+  return (client, clock) => elementAt(array, client, clock)
 }

@@ -20,7 +20,16 @@ import { diffStates, type HistoryChange } from './diff.js'
 import { VersionPrunedError } from './errors.js'
 import { type HistoryEntry, type HistoryOptions, listHistory, recordVersion } from './history.js'
 import { pruneRecords } from './prune.js'
-import { buildRecord, compareRecords, type HistoryRecord, localRecord, parseRecord, readRecords } from './record.js'
+import {
+  buildRecord,
+  compareRecords,
+  type ElementReader,
+  elementReader,
+  type HistoryRecord,
+  localRecord,
+  parseRecord,
+  readRecords,
+} from './record.js'
 import {
   overCount,
   prunableCount,
@@ -41,6 +50,7 @@ import {
   clockOf,
   compareClocks,
   dominates,
+  includesStruct,
   stateVectorOf,
   toVersion,
   type Version,
@@ -146,6 +156,8 @@ class DocVersions implements Versions {
   private readonly clock: HybridLogicalClock
   /** The root array shared with the key-value store: entries, history records and the compacted base. */
   private readonly array: Y.Array<unknown>
+  /** Reads the entries records and base writes refer to. */
+  private readonly read: ElementReader
   private readonly now: () => number
   private readonly onError: (err: unknown) => void
   private pull: (() => Promise<void>) | undefined
@@ -176,6 +188,7 @@ class DocVersions implements Versions {
     this.pull = init.pull
     this.writerOf = (client) => init.writerOf?.(client) ?? this.authorOf(client)
     this.array = init.doc.getArray(ENTRIES_ROOT)
+    this.read = elementReader(this.array)
     for (const r of readRecords(this.array)) this.records_.set(recordKey(r.client, r.clock), r)
     this.onLocalWrite = (entries, tr, meta) => this.record(entries, tr, meta as RecordingMeta)
     this.handler = (tr) => this.afterTransaction(tr)
@@ -403,8 +416,11 @@ class DocVersions implements Versions {
       if (this.records_.delete(recordKey(client, clock))) recordsChanged = true
       else if (isBaseElement(element)) baseChanged = true
     })
+    // a base write can arrive before the entry it refers to (another writer's struct): read the base again then
+    let inserted = false
     forEachInserted(tr, this.array, (element, client, clock) => {
-      const record = parseRecord(element, client, clock)
+      inserted = true
+      const record = parseRecord(element, client, clock, this.read)
       if (record !== undefined) {
         this.records_.set(recordKey(client, clock), record)
         recordsChanged = true
@@ -412,6 +428,7 @@ class DocVersions implements Versions {
         baseChanged = true
       }
     })
+    if (inserted && (this.baseState?.lost ?? 0) > 0) baseChanged = true
     // losers a remote prune (maybe concurrent with another) leaves stay until the next prune of their key or writer
     if (baseChanged) this.baseState = undefined
     return recordsChanged
@@ -424,7 +441,7 @@ class DocVersions implements Versions {
   }
 
   private base(): BaseState {
-    this.baseState ??= readBase(this.array)
+    this.baseState ??= readBase(this.array, this.read)
     return this.baseState
   }
 
@@ -456,7 +473,13 @@ class DocVersions implements Versions {
     if (!dominates(clock, base.horizon)) {
       throw new VersionPrunedError(`version ${id} is older than the retained history (pruned)`)
     }
-    return stateAt(base, this.records(), clock)
+    const records = this.records()
+    if (base.lost > 0 || records.some((r) => r.lost > 0 && includesStruct(clock, r.client, r.clock))) {
+      throw new VersionPrunedError(
+        `version ${id} cannot be reconstructed: entries it needs were deleted (by a peer of an earlier version?)`,
+      )
+    }
+    return stateAt(base, records, clock)
   }
 }
 

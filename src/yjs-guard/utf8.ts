@@ -1,8 +1,14 @@
 /**
- * Allocation-free UTF-8 validation for the update guard.
+ * Allocation-free UTF-8 validation for the update guard. Long runs (values) are checked natively (`isAscii`,
+ * `isUtf8` of `node:buffer`, Node >= 18.15); short ones (keys, field names) in JS, where a native call costs more than
+ * the check.
  *
  * @module
  */
+import { isAscii, isUtf8 } from 'node:buffer'
+
+/** Runs at least this long are checked natively. */
+const NATIVE_FROM = 48
 
 /**
  * Validate UTF-8 exactly as a fatal `TextDecoder` does (no overlongs, no surrogates, nothing above U+10FFFF) and
@@ -10,6 +16,18 @@
  * short key with `TextDecoder` costs more than the rest of the parse.
  */
 export const utf16Length = (b: Uint8Array, start = 0, end = b.length): number => {
+  if (end - start >= NATIVE_FROM) {
+    const run = b.subarray(start, end)
+    if (isAscii(run)) return end - start
+    if (!isUtf8(run)) return -1
+    // valid: every byte but continuation bytes starts a code point; 4-byte ones take two UTF-16 units
+    let units = 0
+    for (let i = start; i < end; i++) {
+      const c = b[i]!
+      if (c < 0x80 || c >= 0xc0) units += c >= 0xf0 ? 2 : 1
+    }
+    return units
+  }
   let units = 0
   let i = start
   const n = end

@@ -105,8 +105,11 @@ describe('propagation between real peers on 127.0.0.1', () => {
     await a.set('race', 'later-from-a')
     await waitForConvergence(meshes)
     for (const m of meshes) expect(m.get('race')).toBe('later-from-a')
-    // Losing entries are garbage-collected: one entry per key remains.
-    await waitFor(() => meshes.every((m) => m.diagnostics().entries === 1))
+    // History is on (the default): the losing and replaced entries are recorded (their change sets' records read the
+    // values from them), so they stay until pruned, the same on every peer; without history they are garbage-collected
+    // at once (test/unit/kv-store.test.ts), and pruning deletes them (test/unit/versions-storage.test.ts).
+    await waitFor(() => meshes.every((m) => m.diagnostics().entries === 4))
+    for (const m of meshes) expect(m.history({ key: 'race' })).toHaveLength(4)
   })
 
   it('moves 10 MB of config (2,000 keys x 5 KB) and a single 5 MB value to every peer and a new joiner', async () => {

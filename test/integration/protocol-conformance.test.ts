@@ -259,8 +259,10 @@ describe('a peer written from PROTOCOL.md interoperates with a confmesh peer', (
     const { structs } = Y.decodeUpdate(msg.data.subarray(2 + dec.pos))
     for (const s of structs) expect(s.id.client).toBe(clientIdFor(mesh.peerId, epoch))
     const [entry, record] = (structs[0] as Y.Item).content.getContent() as [Entry, Record<string, unknown>]
-    expect(entry).toMatchObject({ n: 'payments', k: 'limit', v: { daily: 500 }, c: 0, a: mesh.peerId, e: epoch })
-    expect(record).toMatchObject({ a: mesh.peerId, w: [['payments', 'limit', entry.t, entry.c, { daily: 500 }]] })
+    // a recorded entry (h: 1): the record refers to it for the value (PROTOCOL.md 10.2)
+    expect(entry).toMatchObject({ n: 'payments', k: 'limit', v: { daily: 500 }, c: 0, a: mesh.peerId, e: epoch, h: 1 })
+    expect(record).toMatchObject({ a: mesh.peerId, u: [['payments', 'limit', entry.t, entry.c]] })
+    expect(record).not.toHaveProperty('w')
     expect(winningValue(foreign.doc, 'payments', 'limit')).toEqual({ daily: 500 })
   })
 

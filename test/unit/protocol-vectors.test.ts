@@ -371,7 +371,11 @@ const SPECS: Record<string, VectorSpec> = {
     decode: (bytes, s) => {
       const element = decoding.readAny(decoding.createDecoder(bytes))
       const struct = Y.decodeUpdate(s.gossipOverwrite).structs[0] as Y.Item
-      const record = parseRecord(element, struct.id.client, struct.id.clock + 1)!
+      // the record takes its values from the entry before it in the same struct
+      const content = struct.content.getContent()
+      const read = (client: number, clock: number) =>
+        client === struct.id.client ? content[clock - struct.id.clock] : undefined
+      const record = parseRecord(element, struct.id.client, struct.id.clock + 1, read)!
       return jsonSafe({
         element,
         parsed: {

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { InvalidMessageError } from '../../src/errors.js'
-import { decodePartRequest, encodePartRequest, encodeUpdatePart, MAX_SYNC_PARTS } from '../../src/sync/parts.js'
+import {
+  decodePartRequest,
+  encodePartRequest,
+  encodeUpdatePart,
+  encodeUpdatePartCached,
+  MAX_SYNC_PARTS,
+} from '../../src/sync/parts.js'
 import { seededRandom, testSeed } from '../helpers/cluster.js'
 
 const SEED = testSeed('ring-sync-parts')
@@ -121,6 +127,29 @@ describe('sync parts', () => {
         expect(sum).toBeLessThanOrEqual(whole * 1.1 + count * 64)
       }
     }
+  })
+
+  it('serves the same part for the same state vector from the cache until the document changes', () => {
+    const doc = new Y.Doc({ gc: true })
+    const array = doc.getArray('entries')
+    for (let i = 0; i < 50; i++) array.push([{ k: `k${i}`, v: 'x'.repeat(100) }])
+    const empty = Y.encodeStateVector(new Y.Doc())
+    const part = { index: 1, count: 3 }
+    const first = encodeUpdatePartCached(doc, empty, part, { minPartWeight: 1 })
+    expect(first).toEqual(encodeUpdatePart(doc, empty, part, { minPartWeight: 1 }))
+    expect(encodeUpdatePartCached(doc, empty, part, { minPartWeight: 1 })).toBe(first) // the cached bytes
+    // another state vector or part: encoded for itself
+    const other = encodeUpdatePartCached(doc, empty, { index: 0, count: 3 }, { minPartWeight: 1 })
+    expect(other).toEqual(encodeUpdatePart(doc, empty, { index: 0, count: 3 }, { minPartWeight: 1 }))
+    // a deletion only (no new struct) changes part 0 (the delete set): the cache is dropped
+    array.delete(0, 1)
+    const after = encodeUpdatePartCached(doc, empty, { index: 0, count: 3 }, { minPartWeight: 1 })
+    expect(after).not.toBe(other)
+    expect(after).toEqual(encodeUpdatePart(doc, empty, { index: 0, count: 3 }, { minPartWeight: 1 }))
+    array.push([{ k: 'new' }])
+    expect(encodeUpdatePartCached(doc, empty, part, { minPartWeight: 1 })).toEqual(
+      encodeUpdatePart(doc, empty, part, { minPartWeight: 1 }),
+    )
   })
 
   it('parts from different replicas with the same content fit together', () => {

@@ -26,6 +26,19 @@ describe('utf16Length', () => {
     }
   })
 
+  it('agrees with a fatal TextDecoder on long runs too (checked natively), valid or broken anywhere', () => {
+    const gen = prng.create(SEED + 1)
+    const enc = new TextEncoder()
+    const pieces = ['a', 'é', '€', '😀', '\uFEFF', 'z'.repeat(40)]
+    for (let t = 0; t < 5_000; t++) {
+      let text = ''
+      while (text.length < prng.int32(gen, 48, 300)) text += prng.oneOf(gen, pieces)
+      const b = enc.encode(text)
+      if (prng.bool(gen)) b[prng.int32(gen, 0, b.length - 1)] = prng.oneOf(gen, [0x80, 0xbf, 0xc0, 0xed, 0xf5, 0xff])
+      expect(utf16Length(b), [...b].join(',')).toBe(reference(b))
+    }
+  })
+
   it('counts every code point like JavaScript strings do (surrogate pairs count 2, BOM is kept)', () => {
     const enc = new TextEncoder()
     for (let cp = 0; cp <= 0x10ffff; cp += cp < 0x3000 ? 1 : 97) {
