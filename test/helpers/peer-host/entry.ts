@@ -56,8 +56,11 @@ async function bundle(tsFile: string): Promise<ChildEntry> {
   const file = path.join(dir, 'entry.mjs')
   try {
     await esbuild.build({
-      entryPoints: [tsFile],
-      outfile: file,
+      entryPoints: { entry: tsFile },
+      outdir: dir,
+      outExtension: { '.js': '.mjs' },
+      // dynamic imports stay separate chunks, loaded only when used (the bench worker loads one system's adapter)
+      splitting: true,
       bundle: true,
       platform: 'node',
       format: 'esm',
