@@ -58,6 +58,8 @@ export interface FleetResult {
   idleBytesPerSec: number
   idleReadBytesPerSec: number
   rssPerPeerMiB: number
+  /** Worst process's event-loop delay p99 over the idle window, ms: how starved of CPU the peers were. */
+  lagP99Ms: number
   /** Propagation per (write, receiver) and per write (until the last receiver), ms. */
   delivery: Summary
   perWrite: Summary
@@ -116,13 +118,16 @@ function hostSizes(peers: number, perHost: number): number[] {
   return [...sizes, 1]
 }
 
-/** Starts the fleet: host 0 first (peer 0 seeds), then every other host at once; peers bootstrap from 3 earlier ones. */
+/** Starts the fleet: host 0 first (the seeds), then every other host at once, each peer bootstrapping from 2 seeds. */
 async function startFleet(init: FleetInit, rand: () => number): Promise<{ hosts: PeerHost[]; t0: number }> {
   const sizes = hostSizes(init.peers, init.perHost)
+  // Only the seed process's peers bootstrap from a local peer; every other peer bootstraps from two seeds in another
+  // process and from nothing local, as a peer of a fleet would: a peer that bootstrapped from a peer of its own process
+  // is never alone, so it never re-dials a seed whose first dial failed, and its whole process stays an island.
   const peerInit = (local: number, seeds: string[]): PeerInit => ({
     mesh: { ...init.mesh, bootstrap: seeds },
     colocated: true,
-    bootstrapLocal: local > 0 ? [local - 1] : [],
+    ...(seeds.length === 0 && local > 0 ? { bootstrapLocal: [0] } : {}),
   })
   const pick = (from: string[], n: number) => {
     const pool = [...from]
@@ -141,7 +146,7 @@ async function startFleet(init: FleetInit, rand: () => number): Promise<{ hosts:
     ...(await Promise.all(
       sizes.slice(1).map((size) =>
         spawnHost({
-          peers: Array.from({ length: size }, (_, i) => peerInit(i, pick(seedAddrs, i === 0 ? 3 : 1))),
+          peers: Array.from({ length: size }, (_, i) => peerInit(i, pick(seedAddrs, 2))),
           timeoutMs: 120_000 + 5_000 * size,
         }),
       ),
@@ -166,6 +171,7 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
     idleBytesPerSec: Number.NaN,
     idleReadBytesPerSec: Number.NaN,
     rssPerPeerMiB: Number.NaN,
+    lagP99Ms: Number.NaN,
     delivery: summarize([]),
     perWrite: summarize([]),
     missed: 0,
@@ -214,10 +220,12 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
     result.idleBytesPerSec = (bytes(s1) - bytes(s0)) / secs / n
     result.idleReadBytesPerSec = s1.reduce((a, s, i) => a + s.rchar - s0[i]!.rchar, 0) / secs / n
     result.rssPerPeerMiB = s1.reduce((a, s) => a + s.rss, 0) / n / 2 ** 20
+    result.lagP99Ms = Math.max(...s1.map((s) => s.eventLoopDelay.p99Ms))
     init.log(
       `idle over ${secs.toFixed(1)} s: CPU ${result.idleCpuPct.toFixed(2)} % of a core per peer, ` +
         `${result.idleMsgsPerSec.toFixed(1)} msgs/s and ${(result.idleBytesPerSec / 1024).toFixed(1)} KiB/s per peer ` +
-        `(process reads ${(result.idleReadBytesPerSec / 1024).toFixed(1)} KiB/s per peer)`,
+        `(process reads ${(result.idleReadBytesPerSec / 1024).toFixed(1)} KiB/s per peer); event-loop delay p99 ` +
+        `${result.lagP99Ms.toFixed(0)} ms`,
     )
 
     // (d) propagation: one write at a time on a random peer; every other peer's watch must fire

@@ -11,7 +11,7 @@
 import '../../../src/polyfill.js'
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { performance } from 'node:perf_hooks'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { type ConfigMesh, createMesh, type MeshOptions } from '../../../src/index.js'
 import { loopbackTransport } from '../cluster.js'
 import type {
@@ -37,6 +37,8 @@ interface Hosted {
 }
 
 const hosted: Hosted[] = []
+const loopDelay = monitorEventLoopDelay({ resolution: 20 })
+loopDelay.enable()
 let watching = false
 process.setMaxListeners(0)
 
@@ -134,15 +136,22 @@ function stats(): HostStats {
       counters: h.mesh.diagnostics().counters,
     }
   })
-  return {
+  const out: HostStats = {
     pid: process.pid,
     cpuUs: cpu.user + cpu.system,
     rss: mem.rss,
     heapUsed: mem.heapUsed,
     ...procIo(),
     t: mono(),
+    eventLoopDelay: {
+      p50Ms: loopDelay.percentile(50) / 1e6,
+      p99Ms: loopDelay.percentile(99) / 1e6,
+      maxMs: loopDelay.max / 1e6,
+    },
     peers,
   }
+  loopDelay.reset()
+  return out
 }
 
 function state(mesh: ConfigMesh): PeerState {

@@ -82,6 +82,8 @@ export interface HostStats {
   rchar: number
   wchar: number
   t: number
+  /** Event-loop delay since the previous `stats` (or start), ms: how long ready work waited (CPU starvation). */
+  eventLoopDelay: { p50Ms: number; p99Ms: number; maxMs: number }
   peers: HostPeerStats[]
 }
 
