@@ -3,11 +3,11 @@
  * process with esbuild (shipped with tsx; npm packages stay external, loaded from node_modules as an application
  * would) into `.build/` under the repository root, then run by plain Node: a child starts in about a tenth of a
  * second and carries no TypeScript loader. When esbuild is unavailable, or with `CONFMESH_CHILD_TSX=1`, the `.ts`
- * file runs through tsx instead. The bundle is removed when the parent exits.
+ * file runs through tsx instead. The bundle is removed when the parent exits, or by a later run once it is 6 hours old.
  *
  * @module
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -23,6 +23,20 @@ export interface ChildEntry {
 }
 
 const built = new Map<string, Promise<ChildEntry>>()
+
+/** Bundles older than this are removed (a test worker killed by its runner never ran its `exit` cleanup). */
+const STALE_MS = 6 * 3600_000
+
+function removeStale(root: string): void {
+  for (const name of readdirSync(root)) {
+    const dir = path.join(root, name)
+    try {
+      if (Date.now() - statSync(dir).mtimeMs > STALE_MS) rmSync(dir, { recursive: true, force: true })
+    } catch {
+      // removed by a concurrent run
+    }
+  }
+}
 
 /**
  * The runnable form of `tsFile`, bundled on first use.
@@ -51,6 +65,7 @@ async function bundle(tsFile: string): Promise<ChildEntry> {
   // inside the repository, so the bundle's bare imports resolve from node_modules
   const root = path.join(REPO_ROOT, '.build')
   mkdirSync(root, { recursive: true })
+  removeStale(root)
   const dir = mkdtempSync(path.join(root, `${path.basename(tsFile, '.ts')}-`))
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
   const file = path.join(dir, 'entry.mjs')
