@@ -196,8 +196,8 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
     result.minMembers = Math.min(...afterForm.flatMap((s) => s.peers.map((p) => p.members)))
     if (formTimes.length >= n) result.formMs = Math.max(...formTimes) - started.t0
     else {
-      const view = afterForm.map((s) => s.peers.map((p) => `${p.members}/${p.connected}`).join(' '))
-      init.log(`members/connected per peer, by process: ${view.join(' | ')}`)
+      const view = afterForm.map((s) => s.peers.map((p) => `${p.members}/${p.connected}/${p.connections}`).join(' '))
+      init.log(`members/connected members/connections per peer, by process: ${view.join(' | ')}`)
     }
     init.log(
       `formation: ${formTimes.length}/${n} peers saw all ${n - 1} others` +

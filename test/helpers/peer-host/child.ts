@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { type ConfigMesh, createMesh, type MeshOptions } from '../../../src/index.js'
+import type { Transport } from '../../../src/transport/transport.js'
 import { loopbackTransport } from '../cluster.js'
 import type {
   HostMessage,
@@ -32,6 +33,8 @@ interface Hosted {
   index: number
   mesh: ConfigMesh
   traffic: TrafficCounters
+  /** The peer's transport (wrapped), for its connection count. */
+  transport: Transport | undefined
   writing: boolean
   loop: Promise<unknown>
 }
@@ -65,11 +68,15 @@ async function start(inits: PeerInit[]): Promise<StartedPeer[]> {
     const traffic = zeroTraffic()
     const factory = loopbackTransport(options, { colocated: init.colocated === true })
     const tBegin = mono()
+    let transport: Transport | undefined
     const mesh = await createMesh({
       ...options,
-      transport: async (identity) => countingTransport(await factory(identity), traffic),
+      transport: async (identity) => {
+        transport = countingTransport(await factory(identity), traffic)
+        return transport
+      },
     })
-    const h: Hosted = { index: hosted.length, mesh, traffic, writing: false, loop: Promise.resolve() }
+    const h: Hosted = { index: hosted.length, mesh, traffic, transport, writing: false, loop: Promise.resolve() }
     hosted.push(h)
     mesh.watchAll((e) => {
       if (!watching) return
@@ -132,6 +139,7 @@ function stats(): HostStats {
       peerId: h.mesh.peerId,
       members: members.length,
       connected: members.filter((p) => p.connected).length,
+      connections: h.transport?.connections().length ?? 0,
       traffic: { ...h.traffic },
       counters: h.mesh.diagnostics().counters,
     }

@@ -66,6 +66,8 @@ export interface HostPeerStats {
   members: number
   /** Of which connected. */
   connected: number
+  /** Peers with an open transport connection (members or not). */
+  connections: number
   traffic: TrafficCounters
   /** The mesh's own counters (`diagnostics().counters`). */
   counters: Record<string, number>
