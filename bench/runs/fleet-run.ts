@@ -229,7 +229,8 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
     )
 
     // (d) propagation: one write at a time on a random peer; every other peer's watch must fire
-    if (init.writes > 0) {
+    const formed = !Number.isNaN(result.formMs)
+    if (init.writes > 0 && formed) {
       await Promise.all(hosts.map((h) => h.watch(true)))
       const delivery: number[] = []
       const perWrite: number[] = []
@@ -270,7 +271,7 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
     }
 
     // (e) crash: SIGKILL the last host (one peer); every survivor must drop it
-    if (init.crashTimeoutMs > 0 && hosts.length > 1) {
+    if (init.crashTimeoutMs > 0 && hosts.length > 1 && formed) {
       const victim = hosts.at(-1)!
       const survivors = hosts.slice(0, -1)
       const ids = victim.peers.map((p) => p.peerId)
