@@ -118,11 +118,11 @@ function hostSizes(peers: number, perHost: number): number[] {
   return [...sizes, 1]
 }
 
-/** Starts the fleet: host 0 first (the seeds), then every other host at once, each peer bootstrapping from 2 seeds. */
+/** Starts the fleet: one process after another, each peer bootstrapping from 2 peers of earlier processes. */
 async function startFleet(init: FleetInit, rand: () => number): Promise<{ hosts: PeerHost[]; t0: number }> {
   const sizes = hostSizes(init.peers, init.perHost)
-  // Only the seed process's peers bootstrap from a local peer; every other peer bootstraps from two seeds in another
-  // process and from nothing local, as a peer of a fleet would: a peer that bootstrapped from a peer of its own process
+  // Only the first process's peers bootstrap from a local peer; every other peer bootstraps from two peers in other
+  // processes and from nothing local, as a peer of a fleet would: a peer that bootstrapped from a peer of its own process
   // is never alone, so it never re-dials a seed whose first dial failed, and its whole process stays an island.
   const peerInit = (local: number, seeds: string[]): PeerInit => ({
     mesh: { ...init.mesh, bootstrap: seeds },
@@ -141,17 +141,18 @@ async function startFleet(init: FleetInit, rand: () => number): Promise<{ hosts:
     timeoutMs: 120_000,
   })
   const hosts = [first]
-  const seedAddrs = first.peers.map((p) => p.addresses[0]!)
-  hosts.push(
-    ...(await Promise.all(
-      sizes.slice(1).map((size) =>
-        spawnHost({
-          peers: Array.from({ length: size }, (_, i) => peerInit(i, pick(seedAddrs, 2))),
-          timeoutMs: 120_000 + 5_000 * size,
-        }),
-      ),
-    )),
-  )
+  // A rollout: one process after another, each peer bootstrapping from two peers of earlier processes. Starting every
+  // process at once sent ~2 N handshakes to the seed process at once; on 2 shared cores they outlasted the 5 s dial and
+  // upgrade timeouts, and at 100 peers most peers (the seeds too) ended with no connection at all.
+  for (const size of sizes.slice(1)) {
+    const earlier = hosts.flatMap((h) => h.peers.map((p) => p.addresses[0]!))
+    hosts.push(
+      await spawnHost({
+        peers: Array.from({ length: size }, (_, i) => peerInit(i, pick(earlier, 2))),
+        timeoutMs: 120_000 + 5_000 * size,
+      }),
+    )
+  }
   return { hosts, t0 }
 }
 
