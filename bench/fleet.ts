@@ -94,7 +94,10 @@ function verdicts(all: FleetRows[]): string[] {
     if (small === undefined || large === undefined || large === small) return []
     return [
       `- ${protocol}, ${large.peers} vs 10 peers: idle CPU per peer x${(large.idleCpuPct / small.idleCpuPct).toFixed(2)}, ` +
-        `idle messages per peer x${(large.idleMsgsPerSec / small.idleMsgsPerSec).toFixed(2)}.`,
+        `idle messages per peer x${(large.idleMsgsPerSec / small.idleMsgsPerSec).toFixed(2)}` +
+        (Number.isNaN(large.formMs)
+          ? ` (${large.peers} peers did not form: a partly formed mesh, not the target).`
+          : '.'),
     ]
   })
 }
@@ -105,6 +108,7 @@ async function main(): Promise<void> {
   const protocols = cli.str('protocols', 'heartbeat').split(',')
   const perHost = cli.num('per-host', 10)
   const seed = cli.num('seed', 1)
+  const deliveryS = cli.num('delivery-timeout', 5)
   const machine = await sampleMachine()
   const all: FleetRows[] = []
   for (const protocol of protocols) {
@@ -120,7 +124,7 @@ async function main(): Promise<void> {
         settleMs: cli.num('settle', 5, 3) * 1000,
         idleMs: cli.num('idle', 15, 5) * 1000,
         writes: cli.num('writes', 100, 20),
-        deliveryTimeoutMs: cli.num('delivery-timeout', 5, 5) * 1000,
+        deliveryTimeoutMs: deliveryS * 1000,
         crashTimeoutMs: cli.num('crash-timeout', 30, 20) * 1000,
         seed,
         log: (line) => console.log(`  ${line}`),
@@ -160,7 +164,7 @@ async function main(): Promise<void> {
       'inflated by other load than wall-clock latencies are. Messages are counted at the transport seam (topic',
       'messages validated + stream frames read); socket reads are `/proc/<pid>/io` rchar (incl. gossipsub duplicates',
       'and control). Propagation: closed-loop writes on random peers, time from the writer to each watch callback;',
-      'missed = not seen within 5 s. Crash: SIGKILL of the lone peer, time until every survivor dropped it.',
+      `missed = not seen within ${deliveryS} s. Crash: SIGKILL of the lone peer, time until every survivor dropped it.`,
       "Loop delay: the worst process's event-loop delay p99 in the idle window (how long ready work waited for a CPU).",
       '',
       renderMarkdown(t),
