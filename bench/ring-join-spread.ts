@@ -1,13 +1,22 @@
 /**
  * The join-spread scenario: `joiners` peers join a mesh of `members` peers at once, all through the same bootstrap
  * peer, and we count the catch-up bytes each member served (`catchUp.bytesServed`). Every peer is its own process
- * (`bench/ring-mesh-cluster.ts`). Shared by `bench/ring-mesh.ts` and `test/integration/ring-join.test.ts`.
+ * (a peer host with one peer, test/helpers/peer-host/host.ts, per-IP limits lifted). Shared by `bench/ring-mesh.ts` and `test/integration/ring-join.test.ts`.
  *
  * @module
  */
 import type { MeshOptions, MeshTiming } from '../src/index.js'
-import { type RemotePeer, spawnPeer, stopPeers } from './ring-mesh-cluster.js'
-import type { HostState } from './ring-mesh-host.js'
+import { type PeerHost, spawnHost, stopHosts } from '../test/helpers/peer-host/host.js'
+import type { HostMeshOptions, ReplicaDigest } from '../test/helpers/peer-host/protocol.js'
+
+type RemotePeer = PeerHost
+type HostState = ReplicaDigest
+
+/** One peer in its own process; every bench peer shares 127.0.0.1, so libp2p's per-IP limits are lifted. */
+const spawnPeer = (options: MeshOptions): Promise<PeerHost> =>
+  spawnHost({ peers: [{ mesh: options as HostMeshOptions, colocated: true }] })
+const stopPeers = stopHosts
+const addressOf = (p: PeerHost): string => p.peers[0]!.addresses[0]!
 
 /** Options of {@link measureJoinSpread}. */
 export interface JoinSpreadInit {
@@ -70,7 +79,7 @@ async function until<T>(
 
 /** One line per peer: what it sees and holds (for timeouts). */
 async function summary(peers: RemotePeer[]): Promise<string> {
-  const s = await Promise.all(peers.map((p) => p.state().catch((e: Error) => e)))
+  const s = await Promise.all(peers.map((p) => p.call<HostState>('replica').catch((e: Error) => e)))
   return s
     .map((x, i) =>
       x instanceof Error
@@ -83,7 +92,8 @@ async function summary(peers: RemotePeer[]): Promise<string> {
     .join('\n')
 }
 
-const states = (peers: RemotePeer[]): Promise<HostState[]> => Promise.all(peers.map((p) => p.state()))
+const states = (peers: RemotePeer[]): Promise<HostState[]> =>
+  Promise.all(peers.map((p) => p.call<HostState>('replica')))
 
 /**
  * Every peer sees all others as ready members and holds at least one connection (discovery connects each peer to
@@ -122,7 +132,7 @@ export async function measureJoinSpread(init: JoinSpreadInit = {}): Promise<Join
       all.push(
         ...(await Promise.all(
           Array.from({ length: wave }, (_, i) =>
-            spawnPeer({ ...options, bootstrap: [all[i % all.length]!.addresses[0]!] }),
+            spawnPeer({ ...options, bootstrap: [addressOf(all[i % all.length]!)] }),
           ),
         )),
       )
@@ -135,7 +145,7 @@ export async function measureJoinSpread(init: JoinSpreadInit = {}): Promise<Join
       for (let b = 0; b < batches; b++) {
         const batch: Record<string, string> = {}
         for (let k = 0; k < keysPerBatch; k++) batch[`w${w}.b${b}.k${k}`] = `${w}/${b}/${k}:${value}`
-        await writer.write('app', batch)
+        await writer.call('update', { namespace: 'app', batch })
       }
     }
     const before = await until('the members to converge', deadline, () => converged(all), all)
@@ -145,7 +155,7 @@ export async function measureJoinSpread(init: JoinSpreadInit = {}): Promise<Join
 
     const joinStart = Date.now()
     const joiners = await Promise.all(
-      Array.from({ length: joinerCount }, () => spawnPeer({ ...options, bootstrap: [all[0]!.addresses[0]!] })),
+      Array.from({ length: joinerCount }, () => spawnPeer({ ...options, bootstrap: [addressOf(all[0]!)] })),
     )
     all.push(...joiners)
     const after = await until(

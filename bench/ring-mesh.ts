@@ -2,7 +2,7 @@
  * Benchmark of the ring inside the mesh: how a burst of joiners' first sync spreads over the members.
  *
  * `members` peers hold ~1 MB of config; `joiners` peers then start at once, all bootstrapping to the same member.
- * Every peer is its own Node process (`bench/ring-mesh-cluster.ts`). We count the catch-up bytes each member served
+ * Every peer is its own Node process (a peer host, `test/helpers/peer-host/host.ts`). We count the catch-up bytes each member served
  * while the joiners caught up (`catchUp.bytesServed`) and report max/mean over the members, once with ring-served
  * joins (the default) and once with `ring: { joinSync: false }` (every joiner pulls from the neighbours it meets
  * first), for comparison. The hash-ring figures (balance, movement, lookups) are `bench/ring.ts`.

@@ -10,11 +10,11 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-/** Directory of the benchmark harness (`bench/`), from `bench/lib/` or from a bundle in `bench/.build/<run>/`. */
+/** Directory of the benchmark harness (`bench/`), from `bench/lib/` or from a bundle in `<repo>/.build/<run>/`. */
 export const BENCH_DIR = ((here: string) => {
   const marker = `${path.sep}.build${path.sep}`
   const i = here.lastIndexOf(marker)
-  return i >= 0 ? here.slice(0, i) : path.resolve(here, '..')
+  return i >= 0 ? path.join(here.slice(0, i), 'bench') : path.resolve(here, '..')
 })(path.dirname(fileURLToPath(import.meta.url)))
 
 /** Default results file, `bench/RESULTS.md`; `CONFMESH_BENCH_RESULTS` overrides it (tests point it at a temp file). */

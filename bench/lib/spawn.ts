@@ -1,15 +1,16 @@
 /**
  * How the harness starts its child processes (peer workers, the relay server). By default the TypeScript entry points
- * are bundled once per run with esbuild (shipped with tsx) into `bench/.build/<run>/` and run by plain Node: a peer
+ * are bundled once per run with esbuild (shipped with tsx; test/helpers/peer-host/entry.ts, the bundler every child
+ * process of the repository uses) into `.build/` and run by plain Node: a peer
  * process then carries no TypeScript loader, which makes start-up about twice as fast and keeps tsx's memory out of
  * the per-peer RSS. npm packages stay external (loaded from node_modules as an application would). When esbuild is
  * unavailable, or with `BENCH_TSX=1`, children run the `.ts` files through tsx instead.
  *
  * @module
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { onCleanup } from './cleanup.js'
+import { type ChildEntry, childEntry } from '../../test/helpers/peer-host/entry.js'
 import { note } from './progress.js'
 import { BENCH_DIR } from './results.js'
 
@@ -51,10 +52,6 @@ const WORKER_TS = path.join(BENCH_DIR, 'peers', 'worker.ts')
 const RELAY_TS = path.join(BENCH_DIR, 'peers', 'relay-server.ts')
 const CONFMESH_TS = path.join(REPO_ROOT, 'src', 'index.ts')
 
-interface EsbuildLike {
-  build(options: Record<string, unknown>): Promise<unknown>
-}
-
 let built: Promise<Entrypoints> | undefined
 
 function tsxEntrypoints(): Entrypoints {
@@ -66,46 +63,24 @@ function tsxEntrypoints(): Entrypoints {
   }
 }
 
+/** Bundles with the one bundler of the repository's child processes (test/helpers/peer-host/entry.ts). */
 async function bundle(): Promise<Entrypoints> {
   if (process.env.BENCH_TSX === '1') return tsxEntrypoints()
-  let esbuild: EsbuildLike
-  try {
-    const spec = 'esbuild'
-    esbuild = (await import(spec)) as EsbuildLike
-  } catch {
-    note('esbuild not found: children run through tsx (slower start, tsx counted in peer RSS)')
-    return tsxEntrypoints()
-  }
-  const outdir = path.join(BENCH_DIR, '.build', `${process.pid}-${Date.now().toString(36)}`)
-  mkdirSync(outdir, { recursive: true })
-  const remove = () => rmSync(outdir, { recursive: true, force: true })
-  onCleanup(remove)
-  process.once('exit', remove)
-  const entryPoints: Record<string, string> = { worker: WORKER_TS, 'relay-server': RELAY_TS }
   const hasConfmesh = existsSync(CONFMESH_TS)
-  if (hasConfmesh) entryPoints.confmesh = CONFMESH_TS
-  try {
-    await esbuild.build({
-      entryPoints,
-      outdir,
-      bundle: true,
-      splitting: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      packages: 'external',
-      outExtension: { '.js': '.mjs' },
-      logLevel: 'silent',
-    })
-  } catch (err) {
-    note(`bundling failed, children run through tsx: ${(err as Error).message.split('\n')[0]}`)
-    remove()
+  const [worker, relay, confmesh] = await Promise.all([
+    childEntry(WORKER_TS),
+    childEntry(RELAY_TS),
+    hasConfmesh ? childEntry(CONFMESH_TS) : undefined,
+  ])
+  const bundled = (e: ChildEntry | undefined) => e === undefined || e.file.endsWith('.mjs')
+  if (!bundled(worker) || !bundled(relay) || !bundled(confmesh)) {
+    note('bundling failed or esbuild is missing: children run through tsx (slower start, tsx counted in peer RSS)')
     return tsxEntrypoints()
   }
-  const env: Record<string, string> = hasConfmesh ? { [CONFMESH_BUNDLE_ENV]: path.join(outdir, 'confmesh.mjs') } : {}
+  const env: Record<string, string> = confmesh === undefined ? {} : { [CONFMESH_BUNDLE_ENV]: confmesh.file }
   return {
-    worker: { file: path.join(outdir, 'worker.mjs'), execArgv: [], env },
-    relayServer: { file: path.join(outdir, 'relay-server.mjs'), execArgv: [], env: {} },
+    worker: { file: worker.file, execArgv: [], env },
+    relayServer: { file: relay.file, execArgv: [], env: {} },
     mode: 'bundled',
   }
 }

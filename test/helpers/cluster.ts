@@ -78,6 +78,14 @@ export interface ClusterOptions extends MeshOptions {
  * `createNode`). Test-only: it tunes the node it builds, through libp2p's components.
  */
 export function colocatedTransport(options: MeshOptions): TransportFactory {
+  return loopbackTransport(options, { colocated: true })
+}
+
+/**
+ * The libp2p transport `createMesh` would build from `options` (listen, bootstrap, connection cap, gater, network
+ * key), as a factory, so a harness can wrap it; with `colocated`, per-IP limits lifted as in {@link colocatedTransport}.
+ */
+export function loopbackTransport(options: MeshOptions, { colocated }: { colocated: boolean }): TransportFactory {
   return async ({ privateKey }) => {
     const node = await createNode({
       listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'],
@@ -87,6 +95,7 @@ export function colocatedTransport(options: MeshOptions): TransportFactory {
       ...(options.connectionGater === undefined ? {} : { connectionGater: options.connectionGater }),
       ...(options.networkKey === undefined ? {} : { networkKey: parseNetworkKey(options.networkKey) }),
     })
+    if (!colocated) return createLibp2pTransport({ node })
     const manager = (
       node as unknown as {
         components: {

@@ -1,35 +1,19 @@
 /**
- * Spawns confmesh peers as separate OS processes with a control channel (Node IPC), for tests where a crash,
- * a SIGKILL or a restart is the point. Children run the compiled package (`npm run build` first; `npm test` does).
+ * One confmesh peer in its own OS process, for tests where a crash, a SIGKILL or a restart is the point: a peer host
+ * (peer-host/host.ts) with exactly one peer, addressed without an index. Children run the TypeScript sources,
+ * bundled once per test process (peer-host/entry.ts).
  *
  * @module
  */
-import { type ChildProcess, fork } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import type { MeshOptions } from '../../src/index.js'
+import type { HostAck, HostChange } from './peer-host/host.js'
+import { spawnHost } from './peer-host/host.js'
+import type { Command, HostMeshOptions } from './peer-host/protocol.js'
 
-const CHILD = fileURLToPath(new URL('./peer-child.mjs', import.meta.url))
-const DIST = fileURLToPath(new URL('../../dist/src/index.js', import.meta.url))
-
-/** A change event reported by a child. */
-export interface ChildChange {
-  namespace: string
-  key: string
-  value: unknown
-  source: 'local' | 'remote'
-  /** Wall-clock ms (performance.timeOrigin + now) in the child. */
-  at: number
-}
-
+/** A change event reported by a child (wall-clock `at` and monotonic `t`, both ms, taken in the child). */
+export type ChildChange = HostChange
 /** A write acknowledged by a child's `writeLoop` (its `set` resolved). */
-export interface ChildAck {
-  namespace: string
-  key: string
-  value: number
-  /** Wall-clock ms in the child when the set resolved. */
-  at: number
-}
+export type ChildAck = HostAck
+export { HostError as ChildError } from './peer-host/host.js'
 
 /** A peer running in its own process. */
 export interface PeerProcess {
@@ -39,7 +23,7 @@ export interface PeerProcess {
   readonly changes: ChildChange[]
   /** Writes acknowledged by the `writeLoop` command, in arrival order. */
   readonly acks: ChildAck[]
-  /** Sends a command; resolves with its result, rejects with the child's error (name, code, message). */
+  /** Sends a command (peer-host/protocol.ts `PeerRequest`); resolves with its result, rejects with a ChildError. */
   call<T = unknown>(cmd: string, args?: object): Promise<T>
   /** SIGKILL, no goodbye; resolves once the process is gone. */
   kill(): Promise<void>
@@ -50,90 +34,28 @@ export interface PeerProcess {
 
 /** Options of {@link spawnPeer}: mesh options (JSON-serialisable) and whether to stream change events. */
 export interface SpawnOptions {
-  mesh?: Omit<MeshOptions, 'logger' | 'privateKey' | 'connectionGater'> & Record<string, unknown>
+  mesh?: HostMeshOptions
   watch?: boolean
   timeoutMs?: number
 }
 
-/** The error a child reported, with its name and code. */
-export class ChildError extends Error {
-  constructor(
-    readonly remoteName: string,
-    readonly code: string | undefined,
-    message: string,
-  ) {
-    super(`${remoteName}: ${message}`)
-  }
-}
-
-/** Starts a peer process; rejects with a {@link ChildError} if `createMesh` failed in the child. */
+/** Starts a peer process; rejects with a ChildError if `createMesh` failed in the child. */
 export async function spawnPeer(options: SpawnOptions = {}): Promise<PeerProcess> {
-  if (!existsSync(DIST)) throw new Error('dist/ is missing: run `npm run build` before process tests')
-  const proc: ChildProcess = fork(CHILD, [], {
-    env: {
-      ...process.env,
-      CONFMESH_CHILD_OPTIONS: JSON.stringify(options.mesh ?? {}),
-      CONFMESH_CHILD_WATCH: options.watch ? '1' : '0',
-    },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  const host = await spawnHost({
+    peers: [{ mesh: options.mesh ?? {} }],
+    watch: options.watch === true,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   })
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)))
-  const changes: ChildChange[] = []
-  const acks: ChildAck[] = []
-  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
-  let nextId = 1
-  const ready = await new Promise<{ peerId: string; addresses: string[]; pid: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('peer process did not start in time')), options.timeoutMs ?? 20_000)
-    proc.on('message', (m: Record<string, unknown>) => {
-      if (m.event === 'ready') {
-        clearTimeout(timer)
-        resolve(m as never)
-      } else if (m.event === 'failed') {
-        clearTimeout(timer)
-        reject(new ChildError(String(m.name), m.code as string | undefined, String(m.message)))
-      } else if (m.event === 'change') {
-        changes.push(m as unknown as ChildChange)
-      } else if (m.event === 'ack') {
-        acks.push(m as unknown as ChildAck)
-      } else if (typeof m.id === 'number') {
-        const w = waiting.get(m.id)
-        waiting.delete(m.id)
-        if (m.ok) w?.resolve(m.result)
-        else {
-          const e = m.error as { name: string; code?: string; message: string }
-          w?.reject(new ChildError(e.name, e.code, e.message))
-        }
-      }
-    })
-    void exited.then((code) => {
-      clearTimeout(timer)
-      reject(new Error(`peer process exited with ${code} before it was ready`))
-      for (const w of waiting.values()) w.reject(new Error(`peer process exited with ${code}`))
-      waiting.clear()
-    })
-  })
-  const peer: PeerProcess = {
-    ...ready,
-    changes,
-    acks,
-    exited,
-    call<T>(cmd: string, args?: object): Promise<T> {
-      const id = nextId++
-      return new Promise<T>((resolve, reject) => {
-        waiting.set(id, { resolve: resolve as (v: unknown) => void, reject })
-        proc.send({ id, cmd, args })
-      })
-    },
-    async kill() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
-      await exited
-    },
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        await Promise.race([peer.call('stop').catch(() => {}), exited])
-      }
-      await exited
-    },
+  const self = host.peers[0]!
+  return {
+    peerId: self.peerId,
+    addresses: self.addresses,
+    pid: host.pid,
+    changes: host.changes,
+    acks: host.acks,
+    exited: host.exited,
+    call: <T>(cmd: string, args?: object) => host.request<T>({ ...args, cmd, peer: 0 } as Command),
+    kill: () => host.kill(),
+    stop: () => host.stop(),
   }
-  return peer
 }
