@@ -38,6 +38,8 @@ export interface SwimLinksInit {
   addressesOf(peerId: string): readonly string[]
   /** A message from an authenticated peer. */
   onMessage(from: string, bytes: Uint8Array): void
+  /** A connection opened for SWIM was closed to stay under the cap. */
+  onEvict?(peerId: string): void
   /** Cap of connections opened for SWIM only. Default {@link DEFAULT_MAX_PROBE_CONNECTIONS}. */
   maxProbeConnections?: number
 }
@@ -216,6 +218,7 @@ export class SwimLinks {
         () => {},
       )
       void this.#init.transport.hangUp(oldest).catch(() => {})
+      this.#init.onEvict?.(oldest)
     }
   }
 

@@ -39,6 +39,8 @@ export const DEFAULT_DISCOVERY_MS = 1_000
 const DEFAULT_TARGET_CONNECTIONS = 12
 /** Members dialled per discovery round. */
 const MAX_DIALS_PER_ROUND = 8
+/** A member that is neither connected nor a neighbour may be probed (dialled) once per this many ms. */
+const EXPLORE_MS = 5_000
 /** Refusals logged per minute at most (a flood must not flood the log). */
 const MAX_REFUSALS_LOGGED = 10
 
@@ -82,16 +84,18 @@ export interface SwimMembershipInit {
 
 /**
  * SWIM settings for the mesh's `timing` (`heartbeatMs` P, `memberTimeoutMs` T): probe period P/2, probe timeout
- * P/4, gossip every P/5, and the suspicion sized so that at up to 10 members a crashed peer is dropped within about
- * T (first probe ~P/2, suspected P/2 later, suspicion at most T - 3P/2 without confirmations, then spread). At the
- * defaults (1 s, 4 s) that is period 500 ms, suspicion 625 ms .. 2.5 s at 10 members.
+ * P/4, gossip every P/5, and the suspicion sized so that at up to 10 members a crashed peer is dropped well within
+ * T + P even when Lifeguard has slowed the probers down (first probe, suspected a period later, a suspicion of at
+ * most (T - 3P/2) / 2 without confirmations, then spread). At the defaults (1 s, 4 s) that is period 500 ms,
+ * suspicion 625 ms .. 1.25 s at up to 10 members (1.25 s .. 2.5 s at 100).
  */
 export function swimConfigForTiming(timing: { heartbeatMs?: number; memberTimeoutMs?: number }): Partial<SwimConfig> {
   const heartbeatMs = timing.heartbeatMs ?? 1_000
   const timeoutMs = timing.memberTimeoutMs ?? 4_000
   const p = Math.max(10, Math.round(heartbeatMs / 2))
-  const suspicionMaxMult = 4
-  const suspicionMult = Math.max(0.5, (timeoutMs - 3 * p) / (suspicionMaxMult * p))
+  // suspicion between min = (T - 3P/2) / 4 and max = 2 min at up to 10 members (both times log10 N beyond)
+  const suspicionMaxMult = 2
+  const suspicionMult = Math.max(0.5, (timeoutMs - 3 * p) / (4 * p))
   return {
     probeIntervalMs: p,
     probeTimeoutMs: Math.max(5, Math.round(p / 2)),
@@ -124,14 +128,17 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
   readonly #everSeen: KnownPeers
   readonly #timers = new Set<TimerHandle>()
   readonly #dialing = new Set<string>()
-  /** Live members whose connection closed: probed (dialled) until they answer or are declared down. */
-  readonly #lost = new Set<string>()
+  /**
+   * Members this peer has been connected to (and did not let go on purpose): probed whether or not the connection
+   * is still open, so a neighbour whose connection closed (it crashed, a partition) is probed by dialling it until
+   * it answers or is declared down. Others are probed only while connected.
+   */
+  readonly #neighbours = new Set<string>()
   readonly #onDisconnect = (evt: CustomEvent<string>): void => {
-    if (this.#live.has(evt.detail)) this.#lost.add(evt.detail)
+    if (this.#swim.member(evt.detail) !== undefined) this.#neighbours.add(evt.detail)
   }
-  readonly #onConnect = (evt: CustomEvent<string>): void => {
-    this.#lost.delete(evt.detail)
-  }
+  readonly #maxProbe: number
+  #exploredAt = -Infinity
   #weight: number
   #running = false
   #discoveryTimer: TimerHandle | undefined
@@ -151,13 +158,14 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     this.#startedAt = Math.max(0, Math.floor(this.#clock.now()))
     this.#weight = init.weight
     this.#everSeen = new KnownPeers(init.maxKnownPeers)
+    this.#maxProbe = init.maxProbeConnections ?? init.targetConnections ?? DEFAULT_TARGET_CONNECTIONS
     const signer = init.signer
     this.#swim = new Swim({
       id: this.#self,
       meta: this.#selfMeta(),
       ...(init.config === undefined ? {} : { config: init.config }),
       random: this.#random,
-      reachable: (id: string) => init.transport.isConnected(id) || this.#lost.has(id),
+      reachable: (id: string) => this.#reachable(id),
       ...(signer === undefined
         ? {}
         : {
@@ -175,7 +183,8 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
       logger: init.logger,
       addressesOf: (id) => this.#addressesOf(id),
       onMessage: (from, bytes) => this.#onMessage(from, bytes),
-      maxProbeConnections: init.maxProbeConnections ?? init.targetConnections ?? DEFAULT_TARGET_CONNECTIONS,
+      onEvict: (id) => this.#neighbours.delete(id),
+      maxProbeConnections: this.#maxProbe,
     })
   }
 
@@ -194,11 +203,15 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     return this.#swim.healthScore
   }
 
+  /** Every member SWIM knows (suspects and down tombstones included), for diagnostics. */
+  states(): Array<{ id: string; state: string; incarnation: number }> {
+    return this.#swim.members().map((m) => ({ id: m.id, state: m.state, incarnation: m.incarnation }))
+  }
+
   async start(): Promise<void> {
     if (this.#running) return
     this.#running = true
     this.#init.transport.addEventListener('peer:disconnect', this.#onDisconnect)
-    this.#init.transport.addEventListener('peer:connect', this.#onConnect)
     await this.#links.start()
     const now = this.#clock.now()
     this.#swim.start(now)
@@ -221,7 +234,6 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     await this.#links.flush(timeoutSignal(this.#clock, 1_000))
     await this.#links.stop()
     this.#init.transport.removeEventListener('peer:disconnect', this.#onDisconnect)
-    this.#init.transport.removeEventListener('peer:connect', this.#onConnect)
   }
 
   peers(): Member[] {
@@ -260,6 +272,24 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     if (sameMeta(meta, this.#swim.meta)) return
     this.#swim.setMeta(meta, this.#clock.now())
     if (this.#running) this.#perform()
+  }
+
+  /**
+   * Whom the state machine may probe, use as a relay or gossip to: connected members and neighbours (see
+   * {@link SwimMembership.#neighbours}); every member while there are no more of them than the probe-connection cap
+   * (a small mesh may connect to everyone); and beyond that one other member per {@link EXPLORE_MS}, so a member
+   * no peer of this side is connected to (the far side of a partition) is still probed and declared down in the end.
+   */
+  #reachable(id: string): boolean {
+    if (this.#init.transport.isConnected(id)) {
+      this.#neighbours.add(id)
+      return true
+    }
+    if (this.#neighbours.has(id) || this.#swim.size - 1 <= this.#maxProbe) return true
+    const now = this.#clock.now()
+    if (now - this.#exploredAt < EXPLORE_MS) return false
+    this.#exploredAt = now
+    return true
   }
 
   #member(id: string): Member | undefined {
@@ -316,7 +346,9 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
       () => {
         this.#timers.delete(handle)
         if (!this.#running) return
-        this.#swim.handleTimer(timer, this.#clock.now())
+        // Node may fire a timer a millisecond before the wall clock reaches it: the machine gets at least `at`, or it
+        // would find the timer not yet due (a suspicion not expired) and drop it.
+        this.#swim.handleTimer(timer, Math.max(this.#clock.now(), at))
         this.#perform()
       },
       Math.max(0, at - this.#clock.now()),
@@ -330,7 +362,7 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     if (meta.addresses.length > 0 && e.type !== 'down') this.#everSeen.see(id, meta.addresses, now)
     const known = this.#live.get(id)
     if (e.type === 'down') {
-      this.#lost.delete(id)
+      this.#neighbours.delete(id)
       if (known === undefined) return
       this.#live.delete(id)
       this.#emitChange([], [id])

@@ -329,11 +329,12 @@ export class Swim {
   #probe(): void {
     let target = this.#table.nextProbe()
     // Unreachable members are skipped this pass (a connection-oriented host probes over its connections).
-    for (let tries = this.#table.liveCount; target !== undefined && tries > 0; tries--) {
-      if (this.#reachable(target.id)) break
+    let reachable = target !== undefined && this.#reachable(target.id)
+    for (let tries = this.#table.liveCount; target !== undefined && !reachable && tries > 0; tries--) {
       target = this.#table.nextProbe()
+      reachable = target !== undefined && this.#reachable(target.id)
     }
-    if (target === undefined || !this.#reachable(target.id)) return
+    if (target === undefined || !reachable) return
     const seq = ++this.#seq
     this.#pending.set(seq, { kind: 'probe', target: target.id, acked: false, nacks: 0, expectedNacks: 0 })
     // Buddy system: a suspect hears its suspicion in the ping itself and can refute at once.
