@@ -41,6 +41,12 @@ const DEFAULT_TARGET_CONNECTIONS = 12
 const MAX_DIALS_PER_ROUND = 8
 /** A member that is neither connected nor a neighbour may be probed (dialled) once per this many ms. */
 const EXPLORE_MS = 5_000
+/** A verdict timer this late (ms) waits as long again before it acts (see `#schedule`). */
+const LATE_MS = 30
+/** Longest such wait (ms). */
+const MAX_DEFER_MS = 5_000
+/** Timers whose firing judges another member. */
+const VERDICTS: ReadonlySet<SwimTimer['kind']> = new Set(['probe-timeout', 'probe-end', 'relay-timeout', 'suspicion'])
 /** Refusals logged per minute at most (a flood must not flood the log). */
 const MAX_REFUSALS_LOGGED = 10
 
@@ -86,16 +92,16 @@ export interface SwimMembershipInit {
  * SWIM settings for the mesh's `timing` (`heartbeatMs` P, `memberTimeoutMs` T): probe period P/2, probe timeout
  * P/4, gossip every P/5, and the suspicion sized so that at up to 10 members a crashed peer is dropped well within
  * T + P even when Lifeguard has slowed the probers down (first probe, suspected a period later, a suspicion of at
- * most (T - 3P/2) / 2 without confirmations, then spread). At the defaults (1 s, 4 s) that is period 500 ms,
- * suspicion 625 ms .. 1.25 s at up to 10 members (1.25 s .. 2.5 s at 100).
+ * most T - 3P/2 without confirmations, then spread). At the defaults (1 s, 4 s) that is period 500 ms,
+ * suspicion 1.25 s .. 2.5 s at up to 10 members (2.5 s .. 5 s at 100).
  */
 export function swimConfigForTiming(timing: { heartbeatMs?: number; memberTimeoutMs?: number }): Partial<SwimConfig> {
   const heartbeatMs = timing.heartbeatMs ?? 1_000
   const timeoutMs = timing.memberTimeoutMs ?? 4_000
   const p = Math.max(10, Math.round(heartbeatMs / 2))
-  // suspicion between min = (T - 3P/2) / 4 and max = 2 min at up to 10 members (both times log10 N beyond)
+  // suspicion between min = (T - 3P/2) / 2 and max = 2 min at up to 10 members (both times log10 N beyond)
   const suspicionMaxMult = 2
-  const suspicionMult = Math.max(0.5, (timeoutMs - 3 * p) / (4 * p))
+  const suspicionMult = Math.max(0.5, (timeoutMs - 3 * p) / (2 * p))
   return {
     probeIntervalMs: p,
     probeTimeoutMs: Math.max(5, Math.round(p / 2)),
@@ -341,14 +347,26 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     for (const r of fx.refused) this.#logRefusal(r.from, r.error.message)
   }
 
-  #schedule(at: number, timer: SwimTimer): void {
+  /**
+   * Schedules a timer of the machine. A verdict timer (probe timeout, probe end, relay timeout, suspicion) that fires
+   * more than {@link LATE_MS} late means this peer's event loop was stalled, and the answers that arrived meanwhile
+   * are still unread in its sockets: it waits as long again (once, at most {@link MAX_DEFER_MS}) so they are read
+   * first (Lifeguard's point: a slow peer must not blame others for its own slowness). Virtual time is never late.
+   */
+  #schedule(at: number, timer: SwimTimer, deferred = false): void {
     const handle = this.#clock.setTimeout(
       () => {
         this.#timers.delete(handle)
         if (!this.#running) return
+        const now = this.#clock.now()
+        const late = now - at
+        if (!deferred && late > LATE_MS && VERDICTS.has(timer.kind)) {
+          this.#schedule(now + Math.min(late, MAX_DEFER_MS), timer, true)
+          return
+        }
         // Node may fire a timer a millisecond before the wall clock reaches it: the machine gets at least `at`, or it
         // would find the timer not yet due (a suspicion not expired) and drop it.
-        this.#swim.handleTimer(timer, Math.max(this.#clock.now(), at))
+        this.#swim.handleTimer(timer, Math.max(now, at))
         this.#perform()
       },
       Math.max(0, at - this.#clock.now()),
