@@ -14,16 +14,16 @@
  * - Records about a member's metadata can only come from that member: with a signer, this peer signs its own
  *   `alive` records (Ed25519, its peer key) and, when `requireSignatures`, refuses `alive` records about others that
  *   are not signed by them (see THREAT_MODEL.md 3.8). Messages themselves come over authenticated streams.
- * - Discovery: as the heartbeat membership, live members are dialled until this peer holds `targetConnections`
- *   connections (which gossip runs over); while alone it re-dials its seeds with backoff and pushes its table to
- *   them; every `reconnectMs` it pushes its table to one known peer that is not a live member (partition healing).
+ * - Discovery (`swim-discovery.ts`): as the heartbeat membership, live members are dialled until this peer holds
+ *   `targetConnections` connections; while alone it re-dials its seeds; it pushes its table to a lost seed every 4 s.
+ * - Probes go over connections first (`#reachable`); see docs/membership.md, "Wiring (as built)", item 5.
  *
  * @module
  */
 import { TypedEventEmitter } from 'main-event'
 import { type Clock, type Random, systemClock, type TimerHandle, timeoutSignal } from '../clock.js'
 import type { MeshLogger } from '../logger.js'
-import { peerIdOfAddress, type Transport } from '../transport/transport.js'
+import type { Transport } from '../transport/transport.js'
 import { type KnownPeer, KnownPeers } from './known-peers.js'
 import type { Member, Membership, MembershipEvents } from './member-view.js'
 import { SWIM_LIMITS } from './swim/codec.js'
@@ -31,14 +31,9 @@ import type { SwimConfig } from './swim/config.js'
 import type { SwimEffects, SwimEvent, SwimTimer } from './swim/effects.js'
 import { type AliveUpdate, type MemberMeta, sameMeta } from './swim/member.js'
 import { Swim } from './swim/swim.js'
+import { DEFAULT_TARGET_CONNECTIONS, SwimDiscovery } from './swim-discovery.js'
 import { SwimLinks, type SwimTraffic } from './swim-links.js'
 
-/** Default period of the discovery round (dials towards `targetConnections`, seed re-dials). */
-export const DEFAULT_DISCOVERY_MS = 1_000
-/** Default connections discovery aims for (as the heartbeat membership). */
-const DEFAULT_TARGET_CONNECTIONS = 12
-/** Members dialled per discovery round. */
-const MAX_DIALS_PER_ROUND = 8
 /** A member that is neither connected nor a neighbour may be probed (dialled) once per this many ms. */
 const EXPLORE_MS = 5_000
 /** A verdict timer this late (ms) waits as long again before it acts (see `#schedule`). */
@@ -133,7 +128,7 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
   readonly #live = new Map<string, LiveMember>()
   readonly #everSeen: KnownPeers
   readonly #timers = new Set<TimerHandle>()
-  readonly #dialing = new Set<string>()
+  readonly #discovery: SwimDiscovery
   /**
    * Members this peer has been connected to (and did not let go on purpose): probed whether or not the connection
    * is still open, so a neighbour whose connection closed (it crashed, a partition) is probed by dialling it until
@@ -147,11 +142,6 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
   #exploredAt = -Infinity
   #weight: number
   #running = false
-  #discoveryTimer: TimerHandle | undefined
-  #lonelyRounds = 0
-  #nextSeedDial = 0
-  #nextReconnect = 0
-  #reconnectCursor = 0
   #refusalsLogged = 0
   #refusalWindow = 0
 
@@ -192,6 +182,23 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
       onEvict: (id) => this.#neighbours.delete(id),
       maxProbeConnections: this.#maxProbe,
     })
+    this.#discovery = new SwimDiscovery({
+      transport: init.transport,
+      clock: this.#clock,
+      random: this.#random,
+      logger: init.logger,
+      seedAddresses: init.seedAddresses,
+      maxConnections: init.maxConnections,
+      ...(init.targetConnections === undefined ? {} : { targetConnections: init.targetConnections }),
+      ...(init.reconnectMs === undefined ? {} : { reconnectMs: init.reconnectMs }),
+      live: () => this.#live.keys(),
+      isLive: (id) => this.#live.has(id),
+      addressesOf: (id) => this.#addressesOf(id),
+      isProbeConnection: (id) => this.#links.isProbeConnection(id),
+      keep: (id) => this.#links.keep(id),
+      join: (id) => this.#join(id),
+      onRound: () => this.announce(), // addresses or readiness may have changed
+    })
   }
 
   /** The SWIM settings in use. */
@@ -221,15 +228,15 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     await this.#links.start()
     const now = this.#clock.now()
     this.#swim.start(now)
-    this.#swim.join(this.#seedIds(), now)
+    this.#swim.join([...this.#discovery.seeds().keys()], now)
     this.#perform()
-    this.#discover()
+    this.#discovery.start()
   }
 
   async stop(): Promise<void> {
     if (!this.#running) return
     this.#running = false
-    this.#clock.clearTimeout(this.#discoveryTimer)
+    this.#discovery.stop()
     const now = this.#clock.now()
     this.#swim.leave(now)
     // Spread the goodbye now: a few gossip rounds at once (each to `gossipFanout` members, while it is queued).
@@ -414,94 +421,16 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
       this.#init.logger.warn(`swim: refused a message from ${from}: ${why}`)
   }
 
-  // --- addresses and discovery -------------------------------------------------------------------------------------
-
-  /** Seed and remembered addresses by peer id. */
-  #seeds(): Map<string, string[]> {
-    const byPeer = new Map<string, string[]>()
-    for (const addr of this.#init.seedAddresses()) {
-      const id = peerIdOfAddress(addr)
-      if (id === undefined || id === this.#self) continue
-      byPeer.set(id, [...(byPeer.get(id) ?? []), addr])
-    }
-    return byPeer
-  }
-
-  #seedIds(): string[] {
-    return [...this.#seeds().keys()]
-  }
-
   #addressesOf(id: string): readonly string[] {
     const meta = this.#swim.member(id)?.meta
     if (meta !== undefined && meta.addresses.length > 0) return meta.addresses
-    return this.#seeds().get(id) ?? []
+    return this.#discovery.seeds().get(id) ?? []
   }
 
-  #discover(): void {
+  #join(id: string): void {
     if (!this.#running) return
-    const now = this.#clock.now()
-    this.announce() // addresses or readiness may have changed
-    const transport = this.#init.transport
-    const connections = transport.connections()
-    if (connections.length === 0) this.#redialSeeds(now)
-    else {
-      this.#lonelyRounds = 0
-      this.#nextSeedDial = 0
-      this.#grow(connections)
-      this.#reconnectLost(now)
-    }
-    this.#discoveryTimer = this.#clock.setTimeout(() => this.#discover(), DEFAULT_DISCOVERY_MS)
-  }
-
-  /** Dials live members (random order, a few a round) until `targetConnections` connections are kept. */
-  #grow(connections: string[]): void {
-    const target = Math.min(this.#init.targetConnections ?? DEFAULT_TARGET_CONNECTIONS, this.#init.maxConnections)
-    const kept = connections.filter((id) => !this.#links.isProbeConnection(id))
-    if (kept.length >= target) return
-    const keptSet = new Set(kept)
-    const candidates = [...this.#live.keys()].filter((id) => !keptSet.has(id) && !this.#dialing.has(id))
-    let budget = Math.min(MAX_DIALS_PER_ROUND, target - kept.length - this.#dialing.size)
-    while (budget-- > 0 && candidates.length > 0) {
-      const [id] = candidates.splice(Math.floor(this.#random() * candidates.length), 1)
-      if (this.#links.isProbeConnection(id!)) this.#links.keep(id!)
-      else this.#dial(id!, this.#addressesOf(id!))
-    }
-  }
-
-  /** While alone: re-dial the seeds (backoff 1, 2, 4, then 8 periods, jittered) and push our table to them. */
-  #redialSeeds(now: number): void {
-    if (now < this.#nextSeedDial) return
-    this.#lonelyRounds++
-    const backoff = 2 ** Math.min(this.#lonelyRounds - 1, 3) * DEFAULT_DISCOVERY_MS
-    this.#nextSeedDial = now + backoff * (0.5 + this.#random())
-    for (const [id, addrs] of this.#seeds()) this.#dial(id, addrs, true)
-  }
-
-  /** Partition healing: push our table to one known peer that is not a live member (round-robin). */
-  #reconnectLost(now: number): void {
-    if (now < this.#nextReconnect) return
-    this.#nextReconnect = now + (this.#init.reconnectMs ?? 4 * DEFAULT_DISCOVERY_MS)
-    const lost = [...this.#seeds().keys()].filter((id) => !this.#live.has(id))
-    if (lost.length === 0) return
-    const id = lost[this.#reconnectCursor++ % lost.length]!
-    this.#swim.join([id], now)
+    this.#swim.join([id], this.#clock.now())
     this.#perform()
-  }
-
-  #dial(id: string, addresses: readonly string[], join = false): void {
-    if (!this.#running || this.#dialing.has(id) || addresses.length === 0) return
-    this.#dialing.add(id)
-    this.#init.transport
-      .dial(addresses)
-      .then(() => {
-        this.#links.keep(id)
-        if (join && this.#running) {
-          this.#swim.join([id], this.#clock.now())
-          this.#perform()
-        }
-      })
-      .catch((err: Error) => this.#init.logger.debug(`dial ${id} failed: ${err.message}`))
-      .finally(() => this.#dialing.delete(id))
   }
 }
 

@@ -16,9 +16,10 @@
  * Malformed messages are refused (a {@link SwimRefusal}) and change nothing. Nothing here reads a clock or a random
  * source other than `now` and the `random` function given.
  *
- * Length (~540 lines): probing, the merge rules and dissemination share the machine's private state (table, queue,
+ * Length (~600 lines): probing, the merge rules and dissemination share the machine's private state (table, queue,
  * pending probes, incarnation); the pure parts already live in their own files (member rules, suspicion, awareness,
- * queue, table, codec), and splitting the rest would only pass a mutable context object around.
+ * queue, table, codec) and the host hooks (signatures, reachability) are a few lines each; splitting the rest would
+ * only pass a mutable context object around.
  *
  * @module
  */
