@@ -5,6 +5,7 @@
  *   were not opened only for a probe (a probe connection discovery wants is kept instead of dialled again);
  * - while this peer holds no connection at all, its seed addresses (bootstrap, remembered) are re-dialled with
  *   backoff (1, 2, 4, then every 8 rounds, jittered ±50 %) and each seed reached is asked to join (a push-pull);
+ * - while connected but knowing no member, every seed is asked to join each round (the first join was lost);
  * - while connected, one seed that is not a live member is asked to join every `reconnectMs` (round-robin), so two
  *   sides of a partition healed after their tombstones expired still meet.
  *
@@ -97,7 +98,10 @@ export class SwimDiscovery {
       this.#lonelyRounds = 0
       this.#nextSeedDial = 0
       this.#grow(connections)
-      this.#reconnectLost(now)
+      // connected (e.g. libp2p dialled the bootstrap) but no member known yet: the join push-pull was lost; again
+      if (this.#init.live()[Symbol.iterator]().next().done === true)
+        for (const id of this.seeds().keys()) this.#init.join(id)
+      else this.#reconnectLost(now)
     }
     this.#timer = this.#init.clock.setTimeout(() => this.#round(), DISCOVERY_MS)
   }
