@@ -289,16 +289,17 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
 
   /**
    * Whom the state machine may probe, use as a relay or gossip to: connected members and neighbours (see
-   * {@link SwimMembership.#neighbours}); every member while there are no more of them than the probe-connection cap
-   * (a small mesh may connect to everyone); and beyond that one other member per {@link EXPLORE_MS}, so a member
-   * no peer of this side is connected to (the far side of a partition) is still probed and declared down in the end.
+   * {@link SwimMembership.#neighbours}), and one other member per {@link EXPLORE_MS}, so a member no peer of this side
+   * is connected to (the far side of a partition) is still probed and declared down in the end. Members not yet
+   * connected are not probed otherwise: the dial would count against the probe timeout (false suspicions while a
+   * mesh forms on a loaded machine); discovery connects them.
    */
   #reachable(id: string): boolean {
     if (this.#init.transport.isConnected(id)) {
       this.#neighbours.add(id)
       return true
     }
-    if (this.#neighbours.has(id) || this.#swim.size - 1 <= this.#maxProbe) return true
+    if (this.#neighbours.has(id)) return true
     const now = this.#clock.now()
     if (now - this.#exploredAt < EXPLORE_MS) return false
     this.#exploredAt = now
