@@ -89,6 +89,7 @@ export { LEASE_NAMESPACE } from './lease/lease-server.js'
 export type { Lease, LeaseOptions, LeaseRequestOptions } from './lease/leases.js'
 export type { MeshLogger } from './logger.js'
 export type { MembershipChange, MemberUpdate } from './membership/membership.js'
+export type { SwimConfig } from './membership/swim/config.js'
 export {
   type ConfigMesh,
   createMesh,
@@ -97,7 +98,7 @@ export {
   type MeshStats,
   type PeerInfo,
 } from './mesh/config-mesh.js'
-export type { MeshOptions, MeshTiming, RingOptions } from './mesh/options.js'
+export type { MembershipOptions, MeshOptions, MeshTiming, RingOptions } from './mesh/options.js'
 export { createMeshMetrics, type MeshMetrics, type MeshMetricsOptions } from './metrics/mesh-metrics.js'
 export { DataDirMismatchError } from './persistence/errors.js'
 // config files rendered from templates (src/render)

@@ -30,6 +30,9 @@ import type { MeshLogger } from '../logger.js'
 import type { TopicMessage, Transport, Verdict } from '../transport/transport.js'
 import { decodeMessage, encodeMessage } from '../wire/codec.js'
 import { type KnownPeer, KnownPeers } from './known-peers.js'
+import type { Member, Membership, MembershipEvents } from './member-view.js'
+
+export type { Member, Membership, MembershipChange, MembershipEvents, MemberUpdate } from './member-view.js'
 
 /** Goodbyes remembered at most (each for twice the member timeout), against late heartbeats of a run that left. */
 const MAX_DEPARTED = 1024
@@ -55,54 +58,6 @@ const MAX_HINTS = 256
 const SAMPLE_EVERY = 4
 /** Default of {@link MembershipInit.reconnectMs}, in heartbeats. */
 export const DEFAULT_RECONNECT_HEARTBEATS = 8
-
-/** A live member of the mesh as this peer sees it. */
-export interface Member {
-  /** The member's peer id. */
-  readonly peerId: string
-  /** Dialable multiaddrs, each ending in `/p2p/<peerId>`. */
-  readonly addresses: readonly string[]
-  /** Capacity weight (default 1). */
-  readonly weight: number
-  /** Free-form metadata (zone, role, ...). */
-  readonly tags: Readonly<Record<string, string>>
-  /** When the member started (its clock, ms since epoch). */
-  readonly startedAt: number
-  /** When this peer last heard from it (local clock). */
-  readonly lastSeen: number
-  /** Whether this peer holds an open connection to it. */
-  readonly connected: boolean
-  /** Whether it holds its first full state and serves joiners (heartbeats without the field: `true`). */
-  readonly ready: boolean
-  /** How many live members it sees, itself included (0 if its heartbeat does not say). */
-  readonly meshSize: number
-}
-
-/** Detail of a membership `update` event: a known member announced a new weight, tags or readiness. */
-export interface MemberUpdate {
-  /** The member (this peer too, after `setWeight`). */
-  readonly peerId: string
-  /** What changed. */
-  readonly changed: ReadonlyArray<'weight' | 'tags' | 'ready'>
-}
-
-/** Detail of a membership `change` event. */
-export interface MembershipChange {
-  /** Members seen for the first time (or again after they left). */
-  readonly joined: readonly string[]
-  /** Members that said goodbye or timed out. */
-  readonly left: readonly string[]
-  /** Live member ids after the change (including this peer), sorted. */
-  readonly members: readonly string[]
-}
-
-/** Events of {@link Membership}. */
-export interface MembershipEvents {
-  /** Members joined or left. */
-  change: CustomEvent<MembershipChange>
-  /** A known member announced a new weight, tags or readiness. */
-  update: CustomEvent<MemberUpdate>
-}
 
 /** Options of {@link createMembership}. */
 export interface MembershipInit {
@@ -142,32 +97,6 @@ export interface MembershipInit {
   targetConnections?: number
   /** Peers whose addresses are kept for re-dials; the one heard from longest ago goes first. Default 1024. */
   maxKnownPeers?: number
-}
-
-/** Live membership of one mesh. */
-export interface Membership extends TypedEventEmitter<MembershipEvents> {
-  /** Subscribes to the topic and starts heartbeats and discovery. */
-  start(): Promise<void>
-  /** Says goodbye (`leave`) and stops. */
-  stop(): Promise<void>
-  /** Live members other than this peer. */
-  peers(): Member[]
-  /** Live member ids including this peer, sorted. */
-  memberIds(): string[]
-  /** A live member by id (this peer included). */
-  get(peerId: string): Member | undefined
-  /** Addresses of the members seen (at most `maxKnownPeers`, most recently heard last), for re-dials. */
-  knownAddresses(): string[]
-  /**
-   * The members heard from (live or not: at most `maxKnownPeers`, most recently heard last) with when they were last
-   * heard: the peers met, for the address book. A member dropped a moment ago (a stall longer than the member timeout)
-   * is still here.
-   */
-  knownPeers(): KnownPeer[]
-  /** Changes this peer's announced weight (validated by the caller) and announces it at once. */
-  setWeight(weight: number): void
-  /** Sends this peer's heartbeat now (e.g. after it became ready); within a quarter heartbeat of the last, then. */
-  announce(): void
 }
 
 /** Creates the membership service. */

@@ -11,6 +11,7 @@ import { DEFAULT_MAX_VALUE_BYTES } from '../config/value.js'
 import { InvalidOptionsError } from '../errors.js'
 import type { LeaseOptions } from '../lease/leases.js'
 import type { MeshLogger } from '../logger.js'
+import type { SwimConfig } from '../membership/swim/config.js'
 import type { BoundedLoadInit } from '../ring/hash-ring.js'
 import { assertWeight } from '../ring/weight.js'
 import { type ResolvedSecurity, resolveSecurity, type SecurityOptions } from '../security/mesh-security.js'
@@ -39,11 +40,36 @@ export interface RingOptions {
   joinSync?: false | JoinSyncOptions
 }
 
+/** How peers learn who is alive (see docs/membership.md). */
+export interface MembershipOptions {
+  /**
+   * `'swim'` (default): SWIM failure detection with Lifeguard (one probe per period, piggybacked updates,
+   * push-pull), constant cost per peer whatever the mesh size. `'heartbeat'`: every peer publishes a signed
+   * heartbeat to all others every `timing.heartbeatMs` (cost per peer grows with N; the protocol before SWIM). Every
+   * peer of a mesh must use the same one.
+   */
+  protocol?: 'swim' | 'heartbeat'
+  /**
+   * SWIM settings (`SwimConfig` of `membership/swim/config.ts`). Default: derived from `timing` (probe period
+   * `heartbeatMs / 2`, suspicion sized to drop a crashed peer within about `memberTimeoutMs` at up to 10 members);
+   * with `timing` unset, period 500 ms and suspicion `2 log10 N` periods (dropped within ~4.3 s at 100 peers).
+   */
+  swim?: Partial<SwimConfig>
+  /**
+   * Connections a peer opens only to probe members it is not connected to, kept least-recently-used (the oldest is
+   * closed when another is needed). Default `targetConnections` (12): a peer opens at most twice that many.
+   */
+  maxProbeConnections?: number
+}
+
 /** Tuning knobs; the defaults suit most meshes. */
 export interface MeshTiming {
-  /** Membership heartbeat period in ms. Default 1000. */
+  /** Membership heartbeat period in ms (with SWIM: twice the probe period). Default 1000. */
   heartbeatMs?: number
-  /** A member silent this long (ms) is dropped. Default 4000 (dropped everywhere within 5 s). */
+  /**
+   * A member silent this long (ms) is dropped. Default 4000 (dropped everywhere within 5 s). With SWIM, the
+   * suspicion is sized from it (see {@link MembershipOptions.swim}).
+   */
   memberTimeoutMs?: number
   /** Anti-entropy catch-up period in ms (±25 % jitter); 0 disables. Default 5000. */
   antiEntropyMs?: number
@@ -78,6 +104,8 @@ export interface MeshOptions extends SecurityOptions {
   targetConnections?: number
   /** Timing knobs. */
   timing?: MeshTiming
+  /** Membership protocol and its settings. Default: SWIM. */
+  membership?: MembershipOptions
   /**
    * A libp2p connection gater: decide which peers and addresses may connect (e.g. IP allow-lists). Default: allow all.
    * See `@libp2p/interface`'s `ConnectionGater`.
@@ -133,6 +161,7 @@ export interface ResolvedOptions {
   maxConnections: number
   targetConnections: number | undefined
   timing: MeshTiming
+  membership: MembershipOptions & { protocol: 'swim' | 'heartbeat' }
   connectionGater: ConnectionGater | undefined
   retention: ResolvedRetention
   storage: Storage | undefined
@@ -188,6 +217,7 @@ export function validateOptions(o: MeshOptions): ResolvedOptions {
     maxConnections: o.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
     targetConnections: o.targetConnections,
     timing: { ...o.timing },
+    membership: resolveMembership(o.membership),
     connectionGater: o.connectionGater,
     retention: resolveRetention(o.retention),
     storage: resolveStorage(o),
@@ -198,6 +228,21 @@ export function validateOptions(o: MeshOptions): ResolvedOptions {
     clock: o.clock ?? systemClock,
     random: o.random,
   }
+}
+
+/** The membership options with their default (SWIM). */
+function resolveMembership(m: MembershipOptions | undefined): MembershipOptions & { protocol: 'swim' | 'heartbeat' } {
+  if (m !== undefined && (m === null || typeof m !== 'object'))
+    throw new InvalidOptionsError('membership must be an object')
+  const protocol = m?.protocol ?? 'swim'
+  if (protocol !== 'swim' && protocol !== 'heartbeat') {
+    throw new InvalidOptionsError(`membership.protocol must be 'swim' or 'heartbeat', got ${JSON.stringify(protocol)}`)
+  }
+  const cap = m?.maxProbeConnections
+  if (cap !== undefined && !(Number.isSafeInteger(cap) && cap >= 1)) {
+    throw new InvalidOptionsError(`membership.maxProbeConnections must be a positive integer, got ${String(cap)}`)
+  }
+  return { ...m, protocol }
 }
 
 /** The storage engine of `dataDir` / `storage` (durability, src/persistence). */

@@ -16,6 +16,8 @@
  * @module
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import * as Y from 'yjs'
 import { createKvStore, type KvStore, type WriteMeta, type WriteOp } from '../config/kv-store.js'
 import { createNamespace, type Namespace } from '../config/namespace.js'
@@ -28,12 +30,14 @@ import { CLEANUP_ORIGIN, LOCAL_ORIGIN } from '../doc/origins.js'
 import { InvalidOptionsError } from '../errors.js'
 import { createLeases, LEASE_NAMESPACE, type Leases } from '../lease/leases.js'
 import { createDefaultLogger, type MeshLogger } from '../logger.js'
+import { createAliveSigner } from '../membership/alive-signer.js'
 import {
   createMembership,
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_MEMBER_TIMEOUT_MS,
   type Membership,
 } from '../membership/membership.js'
+import { createSwimMembership, swimConfigForTiming } from '../membership/swim-membership.js'
 import { openPersistence, type Persistence } from '../persistence/persistence.js'
 import { NoLiveMembersError } from '../ring/errors.js'
 import { createMeshRing, type MeshRingService } from '../ring/mesh-ring.js'
@@ -117,6 +121,7 @@ export interface FacadeHooks {
 export async function wireMesh(o: ResolvedOptions, hooks: FacadeHooks): Promise<MeshParts> {
   let persistence: Persistence | undefined
   let transport: Transport | undefined
+  let identity: PrivateKey | undefined
   try {
     if (o.storage !== undefined) {
       persistence = await openPersistence({
@@ -127,9 +132,12 @@ export async function wireMesh(o: ResolvedOptions, hooks: FacadeHooks): Promise<
         ...(o.random === undefined ? {} : { drawEpoch: epochDraw(o.random) }),
       })
     }
-    if (typeof o.transport === 'object') transport = o.transport
-    else {
+    if (typeof o.transport === 'object') {
+      transport = o.transport
+      identity = persistence?.privateKey ?? o.privateKey
+    } else {
       const privateKey = persistence?.privateKey ?? o.privateKey ?? (await generateKeyPair('Ed25519'))
+      identity = privateKey
       transport =
         o.transport === undefined
           ? createLibp2pTransport({
@@ -151,7 +159,9 @@ export async function wireMesh(o: ResolvedOptions, hooks: FacadeHooks): Promise<
       )
     }
     await transport.start()
-    return await wireParts(o, hooks, transport, persistence)
+    // the key signs this peer's membership records; only if it is the transport's identity
+    if (identity !== undefined && peerIdFromPrivateKey(identity).toString() !== transport.peerId) identity = undefined
+    return await wireParts(o, hooks, transport, persistence, identity)
   } catch (err) {
     await release(transport, persistence)
     throw err
@@ -172,6 +182,7 @@ async function wireParts(
   hooks: FacadeHooks,
   transport: Transport,
   persistence: Persistence | undefined,
+  identity: PrivateKey | undefined,
 ): Promise<MeshParts> {
   const peerId = transport.peerId
   const { clock: time, random } = o
@@ -282,9 +293,8 @@ async function wireParts(
   const restored = doc.store.clients.size > 0
   const joining = o.bootstrap.length > 0 && o.ring.joinSync !== false && !restored
   let ready = !joining // this peer holds its first full state (join sync flips it)
-  const membership: Membership = createMembership({
+  const membershipCommon = {
     ...seams,
-    topic: `${base}/members/1`,
     logger,
     weight: o.weight,
     tags: o.tags,
@@ -295,10 +305,29 @@ async function wireParts(
     ],
     maxConnections: o.maxConnections,
     ...(o.targetConnections === undefined ? {} : { targetConnections: o.targetConnections }),
-    ...(o.timing.heartbeatMs === undefined ? {} : { heartbeatMs: o.timing.heartbeatMs }),
-    ...(o.timing.memberTimeoutMs === undefined ? {} : { timeoutMs: o.timing.memberTimeoutMs }),
     ready: () => ready,
-  })
+  }
+  const timed = o.timing.heartbeatMs !== undefined || o.timing.memberTimeoutMs !== undefined
+  const membership: Membership =
+    o.membership.protocol === 'heartbeat'
+      ? createMembership({
+          ...membershipCommon,
+          topic: `${base}/members/1`,
+          ...(o.timing.heartbeatMs === undefined ? {} : { heartbeatMs: o.timing.heartbeatMs }),
+          ...(o.timing.memberTimeoutMs === undefined ? {} : { timeoutMs: o.timing.memberTimeoutMs }),
+        })
+      : createSwimMembership({
+          ...membershipCommon,
+          base,
+          config: { ...(timed ? swimConfigForTiming(o.timing) : {}), ...o.membership.swim },
+          ...(o.membership.maxProbeConnections === undefined
+            ? {}
+            : { maxProbeConnections: o.membership.maxProbeConnections }),
+          ...(identity === undefined ? {} : { signer: createAliveSigner(identity) }),
+          // a private mesh (network key or writers) accepts membership records signed by their member only
+          requireSignatures:
+            identity !== undefined && (o.security.networkKey !== undefined || o.security.writers !== undefined),
+        })
   persistence?.trackPeers(() => membership.knownPeers()) // peers met, also ones dropped a moment ago
   const catchUp = createCatchUp({
     transport,

@@ -40,7 +40,16 @@ import { channelLimits } from '../../src/doc/limits.js'
 import { CLEANUP_ORIGIN, LOCAL_ORIGIN, type UpdateContext } from '../../src/doc/origins.js'
 import { InvalidMessageError } from '../../src/errors.js'
 import { decodeLeaseMessage, encodeLeaseMessage, type LeaseMessage } from '../../src/lease/codec.js'
+import { createAliveSigner } from '../../src/membership/alive-signer.js'
 import { parseSample } from '../../src/membership/membership.js'
+import {
+  decodeSwimMessage,
+  encodeAliveBody,
+  encodeSwimMessage,
+  encodeUpdate,
+  SWIM_LIMITS,
+} from '../../src/membership/swim/codec.js'
+import type { AliveUpdate } from '../../src/membership/swim/member.js'
 import { createHashRing } from '../../src/ring/hash-ring.js'
 import { loadHasher } from '../../src/ring/hasher.js'
 import { UnauthorizedUpdateError } from '../../src/security/authorization-errors.js'
@@ -542,6 +551,38 @@ for (const name of Object.keys(leaseMessages)) {
 SPECS['lease-acquire-frame'] = {
   build: (s) => frame([encodeLeaseMessage(leaseMessage('lease-acquire', s))]),
   decode: async (bytes) => (await unframe(bytes, 4096)).map((m) => decodeLeaseMessage(m)),
+}
+
+/** A's SWIM `alive` record (incarnation 3, weight 2, one tag and address), signed with A's key. */
+const swimAlive = (s: Scenario): AliveUpdate => {
+  const u: AliveUpdate = {
+    type: 'alive',
+    id: s.A.id,
+    incarnation: 3,
+    meta: {
+      weight: 2,
+      tags: { zone: 'eu' },
+      addresses: [`/ip4/127.0.0.1/tcp/4001/p2p/${s.A.id}`],
+      ready: true,
+      startedAt: T0,
+    },
+  }
+  return { ...u, signature: createAliveSigner(s.A.key).sign(encodeAliveBody(u)) }
+}
+// SWIM (`/confmesh/<mesh>/swim/1`): a ping from A to B (seq 7) piggybacking A's signed alive, as framed on the stream
+SPECS['swim-ping-signed-alive-frame'] = {
+  build: (s) =>
+    frame([encodeSwimMessage({ kind: 'ping', seq: 7, target: s.B.id, updates: [encodeUpdate(swimAlive(s))] })]),
+  decode: async (bytes, s) => {
+    const [message] = await unframe(bytes, SWIM_LIMITS.maxPacketBytes)
+    const decoded = decodeSwimMessage(message!)
+    const alive = decoded.updates[0] as AliveUpdate
+    return {
+      ...decoded,
+      updates: [{ ...alive, signature: toHex(alive.signature!) }],
+      signatureValidForA: createAliveSigner(s.B.key).verify(s.A.id, encodeAliveBody(alive), alive.signature!),
+    }
+  },
 }
 
 // --- the document's vector blocks -----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@
  */
 import * as encoding from 'lib0/encoding'
 import { SwimMessageError } from './errors.js'
-import type { MemberMeta, MemberUpdate } from './member.js'
+import type { AliveUpdate, MemberMeta, MemberUpdate } from './member.js'
 
 /** Protocol version byte. */
 export const SWIM_VERSION = 1
@@ -45,7 +45,9 @@ export const SWIM_LIMITS = Object.freeze({
 
 const KIND = { ping: 1, 'ping-req': 2, ack: 3, nack: 4, gossip: 5, 'push-pull': 6 } as const
 const KIND_NAME = ['', 'ping', 'ping-req', 'ack', 'nack', 'gossip', 'push-pull'] as const
-const UPDATE = { alive: 1, suspect: 2, down: 3 } as const
+const UPDATE = { alive: 1, suspect: 2, down: 3, signedAlive: 4 } as const
+/** Longest signature of a signed `alive` record. */
+const MAX_SIGNATURE_BYTES = 128
 
 /** A probe: "are you `target`? answer `ack(seq)`". */
 export interface PingMessage {
@@ -84,15 +86,22 @@ export type OutgoingSwimMessage = (PingMessage | PingReqMessage | AckMessage | G
   readonly updates: readonly Uint8Array[]
 }
 
-/** Encodes one update record. */
+/** Encodes one update record (an `alive` with a signature as a signed record, type 4). */
 export function encodeUpdate(update: MemberUpdate): Uint8Array {
   const e = encoding.createEncoder()
-  encoding.writeUint8(e, UPDATE[update.type])
+  const signed = update.type === 'alive' && update.signature !== undefined
+  encoding.writeUint8(e, signed ? UPDATE.signedAlive : UPDATE[update.type])
   encoding.writeVarString(e, update.id)
   encoding.writeVarUint(e, update.incarnation)
   if (update.type === 'alive') writeMeta(e, update.meta)
   else encoding.writeVarString(e, update.from)
+  if (signed) encoding.writeVarUint8Array(e, update.signature!)
   return encoding.toUint8Array(e)
+}
+
+/** The bytes an `alive` record's signature covers: the record encoded unsigned (type 1). */
+export function encodeAliveBody(update: AliveUpdate): Uint8Array {
+  return encodeUpdate({ type: 'alive', id: update.id, incarnation: update.incarnation, meta: update.meta })
 }
 
 /** Bytes of a message before its updates (for piggyback budgets). */
@@ -192,6 +201,11 @@ function readUpdate(r: Reader): MemberUpdate {
   if (id.length === 0) throw new SwimMessageError('bad-field', 'empty member id')
   const incarnation = r.varUint()
   if (type === UPDATE.alive) return { type: 'alive', id, incarnation, meta: readMeta(r) }
+  if (type === UPDATE.signedAlive) {
+    const meta = readMeta(r)
+    const signature = r.bytes(MAX_SIGNATURE_BYTES)
+    return { type: 'alive', id, incarnation, meta, signature }
+  }
   if (type === UPDATE.suspect || type === UPDATE.down) {
     const from = r.str(SWIM_LIMITS.maxIdBytes)
     if (from.length === 0) throw new SwimMessageError('bad-field', 'empty accuser id')
@@ -270,6 +284,15 @@ class Reader {
     const v = this.#view.getFloat64(this.pos, false)
     this.pos += 8
     return v
+  }
+
+  bytes(maxBytes: number): Uint8Array {
+    const len = this.varUint()
+    if (len > maxBytes) throw new SwimMessageError('limit', `byte string of ${len} bytes (most ${maxBytes})`)
+    this.#need(len)
+    const out = this.#arr.slice(this.pos, this.pos + len)
+    this.pos += len
+    return out
   }
 
   str(maxBytes: number): string {

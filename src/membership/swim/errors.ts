@@ -16,6 +16,7 @@ export type SwimMessageErrorReason =
   | 'bad-field'
   | 'limit'
   | 'trailing-bytes'
+  | 'bad-signature'
 
 /** A SWIM message could not be decoded: malformed, truncated, over a limit, or of an unknown version or kind. */
 export class SwimMessageError extends InvalidMessageError {

@@ -52,6 +52,8 @@ export interface AliveUpdate {
   readonly id: string
   readonly incarnation: number
   readonly meta: MemberMeta
+  /** The member's signature over the record's unsigned encoding (`encodeAliveBody`), when it signs. */
+  readonly signature?: Uint8Array
 }
 
 /** A `suspect` or `down` rumour, with the peer that raised it (`from === id` on a down: the member left). */

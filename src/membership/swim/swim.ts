@@ -16,9 +16,10 @@
  * Malformed messages are refused (a {@link SwimRefusal}) and change nothing. Nothing here reads a clock or a random
  * source other than `now` and the `random` function given.
  *
- * Length (~540 lines): probing, the merge rules and dissemination share the machine's private state (table, queue,
+ * Length (~600 lines): probing, the merge rules and dissemination share the machine's private state (table, queue,
  * pending probes, incarnation); the pure parts already live in their own files (member rules, suspicion, awareness,
- * queue, table, codec), and splitting the rest would only pass a mutable context object around.
+ * queue, table, codec) and the host hooks (signatures, reachability) are a few lines each; splitting the rest would
+ * only pass a mutable context object around.
  *
  * @module
  */
@@ -27,6 +28,7 @@ import { Awareness } from './awareness.js'
 import { BroadcastQueue } from './broadcast-queue.js'
 import {
   decodeSwimMessage,
+  encodeAliveBody,
   encodeSwimMessage,
   encodeUpdate,
   type OutgoingSwimMessage,
@@ -66,6 +68,19 @@ export interface SwimInit {
   config?: Partial<SwimConfig>
   /** Random source in [0, 1). Default `Math.random` (a seeded one makes runs replayable). */
   random?: () => number
+  /** Signs this peer's `alive` records (the bytes of `encodeAliveBody`). Default: records go unsigned. */
+  sign?: (bytes: Uint8Array) => Uint8Array
+  /**
+   * Whether an `alive` record about another member (or a higher one about this peer) may be applied: checks its
+   * signature against `bytes` (`encodeAliveBody`). Runs only for records that would change something. Default: all.
+   */
+  verify?: (update: AliveUpdate, bytes: Uint8Array) => boolean
+  /**
+   * Members this peer reaches without opening a connection (a connection-oriented host: its open connections).
+   * When given, probes, indirect-probe relays and gossip rounds go to these only; push-pulls, replies and reconnect
+   * messages go to anyone. Default: every member.
+   */
+  reachable?: (id: string) => boolean
 }
 
 type Pending =
@@ -99,6 +114,12 @@ export class Swim {
   #replied = new Map<string, number>()
   #staleAccusation = false
   #revived = new Map<string, number>()
+  readonly #reachable: (id: string) => boolean
+  readonly #sign: ((bytes: Uint8Array) => Uint8Array) | undefined
+  readonly #verify: ((update: AliveUpdate, bytes: Uint8Array) => boolean) | undefined
+  /** Signatures of the members' current `alive` records (re-sent in push-pulls). */
+  readonly #signatures = new Map<string, Uint8Array>()
+  #selfAlive: AliveUpdate | undefined
 
   constructor(init: SwimInit) {
     this.id = init.id
@@ -108,6 +129,9 @@ export class Swim {
     this.#table = new MemberTable(this.#random)
     this.#queue = new BroadcastQueue(this.config.maxQueuedUpdates)
     this.#awareness = new Awareness(this.config.awarenessMaxMultiplier)
+    this.#reachable = init.reachable ?? (() => true)
+    this.#sign = init.sign
+    this.#verify = init.verify
   }
 
   /** Starts the periodic timers (probe, gossip, push-pull, reconnect) and queues this peer's `alive`. */
@@ -272,13 +296,16 @@ export class Swim {
       }
       case 'reap': {
         const e = this.#table.get(timer.id)
-        if (e?.state === 'down' && e.incarnation === timer.incarnation) this.#table.remove(timer.id)
+        if (e?.state === 'down' && e.incarnation === timer.incarnation) {
+          this.#table.remove(timer.id)
+          this.#signatures.delete(timer.id)
+        }
         break
       }
       case 'gossip':
         this.#timer(now + c.gossipIntervalMs, { kind: 'gossip' })
         if (this.#queue.size === 0) break
-        for (const e of this.#table.sample(c.gossipFanout, (m) => m.state !== 'down')) {
+        for (const e of this.#table.sample(c.gossipFanout, (m) => m.state !== 'down' && this.#reachable(m.id))) {
           this.#send(e.id, { kind: 'gossip', updates: [] })
           if (this.#queue.size === 0) break
         }
@@ -301,8 +328,14 @@ export class Swim {
   // --- probing -----------------------------------------------------------------------------------------------------
 
   #probe(): void {
-    const target = this.#table.nextProbe()
-    if (target === undefined) return
+    let target = this.#table.nextProbe()
+    // Unreachable members are skipped this pass (a connection-oriented host probes over its connections).
+    let reachable = target !== undefined && this.#reachable(target.id)
+    for (let tries = this.#table.liveCount; target !== undefined && !reachable && tries > 0; tries--) {
+      target = this.#table.nextProbe()
+      reachable = target !== undefined && this.#reachable(target.id)
+    }
+    if (target === undefined || !reachable) return
     const seq = ++this.#seq
     this.#pending.set(seq, { kind: 'probe', target: target.id, acked: false, nacks: 0, expectedNacks: 0 })
     // Buddy system: a suspect hears its suspicion in the ping itself and can refute at once.
@@ -327,7 +360,10 @@ export class Swim {
     const p = this.#pending.get(seq)
     if (p?.kind !== 'probe' || p.acked) return
     const target = p.target
-    const relays = this.#table.sample(this.config.indirectChecks, (m) => m.state === 'alive' && m.id !== target)
+    const relays = this.#table.sample(
+      this.config.indirectChecks,
+      (m) => m.state === 'alive' && m.id !== target && this.#reachable(m.id),
+    )
     for (const relay of relays) {
       this.#send(relay.id, { kind: 'ping-req', seq, target, nack: true, updates: [] })
       p.expectedNacks++
@@ -360,10 +396,17 @@ export class Swim {
 
   #applyAlive(u: AliveUpdate): void {
     if (u.id === this.id) {
-      if (u.incarnation > this.#incarnation) this.#refute(u.incarnation)
+      // A record of ours at our incarnation with other metadata is a previous run's (a restart): out-vote it too.
+      const stale =
+        u.incarnation > this.#incarnation || (u.incarnation === this.#incarnation && !sameMeta(u.meta, this.#meta))
+      if (stale && this.#verified(u)) this.#refute(u.incarnation)
       return
     }
     const e = this.#table.get(u.id)
+    if (e !== undefined && !aliveOverrides(e.incarnation, u.incarnation)) return
+    if (!this.#verified(u)) return
+    if (u.signature === undefined) this.#signatures.delete(u.id)
+    else this.#signatures.set(u.id, u.signature)
     if (e === undefined) {
       const entry: MemberEntry = {
         id: u.id,
@@ -380,7 +423,6 @@ export class Swim {
       this.#enqueue(u)
       return
     }
-    if (!aliveOverrides(e.incarnation, u.incarnation)) return
     const was = e.state
     const metaChanged = !sameMeta(e.meta, u.meta)
     this.#table.setState(e, 'alive')
@@ -458,11 +500,30 @@ export class Swim {
   // --- dissemination -----------------------------------------------------------------------------------------------
 
   #broadcastSelf(): void {
-    this.#enqueue({ type: 'alive', id: this.id, incarnation: this.#incarnation, meta: this.#meta })
+    this.#enqueue(this.#self())
   }
 
   #selfBytes(): Uint8Array {
-    return encodeUpdate({ type: 'alive', id: this.id, incarnation: this.#incarnation, meta: this.#meta })
+    return encodeUpdate(this.#self())
+  }
+
+  /** This peer's current `alive` record, signed once per incarnation when a signer is given. */
+  #self(): AliveUpdate {
+    const cached = this.#selfAlive
+    if (cached !== undefined && cached.incarnation === this.#incarnation && cached.meta === this.#meta) return cached
+    const u: AliveUpdate = { type: 'alive', id: this.id, incarnation: this.#incarnation, meta: this.#meta }
+    this.#selfAlive = this.#sign === undefined ? u : { ...u, signature: this.#sign(encodeAliveBody(u)) }
+    return this.#selfAlive
+  }
+
+  /** Whether an `alive` record passes the host's signature check (refused and reported otherwise). */
+  #verified(u: AliveUpdate): boolean {
+    if (this.#verify === undefined || this.#verify(u, encodeAliveBody(u))) return true
+    this.#effects.refused.push({
+      from: u.id,
+      error: new SwimMessageError('bad-signature', `alive record of ${u.id} (incarnation ${u.incarnation})`),
+    })
+    return false
   }
 
   #enqueue(u: MemberUpdate): void {
@@ -504,9 +565,11 @@ export class Swim {
   #pushPull(to: string, reply: boolean, join: boolean): void {
     const updates: Uint8Array[] = [this.#selfBytes()]
     for (const e of this.#table.entries()) {
-      if (e.state === 'alive')
-        updates.push(encodeUpdate({ type: 'alive', id: e.id, incarnation: e.incarnation, meta: e.meta }))
-      else updates.push(this.#accuseBytes(e, e.state))
+      if (e.state === 'alive') {
+        const signature = this.#signatures.get(e.id)
+        const u: AliveUpdate = { type: 'alive', id: e.id, incarnation: e.incarnation, meta: e.meta }
+        updates.push(encodeUpdate(signature === undefined ? u : { ...u, signature }))
+      } else updates.push(this.#accuseBytes(e, e.state))
     }
     this.#effects.sends.push({
       to,

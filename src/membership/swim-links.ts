@@ -1,0 +1,259 @@
+/**
+ * SWIM messages over the transport seam: how the sans-IO state machine's sends reach other peers and how their
+ * messages reach it. Guarantees:
+ *
+ * - Probe-sized messages (ping, ping-req, ack, nack, gossip) go on one cached outbound stream per peer
+ *   (`/confmesh/<mesh>/swim/1`, length-prefixed frames, at most {@link SWIM_LIMITS}.maxPacketBytes each), written
+ *   in order; the stream is reopened after an error. They are datagrams: a peer that cannot be reached, or whose
+ *   queue already holds {@link MAX_PENDING_PER_PEER} unsent messages, loses them (SWIM counts on loss, not on
+ *   delivery). The remote peer of a stream is authenticated (Noise on libp2p), so the sender of every received
+ *   message is known by construction and nobody can speak for another peer.
+ * - Push-pulls (the whole member table) go on a fresh stream of their own protocol (`/confmesh/<mesh>/swim-sync/1`),
+ *   one frame of at most {@link SWIM_LIMITS}.maxPushPullBytes (16 MiB), then closed.
+ * - A member this peer is not connected to is dialled on demand at the addresses it announced. Connections opened
+ *   that way are kept in a least-recently-used set of at most `maxProbeConnections`; the oldest is closed when a
+ *   new one would exceed it, so probing every member in turn does not leave a peer connected to everyone. A peer
+ *   can `keep` such a connection (discovery wants it), which takes it out of the set.
+ *
+ * @module
+ */
+import type { MeshLogger } from '../logger.js'
+import type { Transport, TransportStream } from '../transport/transport.js'
+import { SWIM_LIMITS } from './swim/codec.js'
+
+/** Unsent messages queued for one peer beyond which new ones are dropped (a datagram network would drop them too). */
+export const MAX_PENDING_PER_PEER = 64
+/** Default cap of connections opened only to reach a member for SWIM. */
+export const DEFAULT_MAX_PROBE_CONNECTIONS = 12
+
+/** Options of {@link SwimLinks}. */
+export interface SwimLinksInit {
+  transport: Transport
+  /** Protocol of probe-sized messages, e.g. `/confmesh/<mesh>/swim/1`. */
+  protocol: string
+  /** Protocol of push-pulls, e.g. `/confmesh/<mesh>/swim-sync/1`. */
+  syncProtocol: string
+  logger: MeshLogger
+  /** Addresses to dial a member at when not connected (empty: cannot reach it). */
+  addressesOf(peerId: string): readonly string[]
+  /** A message from an authenticated peer. */
+  onMessage(from: string, bytes: Uint8Array): void
+  /** A connection opened for SWIM was closed to stay under the cap. */
+  onEvict?(peerId: string): void
+  /** Cap of connections opened for SWIM only. Default {@link DEFAULT_MAX_PROBE_CONNECTIONS}. */
+  maxProbeConnections?: number
+}
+
+/** Traffic counters of one peer's SWIM links. */
+export interface SwimTraffic {
+  sent: number
+  received: number
+  sentBytes: number
+  receivedBytes: number
+  dropped: number
+  /** Dials made to reach a member (not connected before). */
+  dials: number
+  /** Connections closed because the probe-connection cap was reached. */
+  evictions: number
+}
+
+interface Link {
+  readonly stream: Promise<TransportStream>
+  tail: Promise<void>
+  pending: number
+}
+
+/** One peer's SWIM streams. */
+export class SwimLinks {
+  readonly traffic: SwimTraffic = {
+    sent: 0,
+    received: 0,
+    sentBytes: 0,
+    receivedBytes: 0,
+    dropped: 0,
+    dials: 0,
+    evictions: 0,
+  }
+  readonly #init: SwimLinksInit
+  readonly #links = new Map<string, Link>()
+  readonly #inbound = new Set<TransportStream>()
+  /** Connections this peer opened only for SWIM, least recently used first. */
+  readonly #probeConnections = new Set<string>()
+  readonly #maxProbe: number
+  #running = false
+
+  constructor(init: SwimLinksInit) {
+    this.#init = init
+    this.#maxProbe = init.maxProbeConnections ?? DEFAULT_MAX_PROBE_CONNECTIONS
+  }
+
+  /** Serves both protocols. */
+  async start(): Promise<void> {
+    this.#running = true
+    const { transport, protocol, syncProtocol } = this.#init
+    await transport.handle(protocol, (s) => this.#readAll(s), {
+      maxMessageBytes: SWIM_LIMITS.maxPacketBytes,
+      maxInboundStreams: 4,
+    })
+    await transport.handle(syncProtocol, (s) => this.#readOne(s), {
+      maxMessageBytes: SWIM_LIMITS.maxPushPullBytes,
+      maxInboundStreams: 4,
+    })
+  }
+
+  /** Sends `bytes` to `to`: on its cached stream, or (`stream`) as a push-pull on a fresh one. Never throws. */
+  send(to: string, bytes: Uint8Array, stream: boolean): void {
+    if (!this.#running) return
+    if (stream) {
+      void this.#pushPull(to, bytes)
+      return
+    }
+    let link = this.#links.get(to)
+    if (link === undefined) {
+      link = {
+        stream: this.#open(to, this.#init.protocol, SWIM_LIMITS.maxPacketBytes),
+        tail: Promise.resolve(),
+        pending: 0,
+      }
+      this.#links.set(to, link)
+    }
+    if (link.pending >= MAX_PENDING_PER_PEER) {
+      this.traffic.dropped++
+      return
+    }
+    const current = link
+    current.pending++
+    current.tail = current.tail
+      .then(async () => {
+        const s = await current.stream
+        await s.write(bytes)
+        this.traffic.sent++
+        this.traffic.sentBytes += bytes.length
+      })
+      .catch((err: Error) => {
+        this.traffic.dropped++
+        if (this.#links.get(to) === current) {
+          this.#links.delete(to)
+          current.stream.then(
+            (s) => s.abort(),
+            () => {},
+          )
+          this.#init.logger.debug(`swim: link to ${to} lost: ${err.message}`)
+        }
+      })
+      .finally(() => {
+        current.pending--
+      })
+  }
+
+  /** Resolves once every message queued so far was written (or dropped), or after `signal` aborts. */
+  async flush(signal: AbortSignal): Promise<void> {
+    const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
+    await Promise.race([Promise.all([...this.#links.values()].map((l) => l.tail)), aborted])
+  }
+
+  /** Takes `peerId` out of the evictable probe connections (discovery keeps it). */
+  keep(peerId: string): void {
+    this.#probeConnections.delete(peerId)
+  }
+
+  /** Whether the connection to `peerId` was opened for SWIM only (and may be closed to stay under the cap). */
+  isProbeConnection(peerId: string): boolean {
+    return this.#probeConnections.has(peerId)
+  }
+
+  /** Closes every stream and stops serving. */
+  async stop(): Promise<void> {
+    if (!this.#running) return
+    this.#running = false
+    for (const link of this.#links.values())
+      link.stream.then(
+        (s) => s.abort(),
+        () => {},
+      )
+    this.#links.clear()
+    for (const s of this.#inbound) s.abort()
+    this.#inbound.clear()
+    const { transport, protocol, syncProtocol } = this.#init
+    await transport.unhandle(protocol).catch(() => {})
+    await transport.unhandle(syncProtocol).catch(() => {})
+  }
+
+  async #pushPull(to: string, bytes: Uint8Array): Promise<void> {
+    try {
+      const s = await this.#open(to, this.#init.syncProtocol, SWIM_LIMITS.maxPacketBytes)
+      await s.write(bytes)
+      await s.close()
+      this.traffic.sent++
+      this.traffic.sentBytes += bytes.length
+    } catch (err) {
+      this.traffic.dropped++
+      this.#init.logger.debug(`swim: push-pull to ${to} failed: ${(err as Error).message}`)
+    }
+  }
+
+  async #open(to: string, protocol: string, maxMessageBytes: number): Promise<TransportStream> {
+    const { transport } = this.#init
+    if (!transport.isConnected(to)) {
+      const addresses = this.#init.addressesOf(to)
+      if (addresses.length === 0) throw new Error(`no address known for ${to}`)
+      this.traffic.dials++
+      await transport.dial(addresses)
+      this.#noteProbeConnection(to)
+    } else if (this.#probeConnections.delete(to)) this.#probeConnections.add(to) // most recently used
+    return transport.openStream(to, protocol, { maxMessageBytes })
+  }
+
+  #noteProbeConnection(peerId: string): void {
+    this.#probeConnections.delete(peerId)
+    this.#probeConnections.add(peerId)
+    while (this.#probeConnections.size > this.#maxProbe) {
+      const oldest = this.#probeConnections.values().next().value as string
+      this.#probeConnections.delete(oldest)
+      this.traffic.evictions++
+      const link = this.#links.get(oldest)
+      this.#links.delete(oldest)
+      link?.stream.then(
+        (s) => s.abort(),
+        () => {},
+      )
+      void this.#init.transport.hangUp(oldest).catch(() => {})
+      this.#init.onEvict?.(oldest)
+    }
+  }
+
+  async #readAll(stream: TransportStream): Promise<void> {
+    this.#inbound.add(stream)
+    try {
+      for (;;) {
+        const bytes = await stream.read()
+        if (bytes === undefined || !this.#running) break
+        this.#deliver(stream.remotePeer, bytes)
+      }
+    } catch (err) {
+      this.#init.logger.debug(`swim: stream from ${stream.remotePeer} ended: ${(err as Error).message}`)
+    } finally {
+      this.#inbound.delete(stream)
+    }
+  }
+
+  async #readOne(stream: TransportStream): Promise<void> {
+    this.#inbound.add(stream)
+    try {
+      const bytes = await stream.read()
+      if (bytes !== undefined && this.#running) this.#deliver(stream.remotePeer, bytes)
+      await stream.close()
+    } catch (err) {
+      this.#init.logger.debug(`swim: push-pull from ${stream.remotePeer} failed: ${(err as Error).message}`)
+      stream.abort()
+    } finally {
+      this.#inbound.delete(stream)
+    }
+  }
+
+  #deliver(from: string, bytes: Uint8Array): void {
+    this.traffic.received++
+    this.traffic.receivedBytes += bytes.length
+    this.#init.onMessage(from, bytes)
+  }
+}

@@ -1,0 +1,444 @@
+/**
+ * Membership by SWIM (the default): the sans-IO state machine of `swim/swim.ts` driven by the mesh's Clock and
+ * Random seams, its messages carried by `swim-links.ts`, behind the same {@link Membership} view the heartbeat
+ * membership offers, so the ring, leases, join sync, `/v1/status`, the peers listing and metrics do not change.
+ *
+ * Guarantees:
+ * - Cost per peer does not grow with N: one probe per period (ping + ack, k indirect probes on no answer), updates
+ *   piggybacked (each sent O(log N) times), a push-pull of the whole table with one random member every 30 s
+ *   (scaled with N). See docs/membership.md for the bounds.
+ * - Every live member (alive or suspect) is in `peers()` with the weight, tags, addresses, readiness and start time it
+ *   announced; a member declared down (or that left) is dropped with a `change` event; a new metadata is an
+ *   `update` event. A crashed member is dropped everywhere within `detectionBoundMs` of `swim/config.ts` (stated in
+ *   docs/membership.md as a function of N and the period).
+ * - Records about a member's metadata can only come from that member: with a signer, this peer signs its own
+ *   `alive` records (Ed25519, its peer key) and, when `requireSignatures`, refuses `alive` records about others that
+ *   are not signed by them (see THREAT_MODEL.md 3.8). Messages themselves come over authenticated streams.
+ * - Discovery (`swim-discovery.ts`): as the heartbeat membership, live members are dialled until this peer holds
+ *   `targetConnections` connections; while alone it re-dials its seeds; it pushes its table to a lost seed every 4 s.
+ * - Probes go over connections first (`#reachable`); see docs/membership.md, "Wiring (as built)", item 5.
+ *
+ * @module
+ */
+import { TypedEventEmitter } from 'main-event'
+import { type Clock, type Random, systemClock, type TimerHandle, timeoutSignal } from '../clock.js'
+import type { MeshLogger } from '../logger.js'
+import type { Transport } from '../transport/transport.js'
+import { type KnownPeer, KnownPeers } from './known-peers.js'
+import type { Member, Membership, MembershipEvents } from './member-view.js'
+import { SWIM_LIMITS } from './swim/codec.js'
+import type { SwimConfig } from './swim/config.js'
+import type { SwimEffects, SwimEvent, SwimTimer } from './swim/effects.js'
+import { type AliveUpdate, type MemberMeta, sameMeta } from './swim/member.js'
+import { Swim } from './swim/swim.js'
+import { DEFAULT_TARGET_CONNECTIONS, SwimDiscovery } from './swim-discovery.js'
+import { SwimLinks, type SwimTraffic } from './swim-links.js'
+
+/** A member that is neither connected nor a neighbour may be probed (dialled) once per this many ms. */
+const EXPLORE_MS = 5_000
+/** A verdict timer this late (ms) waits as long again before it acts (see `#schedule`). */
+const LATE_MS = 30
+/** Longest such wait (ms). */
+const MAX_DEFER_MS = 5_000
+/** Timers whose firing judges another member. */
+const VERDICTS: ReadonlySet<SwimTimer['kind']> = new Set(['probe-timeout', 'probe-end', 'relay-timeout', 'suspicion'])
+/** Refusals logged per minute at most (a flood must not flood the log). */
+const MAX_REFUSALS_LOGGED = 10
+
+/** Signs and checks `alive` records (the member's own key). */
+export interface AliveSigner {
+  /** Signs this peer's record bytes. */
+  sign(bytes: Uint8Array): Uint8Array
+  /** Whether `signature` is `peerId`'s over `bytes`. */
+  verify(peerId: string, bytes: Uint8Array, signature: Uint8Array): boolean
+}
+
+/** Options of {@link createSwimMembership}. */
+export interface SwimMembershipInit {
+  transport: Transport
+  clock?: Clock
+  random?: Random
+  /** Protocol prefix, e.g. `/confmesh/<mesh>`: streams `<base>/swim/1` and `<base>/swim-sync/1`. */
+  base: string
+  logger: MeshLogger
+  weight: number
+  tags: Record<string, string>
+  ready?: () => boolean
+  /** Bootstrap and remembered addresses: joined at start, re-dialled while alone. */
+  seedAddresses: () => string[]
+  /** SWIM settings (defaults: `DEFAULT_SWIM_CONFIG`, or {@link swimConfigForTiming}). */
+  config?: Partial<SwimConfig>
+  maxConnections: number
+  /** Default 12. */
+  targetConnections?: number
+  /** Default 1024. */
+  maxKnownPeers?: number
+  /** Cap of connections opened only to probe (least recently used closed first). Default `targetConnections`. */
+  maxProbeConnections?: number
+  /** Signs own `alive` records and checks others'. Default: none (records unsigned, unsigned ones accepted). */
+  signer?: AliveSigner
+  /** Refuse `alive` records that are not signed by their member. Default `false`. Needs `signer`. */
+  requireSignatures?: boolean
+  /** Push the table to one known peer that is not a live member this often (ms). Default 4 s. */
+  reconnectMs?: number
+}
+
+/**
+ * SWIM settings for the mesh's `timing` (`heartbeatMs` P, `memberTimeoutMs` T): probe period P/2, probe timeout
+ * P/4, gossip every P/5, and the suspicion sized so that at up to 10 members a crashed peer is dropped well within
+ * T + P even when Lifeguard has slowed the probers down (first probe, suspected a period later, a suspicion of at
+ * most T - 3P/2 without confirmations, then spread). At the defaults (1 s, 4 s) that is period 500 ms,
+ * suspicion 1.25 s .. 2.5 s at up to 10 members (2.5 s .. 5 s at 100).
+ */
+export function swimConfigForTiming(timing: { heartbeatMs?: number; memberTimeoutMs?: number }): Partial<SwimConfig> {
+  const heartbeatMs = timing.heartbeatMs ?? 1_000
+  const timeoutMs = timing.memberTimeoutMs ?? 4_000
+  const p = Math.max(10, Math.round(heartbeatMs / 2))
+  // suspicion between min = (T - 3P/2) / 2 and max = 2 min at up to 10 members (both times log10 N beyond)
+  const suspicionMaxMult = 2
+  const suspicionMult = Math.max(0.5, (timeoutMs - 3 * p) / (2 * p))
+  return {
+    probeIntervalMs: p,
+    probeTimeoutMs: Math.max(5, Math.round(p / 2)),
+    gossipIntervalMs: Math.max(5, Math.round((2 * p) / 5)),
+    suspicionMult,
+    suspicionMaxMult,
+  }
+}
+
+/** Creates the SWIM membership. */
+export function createSwimMembership(init: SwimMembershipInit): SwimMembership {
+  return new SwimMembership(init)
+}
+
+interface LiveMember {
+  meta: MemberMeta
+  lastSeen: number
+}
+
+/** Membership by SWIM. */
+export class SwimMembership extends TypedEventEmitter<MembershipEvents> implements Membership {
+  readonly #init: SwimMembershipInit
+  readonly #clock: Clock
+  readonly #random: Random
+  readonly #swim: Swim
+  readonly #links: SwimLinks
+  readonly #self: string
+  readonly #startedAt: number
+  readonly #live = new Map<string, LiveMember>()
+  readonly #everSeen: KnownPeers
+  readonly #timers = new Set<TimerHandle>()
+  readonly #discovery: SwimDiscovery
+  /**
+   * Members this peer has been connected to (and did not let go on purpose): probed whether or not the connection
+   * is still open, so a neighbour whose connection closed (it crashed, a partition) is probed by dialling it until
+   * it answers or is declared down. Others are probed only while connected.
+   */
+  readonly #neighbours = new Set<string>()
+  readonly #onDisconnect = (evt: CustomEvent<string>): void => {
+    if (this.#swim.member(evt.detail) !== undefined) this.#neighbours.add(evt.detail)
+  }
+  readonly #maxProbe: number
+  #exploredAt = -Infinity
+  #weight: number
+  #running = false
+  #refusalsLogged = 0
+  #refusalWindow = 0
+
+  constructor(init: SwimMembershipInit) {
+    super()
+    this.#init = init
+    this.#clock = init.clock ?? systemClock
+    this.#random = init.random ?? Math.random
+    this.#self = init.transport.peerId
+    this.#startedAt = Math.max(0, Math.floor(this.#clock.now()))
+    this.#weight = init.weight
+    this.#everSeen = new KnownPeers(init.maxKnownPeers)
+    this.#maxProbe = init.maxProbeConnections ?? init.targetConnections ?? DEFAULT_TARGET_CONNECTIONS
+    const signer = init.signer
+    this.#swim = new Swim({
+      id: this.#self,
+      meta: this.#selfMeta(),
+      ...(init.config === undefined ? {} : { config: init.config }),
+      random: this.#random,
+      reachable: (id: string) => this.#reachable(id),
+      ...(signer === undefined
+        ? {}
+        : {
+            sign: (bytes: Uint8Array) => signer.sign(bytes),
+            verify: (u: AliveUpdate, bytes: Uint8Array) =>
+              u.signature === undefined
+                ? init.requireSignatures !== true
+                : safeVerify(signer, u.id, bytes, u.signature),
+          }),
+    })
+    this.#links = new SwimLinks({
+      transport: init.transport,
+      protocol: `${init.base}/swim/1`,
+      syncProtocol: `${init.base}/swim-sync/1`,
+      logger: init.logger,
+      addressesOf: (id) => this.#addressesOf(id),
+      onMessage: (from, bytes) => this.#onMessage(from, bytes),
+      onEvict: (id) => this.#neighbours.delete(id),
+      maxProbeConnections: this.#maxProbe,
+    })
+    this.#discovery = new SwimDiscovery({
+      transport: init.transport,
+      clock: this.#clock,
+      random: this.#random,
+      logger: init.logger,
+      seedAddresses: init.seedAddresses,
+      maxConnections: init.maxConnections,
+      ...(init.targetConnections === undefined ? {} : { targetConnections: init.targetConnections }),
+      ...(init.reconnectMs === undefined ? {} : { reconnectMs: init.reconnectMs }),
+      live: () => this.#live.keys(),
+      isLive: (id) => this.#live.has(id),
+      addressesOf: (id) => this.#addressesOf(id),
+      isProbeConnection: (id) => this.#links.isProbeConnection(id),
+      keep: (id) => this.#links.keep(id),
+      join: (id) => this.#join(id),
+      onRound: () => this.announce(), // addresses or readiness may have changed
+    })
+  }
+
+  /** The SWIM settings in use. */
+  get config(): SwimConfig {
+    return this.#swim.config
+  }
+
+  /** Traffic counters of the SWIM streams (messages, bytes, dials, evictions). */
+  get traffic(): Readonly<SwimTraffic> {
+    return this.#links.traffic
+  }
+
+  /** Lifeguard local health score (0 = healthy). */
+  get healthScore(): number {
+    return this.#swim.healthScore
+  }
+
+  /** Every member SWIM knows (suspects and down tombstones included), for diagnostics. */
+  states(): Array<{ id: string; state: string; incarnation: number }> {
+    return this.#swim.members().map((m) => ({ id: m.id, state: m.state, incarnation: m.incarnation }))
+  }
+
+  async start(): Promise<void> {
+    if (this.#running) return
+    this.#running = true
+    this.#init.transport.addEventListener('peer:disconnect', this.#onDisconnect)
+    await this.#links.start()
+    const now = this.#clock.now()
+    this.#swim.start(now)
+    this.#swim.join([...this.#discovery.seeds().keys()], now)
+    this.#perform()
+    this.#discovery.start()
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#running) return
+    this.#running = false
+    this.#discovery.stop()
+    const now = this.#clock.now()
+    this.#swim.leave(now)
+    // Spread the goodbye now: a few gossip rounds at once (each to `gossipFanout` members, while it is queued).
+    for (let i = 0; i < 3; i++) this.#swim.handleTimer({ kind: 'gossip' }, now)
+    this.#perform(true)
+    for (const t of this.#timers) this.#clock.clearTimeout(t)
+    this.#timers.clear()
+    await this.#links.flush(timeoutSignal(this.#clock, 1_000))
+    await this.#links.stop()
+    this.#init.transport.removeEventListener('peer:disconnect', this.#onDisconnect)
+  }
+
+  peers(): Member[] {
+    return [...this.#live.keys()].sort().map((id) => this.#member(id)!)
+  }
+
+  memberIds(): string[] {
+    return [this.#self, ...this.#live.keys()].sort()
+  }
+
+  get(peerId: string): Member | undefined {
+    if (peerId === this.#self) {
+      const meta = this.#swim.meta
+      return { peerId, ...meta, lastSeen: this.#clock.now(), connected: true, meshSize: this.#swim.size }
+    }
+    return this.#member(peerId)
+  }
+
+  knownAddresses(): string[] {
+    return this.#everSeen.addresses()
+  }
+
+  knownPeers(): KnownPeer[] {
+    return this.#everSeen.peers()
+  }
+
+  setWeight(weight: number): void {
+    if (weight === this.#weight) return
+    this.#weight = weight
+    this.safeDispatchEvent('update', { detail: { peerId: this.#self, changed: ['weight'] } })
+    this.announce()
+  }
+
+  announce(): void {
+    const meta = this.#selfMeta()
+    if (sameMeta(meta, this.#swim.meta)) return
+    this.#swim.setMeta(meta, this.#clock.now())
+    if (this.#running) this.#perform()
+  }
+
+  /**
+   * Whom the state machine may probe, use as a relay or gossip to: connected members and neighbours (see
+   * {@link SwimMembership.#neighbours}), and one other member per {@link EXPLORE_MS}, so a member no peer of this side
+   * is connected to (the far side of a partition) is still probed and declared down in the end. Members not yet
+   * connected are not probed otherwise: the dial would count against the probe timeout (false suspicions while a
+   * mesh forms on a loaded machine); discovery connects them.
+   */
+  #reachable(id: string): boolean {
+    if (this.#init.transport.isConnected(id)) {
+      this.#neighbours.add(id)
+      return true
+    }
+    if (this.#neighbours.has(id)) return true
+    const now = this.#clock.now()
+    if (now - this.#exploredAt < EXPLORE_MS) return false
+    this.#exploredAt = now
+    return true
+  }
+
+  #member(id: string): Member | undefined {
+    const m = this.#live.get(id)
+    if (m === undefined) return undefined
+    const { weight, tags, addresses, ready, startedAt } = m.meta
+    return {
+      peerId: id,
+      weight,
+      tags,
+      addresses,
+      ready,
+      startedAt,
+      lastSeen: m.lastSeen,
+      connected: this.#init.transport.isConnected(id),
+      meshSize: 0,
+    }
+  }
+
+  /** This peer's metadata, within the codec's limits (longer tags and addresses are left out, not sent and refused). */
+  #selfMeta(): MemberMeta {
+    const L = SWIM_LIMITS
+    const bytes = (s: string): number => Buffer.byteLength(s)
+    const addresses = this.#init.transport
+      .addresses()
+      .filter((a) => bytes(a) <= L.maxAddressBytes)
+      .slice(0, L.maxAddresses)
+    const tags: Record<string, string> = {}
+    for (const [k, v] of Object.entries(this.#init.tags).slice(0, L.maxTags)) {
+      if (bytes(k) <= L.maxTagKeyBytes && bytes(v) <= L.maxTagValueBytes) tags[k] = v
+    }
+    return { weight: this.#weight, tags, addresses, ready: this.#init.ready?.() ?? true, startedAt: this.#startedAt }
+  }
+
+  #onMessage(from: string, bytes: Uint8Array): void {
+    if (!this.#running) return
+    const now = this.#clock.now()
+    const m = this.#live.get(from)
+    if (m !== undefined) m.lastSeen = now
+    this.#swim.handleMessage(from, bytes, now)
+    this.#perform()
+  }
+
+  #perform(stopping = false): void {
+    const fx: SwimEffects = this.#swim.drain()
+    for (const s of fx.sends) this.#links.send(s.to, s.bytes, s.stream)
+    if (!stopping) for (const t of fx.timers) this.#schedule(t.at, t.timer)
+    for (const e of fx.events) this.#onEvent(e)
+    for (const r of fx.refused) this.#logRefusal(r.from, r.error.message)
+  }
+
+  /**
+   * Schedules a timer of the machine. A verdict timer (probe timeout, probe end, relay timeout, suspicion) that fires
+   * more than {@link LATE_MS} late means this peer's event loop was stalled, and the answers that arrived meanwhile
+   * are still unread in its sockets: it waits as long again (once, at most {@link MAX_DEFER_MS}) so they are read
+   * first (Lifeguard's point: a slow peer must not blame others for its own slowness). Virtual time is never late.
+   */
+  #schedule(at: number, timer: SwimTimer, deferred = false): void {
+    const handle = this.#clock.setTimeout(
+      () => {
+        this.#timers.delete(handle)
+        if (!this.#running) return
+        const now = this.#clock.now()
+        const late = now - at
+        if (!deferred && late > LATE_MS && VERDICTS.has(timer.kind)) {
+          this.#schedule(now + Math.min(late, MAX_DEFER_MS), timer, true)
+          return
+        }
+        // Node may fire a timer a millisecond before the wall clock reaches it: the machine gets at least `at`, or it
+        // would find the timer not yet due (a suspicion not expired) and drop it.
+        this.#swim.handleTimer(timer, Math.max(now, at))
+        this.#perform()
+      },
+      Math.max(0, at - this.#clock.now()),
+    )
+    this.#timers.add(handle)
+  }
+
+  #onEvent(e: SwimEvent): void {
+    const { id, meta } = e.member
+    const now = this.#clock.now()
+    if (meta.addresses.length > 0 && e.type !== 'down') this.#everSeen.see(id, meta.addresses, now)
+    const known = this.#live.get(id)
+    if (e.type === 'down') {
+      this.#neighbours.delete(id)
+      if (known === undefined) return
+      this.#live.delete(id)
+      this.#emitChange([], [id])
+      return
+    }
+    if (known === undefined) {
+      this.#live.set(id, { meta, lastSeen: now })
+      this.#emitChange([id], [])
+      return
+    }
+    const previous = known.meta
+    known.meta = meta
+    const changed: Array<'weight' | 'tags' | 'ready'> = []
+    if (previous.weight !== meta.weight) changed.push('weight')
+    if (previous.ready !== meta.ready) changed.push('ready')
+    if (JSON.stringify(previous.tags) !== JSON.stringify(meta.tags)) changed.push('tags')
+    if (changed.length > 0) this.safeDispatchEvent('update', { detail: { peerId: id, changed } })
+  }
+
+  #emitChange(joined: string[], left: string[]): void {
+    this.safeDispatchEvent('change', { detail: { joined, left, members: this.memberIds() } })
+  }
+
+  #logRefusal(from: string, why: string): void {
+    const now = this.#clock.now()
+    if (now - this.#refusalWindow > 60_000) {
+      this.#refusalWindow = now
+      this.#refusalsLogged = 0
+    }
+    if (this.#refusalsLogged++ < MAX_REFUSALS_LOGGED)
+      this.#init.logger.warn(`swim: refused a message from ${from}: ${why}`)
+  }
+
+  #addressesOf(id: string): readonly string[] {
+    const meta = this.#swim.member(id)?.meta
+    if (meta !== undefined && meta.addresses.length > 0) return meta.addresses
+    return this.#discovery.seeds().get(id) ?? []
+  }
+
+  #join(id: string): void {
+    if (!this.#running) return
+    this.#swim.join([id], this.#clock.now())
+    this.#perform()
+  }
+}
+
+function safeVerify(signer: AliveSigner, peerId: string, bytes: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    return signer.verify(peerId, bytes, signature)
+  } catch {
+    return false
+  }
+}
