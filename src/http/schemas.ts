@@ -98,7 +98,11 @@ export const SHARED_SCHEMAS = [
       ready: { type: 'boolean' },
       startedAt: { type: 'number' },
       lastSeen: { type: 'number' },
-      meshSize: { type: 'integer' },
+      meshSize: {
+        type: 'integer',
+        description:
+          'members this member sees, as it announced them (heartbeat membership); 0 when unknown: SWIM members do not announce it',
+      },
       self: { const: true, description: 'present on this agent itself (`GET /v1/status` `member`)' },
     },
   },

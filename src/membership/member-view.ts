@@ -28,7 +28,7 @@ export interface Member {
   readonly connected: boolean
   /** Whether it holds its first full state and serves joiners (heartbeats without the field: `true`). */
   readonly ready: boolean
-  /** How many live members it sees, itself included (0 if its heartbeat does not say). */
+  /** How many live members it sees, itself included: announced in heartbeats; 0 when unknown (a heartbeat without it, or any remote member under SWIM, which does not announce it; a peer's own entry always has it). */
   readonly meshSize: number
 }
 

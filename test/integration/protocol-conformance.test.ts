@@ -217,7 +217,8 @@ let mesh: ConfigMesh
 let foreign: ForeignPeer
 
 beforeAll(async () => {
-  mesh = await createMesh({ name: MESH })
+  // The foreign peer speaks the heartbeat membership of PROTOCOL.md (SWIM frames are checked byte for byte in the vectors).
+  mesh = await createMesh({ name: MESH, membership: { protocol: 'heartbeat' } })
   foreign = await startForeignPeer()
   await foreign.node.dial(multiaddr(mesh.addresses[0]!))
   // Heartbeats until the mesh lists the foreign peer as a live member (its subscriptions are known by then too).
