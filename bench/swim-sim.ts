@@ -3,7 +3,7 @@
  * does it detect a crash and spread a change at 100, 1,000 and more peers?
  *
  * The real state machine and codec on the deterministic simulation (src/membership/swim/simulation.ts): virtual
- * time, seeded, per-link latency 0.2-2 ms plus exponential jitter (mean 0.5 ms), 1 % datagram loss throughout, one
+ * time, seeded, per-link latency 0.2-2 ms plus exponential jitter (mean 0.5 ms), datagram loss (`--loss`, default 1 %) throughout, one
  * CPU-starved peer (runs 300 ms, stalls 900 ms) from phase 2 on. Per N, one run of phases:
  * 1. a formed mesh warms up 20 s, then 30 s of idle are measured: messages and bytes sent per peer per second
  *    (probes, acks, gossip; push-pull separately), heap per peer (after GC, with --expose-gc);
@@ -15,7 +15,9 @@
  * and separately after the heal, where the island's stale `down` rumours about mainland peers reach the mainland
  * and hold those peers down until they refute (memberlist behaves the same).
  *
- * Run: `node --expose-gc --import tsx bench/swim-sim.ts [--peers=100,1000] [--seed=1] [--no-write]`
+ * Run: `node --expose-gc --max-old-space-size=12000 --import tsx bench/swim-sim.ts [--peers=100,1000,10000]
+ *   [--loss=0,0.01,0.05] [--skip=10000@0.05] [--seed=1] [--no-write]` (10,000 peers: about 5 GB of heap; member tables
+ *   cost about 45 B per (peer, member) pair). Rows are also written to bench/data/swim-sim.json for the Scale charts.
  *
  * @module
  */
@@ -28,12 +30,16 @@ import {
 import type { SwimEvent } from '../src/membership/swim/effects.js'
 import { SwimSimulation, simMeta } from '../src/membership/swim/simulation.js'
 import { machineLine, sampleMachine } from './lib/machine.js'
-import { writeResultsSection } from './lib/results.js'
+import { readResultsData, writeResultsData, writeResultsSection } from './lib/results.js'
 import { fmt, fmtBytes } from './lib/stats.js'
 import { printTable, renderMarkdown, type Table } from './lib/table.js'
 
 interface Row {
   peers: number
+  loss: number
+  /** Phase lengths, s: warm-up, idle, slow, partition. */
+  phases: string
+  bytesPerEntry: number
   msgsPerPeerSec: number
   bytesPerPeerSec: number
   pushPullBytesPerPeerSec: number
@@ -59,6 +65,17 @@ const args = new Map(
   }),
 )
 const PEERS = (args.get('peers') ?? '100,1000').split(',').map(Number)
+/** Datagram loss rates; every N runs at each. */
+const LOSSES = (args.get('loss') ?? '0.01').split(',').map(Number)
+/** Runs to skip, as `N@loss` (e.g. `10000@0.05`): the most expensive combinations. */
+const SKIP = new Set((args.get('skip') ?? '').split(',').filter((x) => x !== ''))
+let falseDownsPrinted = 0
+/** Phase lengths (virtual ms); shorter ones make a 10,000-peer run affordable (about 25 s of wall time per virtual s). */
+const WARM_MS = Number(args.get('warm') ?? 20_000)
+const IDLE_MS = Number(args.get('idle') ?? 30_000)
+const SLOW_MS = Number(args.get('slow') ?? 30_000)
+const PARTITION_MS = Number(args.get('partition') ?? 30_000)
+const HEAL_LIMIT_MS = Number(args.get('heal-limit') ?? 300_000)
 const SEED = Number(args.get('seed') ?? 1)
 const gc = (globalThis as { gc?: () => void }).gc
 
@@ -68,7 +85,13 @@ function quantileTime(times: number[], total: number, q: number): number {
   return sorted[Math.ceil(total * q) - 1] as number
 }
 
-function run(n: number): Row {
+/** Heap plus array buffers: the member tables are typed arrays, mostly outside the V8 heap. */
+function heapNow(): number {
+  const m = process.memoryUsage()
+  return m.heapUsed + m.arrayBuffers
+}
+
+function run(n: number, loss: number): Row {
   const wall = performance.now()
   const slowId = 'peer-1'
   const firstDown = new Map<string, number>() // `${observer}>${victim}` -> time
@@ -85,9 +108,10 @@ function run(n: number): Row {
         if (phase === 'heal') healFalsePositives++
         else falsePositives++
         const self = sim?.peer(e.member.id)
-        process.stderr.write(
-          `[swim-sim] false down (${phase}) at ${Math.round(e.at)} ms: ${observer} holds ${e.member.id} down at incarnation ${e.member.incarnation} (its own: ${self?.incarnation}, health ${self?.healthScore})\n`,
-        )
+        if (falseDownsPrinted++ < 20)
+          process.stderr.write(
+            `[swim-sim] false down (${phase}) at ${Math.round(e.at)} ms: ${observer} holds ${e.member.id} down at incarnation ${e.member.incarnation} (its own: ${self?.incarnation}, health ${self?.healthScore})\n`,
+          )
       }
       const key = `${observer}>${e.member.id}`
       if (!firstDown.has(key)) firstDown.set(key, e.at)
@@ -97,14 +121,15 @@ function run(n: number): Row {
   }
   const partitioned = new Set<string>()
   gc?.()
-  const heapBefore = process.memoryUsage().heapUsed
-  sim = new SwimSimulation({ seed: SEED + n, network: { loss: 0.01 }, onEvent })
+  const heapBefore = heapNow()
+  sim = new SwimSimulation({ seed: SEED + n, network: { loss }, onEvent })
   const ids = Array.from({ length: n }, (_, i) => `peer-${i}`)
   sim.formed(ids)
-  sim.runFor(20_000)
+  process.stderr.write(`[swim-sim] ${n} peers formed, wall ${Math.round((performance.now() - wall) / 1000)} s\n`)
+  sim.runFor(WARM_MS)
   // 1. idle cost
   const before = ids.map((id) => ({ ...sim.traffic(id) }))
-  const idleMs = 30_000
+  const idleMs = IDLE_MS
   sim.runFor(idleMs)
   let msgs = 0
   let bytes = 0
@@ -118,10 +143,13 @@ function run(n: number): Row {
   })
   const perPeerSec = (x: number): number => x / n / (idleMs / 1000)
   gc?.()
-  const heapPerPeer = (process.memoryUsage().heapUsed - heapBefore) / n
+  const heapPerPeer = (heapNow() - heapBefore) / n
+  process.stderr.write(
+    `[swim-sim] ${n} peers: idle measured at ${sim.now} ms, heap/peer ${Math.round(heapPerPeer)} B, wall ${Math.round((performance.now() - wall) / 1000)} s\n`,
+  )
   phase = 'slow'
   sim.slow(slowId, 300, 900)
-  sim.runFor(30_000)
+  sim.runFor(SLOW_MS)
   // 2. metadata change
   changed = 'peer-7'
   const changeAt = sim.now
@@ -151,16 +179,19 @@ function run(n: number): Row {
   const island = ids.filter((id) => !victims.includes(id)).slice(-Math.round(n / 10))
   for (const id of island) partitioned.add(id)
   sim.partition(island)
-  sim.runFor(30_000)
+  sim.runFor(PARTITION_MS)
   sim.heal()
   phase = 'heal'
   const healAt = sim.now
   const liveIds = ids.filter((id) => !victims.includes(id))
   const healed = (): boolean => liveIds.every((id) => sim.peer(id).size === live)
-  while (!healed() && sim.now - healAt < 300_000) sim.runFor(250)
+  while (!healed() && sim.now - healAt < HEAL_LIMIT_MS) sim.runFor(250)
   const healMs = healed() ? sim.now - healAt : Number.NaN
   return {
     peers: n,
+    loss,
+    phases: [WARM_MS, IDLE_MS, SLOW_MS, PARTITION_MS].map((ms) => ms / 1000).join('/'),
+    bytesPerEntry: heapPerPeer / (n - 1),
     msgsPerPeerSec: perPeerSec(msgs),
     bytesPerPeerSec: perPeerSec(bytes),
     pushPullBytesPerPeerSec: perPeerSec(ppBytes),
@@ -193,18 +224,32 @@ async function main(): Promise<void> {
   const machine = await sampleMachine()
   const rows: Row[] = []
   for (const n of PEERS) {
-    process.stderr.write(`[swim-sim] ${n} peers...\n`)
-    const row = run(n)
-    rows.push(row)
-    process.stderr.write(`[swim-sim] ${n} peers: ${JSON.stringify(row)}\n`)
+    for (const loss of LOSSES) {
+      if (SKIP.has(`${n}@${loss}`)) continue
+      process.stderr.write(`[swim-sim] ${n} peers, loss ${loss}...\n`)
+      const row = run(n, loss)
+      rows.push(row)
+      process.stderr.write(`[swim-sim] ${n} peers: ${JSON.stringify(row)}\n`)
+    }
+  }
+  if (args.get('no-write') !== 'true') {
+    // Keep rows of other (peers, loss) runs from earlier invocations: a 10,000-peer run is done on its own.
+    const earlier = readResultsData<Row[]>('swim-sim') ?? []
+    for (const old of earlier) {
+      if (old.phases !== undefined && !rows.some((r) => r.peers === old.peers && r.loss === old.loss)) rows.push(old)
+    }
+    rows.sort((a, b) => a.peers - b.peers || a.loss - b.loss)
+    writeResultsData('swim-sim', rows)
   }
   const table: Table = {
     headers: [
       'peers',
+      'loss',
       'msgs sent/peer/s',
       'bytes sent/peer/s',
       'push-pull B/peer/s',
       'heap/peer',
+      'B/entry',
       'change 99 % / 100 % (ms)',
       'crash held down by 99 % / 100 % (ms)',
       'expected / bound (ms)',
@@ -213,13 +258,16 @@ async function main(): Promise<void> {
       'transient false downs after heal',
       'suspicions of slow peer',
       'wall s (virtual s)',
+      'phases warm/idle/slow/partition (s)',
     ],
     rows: rows.map((r) => [
-      String(r.peers),
+      r.peers.toLocaleString('en'),
+      `${fmt(r.loss * 100, 0)} %`,
       fmt(r.msgsPerPeerSec),
       fmtBytes(r.bytesPerPeerSec),
       fmtBytes(r.pushPullBytesPerPeerSec),
       gc ? fmtBytes(r.heapPerPeer) : 'n/a (no --expose-gc)',
+      gc ? fmt(r.bytesPerEntry, 0) : 'n/a',
       `${fmt(r.change99, 0)} / ${fmt(r.change100, 0)}`,
       `${fmt(r.detect99, 0)} / ${fmt(r.detect100, 0)}`,
       `${r.expectedDetect} / ${r.boundDetect}`,
@@ -228,6 +276,7 @@ async function main(): Promise<void> {
       String(r.healFalsePositives),
       String(r.slowSuspicions),
       `${fmt(r.wallSec, 1)} (${fmt(r.virtualSec, 0)})`,
+      r.phases,
     ]),
   }
   printTable('SWIM membership, simulated', table)
@@ -243,7 +292,7 @@ async function main(): Promise<void> {
       '',
       machineLine(machine),
       '',
-      `\`node --expose-gc --import tsx bench/swim-sim.ts --peers=${PEERS.join(',')} --seed=${SEED}\`: the real SWIM state machine and codec (src/membership/swim) on the seeded simulation, virtual time; 1 % datagram loss throughout; idle cost measured before one peer turns CPU-starved (runs 300 ms, stalls 900 ms) for the rest of the run; defaults (period 500 ms, probe timeout 250 ms, k = 3, suspicion 2 log10(N) periods up to 4x). Bytes are encoded SWIM bytes (no transport framing). Wall time is this machine's, the rest is virtual and does not depend on load. ${formula}.`,
+      `\`node --expose-gc --max-old-space-size=12000 --import tsx bench/swim-sim.ts --peers=${PEERS.join(',')} --loss=${LOSSES.join(',')}${SKIP.size > 0 ? ` --skip=${[...SKIP].join(',')}` : ''} --seed=${SEED}\`: the real SWIM state machine and codec (src/membership/swim) on the seeded simulation, virtual time; datagram loss as in the loss column, throughout (push-pull streams are reliable); idle cost measured before one peer turns CPU-starved (runs 300 ms, stalls 900 ms) for the rest of the run; defaults (period 500 ms, probe timeout 250 ms, k = 3, suspicion 2 log10(N) periods up to 4x). Bytes are encoded SWIM bytes (no transport framing). Wall time is this machine's, the rest is virtual and does not depend on load. ${formula}.`,
       '',
       renderMarkdown(table),
       '',

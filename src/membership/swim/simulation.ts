@@ -153,7 +153,7 @@ export class SwimSimulation {
     }))
     for (const n of all) {
       n.swim.restore(table, this.now)
-      n.swim.drain()
+      this.#flush(n) // the push-pull timer restore() moved
       n.swim.clearBroadcasts()
     }
   }
