@@ -23,7 +23,7 @@ import { createSeededRandom } from '../src/transport/seeded-random.js'
 import { writeLineChart } from './lib/chart.js'
 import { machineLine, sampleMachine } from './lib/machine.js'
 import { fakePeerId } from './lib/peer-ids.js'
-import { BENCH_DIR, writeResultsSection } from './lib/results.js'
+import { BENCH_DIR, writeResultsData, writeResultsSection } from './lib/results.js'
 import { fmt, fmtBytes } from './lib/stats.js'
 import { printTable, renderMarkdown, type Table } from './lib/table.js'
 
@@ -73,7 +73,8 @@ function quality(ring: HashRing, random: () => number, n: number): Quality {
   }
 }
 
-interface Row extends Quality {
+/** One row (also saved to bench/data/ring-scale.json for the Scale charts). */
+interface RingScaleRow extends Quality {
   members: number
   vnodes: number
   pointBytes: number
@@ -95,7 +96,7 @@ function lookupsPerSecond(fn: (key: string) => unknown, keys: readonly string[])
   return best
 }
 
-async function measure(n: number, vnodes: number, keys: readonly string[]): Promise<Row> {
+async function measure(n: number, vnodes: number, keys: readonly string[]): Promise<RingScaleRow> {
   const random = createSeededRandom(SEED + n + vnodes).next
   const ids = Array.from({ length: n }, () => fakePeerId(random))
   const t0 = performance.now()
@@ -143,7 +144,7 @@ const millions = (x: number): string => `${(x / 1e6).toFixed(2)}M`
 async function main(): Promise<void> {
   const machine = await sampleMachine()
   const keys = Array.from({ length: LOOKUP_KEYS }, (_, i) => `service-${i % 97}/config/key-${i}`)
-  const rows: Row[] = []
+  const rows: RingScaleRow[] = []
   for (const n of MEMBERS) {
     for (const vnodes of VNODES) {
       const row = await measure(n, vnodes, keys)
@@ -183,6 +184,7 @@ async function main(): Promise<void> {
   }
   printTable('Ring at scale', table)
   if (args.get('no-write') === 'true') return
+  writeResultsData('ring-scale', rows)
 
   const at = (v: number): Array<{ x: number; y: number }> =>
     rows.filter((r) => r.vnodes === v).map((r) => ({ x: r.members, y: r.joinMs }))

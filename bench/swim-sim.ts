@@ -215,15 +215,15 @@ function run(n: number, loss: number): Row {
 const COMPARISON = [
   'Detection bound (docs/membership.md, `detectionBoundMs`): first probe of the crashed member after e/(e - 1) periods on average (within ln(10^6) periods with probability 1 - 10^-6, within N - 1 periods always), + 1 period to suspect, + the suspicion `2 log10(N) P` (k = 3 confirmations) up to 4x that (none), + log_4(N) + 1 gossip rounds of 200 ms: expected 4.3 s / 5.5 s / 6.9 s and bound 16.5 s / 20.7 s / 25.1 s at 100 / 1,000 / 10,000 peers.',
   '',
-  "Published figures: the SWIM paper (Das, Gupta, Motivala, DSN 2002) proves an expected first-detection time of e/(e - 1) protocol periods and a per-member message load independent of N (its measurements: constant load per member up to 55 members); the idle rows above (messages per peer per second at 100 and 1,000 peers) show the same flatness. memberlist's shipped LAN profile (1 s period, suspicion 4 log10(N) periods up to 6x) gives, by the same formula, 11.6 s expected / 64 s bound at 100 nodes and 20.2 s / 113 s at 10,000 (Serf's gossip internals page describes the same SWIM adaptations: gossip to 3 nodes every 200 ms, periodic push-pull; HashiCorp publishes a convergence simulator rather than measured figures). Lifeguard (Dadgar, Phillips, Currey, 2018) reports more than 50x fewer false positives under slow members; here a member stalled 75 % of the time was held down briefly by 1 (observer, member) pair in 30 s at 100 peers and never made a healthy peer look dead.",
+  "Published figures: the SWIM paper (Das, Gupta, Motivala, DSN 2002) proves an expected first-detection time of e/(e - 1) protocol periods and a per-member message load independent of N (its measurements: constant load per member up to 55 members); the idle rows above (messages per peer per second from 100 to 10,000 peers) show the same flatness. memberlist's shipped LAN profile (1 s period, suspicion 4 log10(N) periods up to 6x) gives, by the same formula, 11.6 s expected / 64 s bound at 100 nodes and 20.2 s / 113 s at 10,000 (Serf's gossip internals page describes the same SWIM adaptations: gossip to 3 nodes every 200 ms, periodic push-pull; HashiCorp publishes a convergence simulator rather than measured figures). Lifeguard (Dadgar, Phillips, Currey, 2018) reports more than 50x fewer false positives under slow members; here a member stalled 75 % of the time was held down briefly by 1 (observer, member) pair in 30 s at 100 peers and never made a healthy peer look dead.",
   '',
-  "10,000 peers were not simulated: the simulation holds every peer's member table in one process (N^2 entries; the heap per peer above grows linearly, about 550 KiB per peer at 1,000, so about 55 GB at 10,000). Per-peer message rates follow from the protocol (one probe per period whatever N) and push-pull bytes from `2 * 68 B * N / (30 s * (ceil(log2 N - 5) + 1))`: about 4.5 KiB/s per peer at 10,000.",
+  'Memory: every peer holds every member, so one process simulating N peers holds N^2 entries. Member tables are columns (typed arrays by slot) with ids and metadata interned once per process (`member-interner.ts`): the B/entry column is the heap growth per (peer, member) pair, fixed per-peer state included (it dominates at 100 peers); before that change an entry cost about 563 B (55 GB at 10,000 peers), now about 40 B (about 4 GB). Per-peer message rates follow from the protocol (one probe per period whatever N); push-pull bytes from `2 * 68 B * N / (30 s * (ceil(log2 N - 5) + 1))`, the one per-peer cost that grows with N.',
 ].join('\n')
 
 async function main(): Promise<void> {
   const machine = await sampleMachine()
-  const rows: Row[] = []
-  for (const n of PEERS) {
+  const rows: Row[] = args.get('render-only') === 'true' ? (readResultsData<Row[]>('swim-sim') ?? []) : []
+  for (const n of args.get('render-only') === 'true' ? [] : PEERS) {
     for (const loss of LOSSES) {
       if (SKIP.has(`${n}@${loss}`)) continue
       process.stderr.write(`[swim-sim] ${n} peers, loss ${loss}...\n`)
@@ -281,10 +281,12 @@ async function main(): Promise<void> {
   }
   printTable('SWIM membership, simulated', table)
   if (args.get('no-write') === 'true') return
-  const formula = PEERS.map((n) => {
-    const { minMs, maxMs } = suspicionBounds(DEFAULT_SWIM_CONFIG, n)
-    return `N=${n}: suspicion ${minMs}-${maxMs} ms, retransmits ${retransmitLimit(DEFAULT_SWIM_CONFIG, n)}`
-  }).join('; ')
+  const formula = [...new Set(rows.map((r) => r.peers))]
+    .map((n) => {
+      const { minMs, maxMs } = suspicionBounds(DEFAULT_SWIM_CONFIG, n)
+      return `N=${n}: suspicion ${minMs}-${maxMs} ms, retransmits ${retransmitLimit(DEFAULT_SWIM_CONFIG, n)}`
+    })
+    .join('; ')
   writeResultsSection(
     'swim-sim',
     [
@@ -292,7 +294,7 @@ async function main(): Promise<void> {
       '',
       machineLine(machine),
       '',
-      `\`node --expose-gc --max-old-space-size=12000 --import tsx bench/swim-sim.ts --peers=${PEERS.join(',')} --loss=${LOSSES.join(',')}${SKIP.size > 0 ? ` --skip=${[...SKIP].join(',')}` : ''} --seed=${SEED}\`: the real SWIM state machine and codec (src/membership/swim) on the seeded simulation, virtual time; datagram loss as in the loss column, throughout (push-pull streams are reliable); idle cost measured before one peer turns CPU-starved (runs 300 ms, stalls 900 ms) for the rest of the run; defaults (period 500 ms, probe timeout 250 ms, k = 3, suspicion 2 log10(N) periods up to 4x). Bytes are encoded SWIM bytes (no transport framing). Wall time is this machine's, the rest is virtual and does not depend on load. ${formula}.`,
+      `\`node --expose-gc --max-old-space-size=12000 --import tsx bench/swim-sim.ts --peers=N --loss=L --warm=… --idle=… --slow=… --partition=… --seed=${SEED}\`, one invocation per row group (rows merge in bench/data/swim-sim.json; \`--render-only\` redraws this section): the real SWIM state machine and codec (src/membership/swim) on the seeded simulation, virtual time; datagram loss as in the loss column, throughout (push-pull streams are reliable); idle cost measured before one peer turns CPU-starved (runs 300 ms, stalls 900 ms) for the rest of the run; defaults (period 500 ms, probe timeout 250 ms, k = 3, suspicion 2 log10(N) periods up to 4x). Bytes are encoded SWIM bytes (no transport framing). Wall time is this machine's, the rest is virtual and does not depend on load. ${formula}.`,
       '',
       renderMarkdown(table),
       '',
