@@ -85,6 +85,41 @@ function quantileTime(times: number[], total: number, q: number): number {
   return sorted[Math.ceil(total * q) - 1] as number
 }
 
+/** A row with nothing measured yet. */
+const EMPTY_ROW: Row = {
+  peers: 0,
+  loss: 0,
+  phases: '',
+  bytesPerEntry: Number.NaN,
+  msgsPerPeerSec: Number.NaN,
+  bytesPerPeerSec: Number.NaN,
+  pushPullBytesPerPeerSec: Number.NaN,
+  heapPerPeer: Number.NaN,
+  change99: Number.NaN,
+  change100: Number.NaN,
+  detect99: Number.NaN,
+  detect100: Number.NaN,
+  expectedDetect: Number.NaN,
+  boundDetect: Number.NaN,
+  healMs: Number.NaN,
+  falsePositives: 0,
+  healFalsePositives: 0,
+  slowSuspicions: 0,
+  wallSec: Number.NaN,
+  virtualSec: Number.NaN,
+}
+
+/** Merges `rows` into bench/data/swim-sim.json (a row replaces the saved one of the same peers and loss). */
+function saveRows(rows: Row[]): Row[] {
+  const merged = [...rows]
+  for (const old of readResultsData<Row[]>('swim-sim') ?? []) {
+    if (old.phases !== undefined && !merged.some((r) => r.peers === old.peers && r.loss === old.loss)) merged.push(old)
+  }
+  merged.sort((a, b) => a.peers - b.peers || a.loss - b.loss)
+  writeResultsData('swim-sim', merged)
+  return merged
+}
+
 /** Heap plus array buffers: the member tables are typed arrays, mostly outside the V8 heap. */
 function heapNow(): number {
   const m = process.memoryUsage()
@@ -147,8 +182,31 @@ function run(n: number, loss: number): Row {
   process.stderr.write(
     `[swim-sim] ${n} peers: idle measured at ${sim.now} ms, heap/peer ${Math.round(heapPerPeer)} B, wall ${Math.round((performance.now() - wall) / 1000)} s\n`,
   )
+  const partial: Row = {
+    ...EMPTY_ROW,
+    peers: n,
+    loss,
+    phases: [WARM_MS, IDLE_MS, SLOW_MS, PARTITION_MS].map((ms) => ms / 1000).join('/'),
+    bytesPerEntry: heapPerPeer / (n - 1),
+    msgsPerPeerSec: perPeerSec(msgs),
+    bytesPerPeerSec: perPeerSec(bytes),
+    pushPullBytesPerPeerSec: perPeerSec(ppBytes),
+    heapPerPeer,
+  }
+  const checkpoint = (fields: Partial<Row>): void => {
+    Object.assign(partial, fields, {
+      falsePositives,
+      healFalsePositives,
+      slowSuspicions,
+      wallSec: (performance.now() - wall) / 1000,
+      virtualSec: sim.now / 1000,
+    })
+    process.stderr.write(`[swim-sim] partial: ${JSON.stringify(partial)}\n`)
+    if (args.get('no-write') !== 'true') saveRows([partial])
+  }
+  checkpoint({})
   phase = 'slow'
-  sim.slow(slowId, 300, 900)
+  if (SLOW_MS > 0) sim.slow(slowId, 300, 900)
   sim.runFor(SLOW_MS)
   // 2. metadata change
   changed = 'peer-7'
@@ -156,6 +214,7 @@ function run(n: number, loss: number): Row {
   sim.setMeta(changed, { ...simMeta(7), weight: 2 })
   sim.runFor(30_000, () => updatedAt.size >= n - 1)
   const changeTimes = [...updatedAt.values()].map((t) => t - changeAt)
+  checkpoint({ change99: quantileTime(changeTimes, n - 1, 0.99), change100: quantileTime(changeTimes, n - 1, 1) })
   // 3. crashes
   const victims = ids.slice(10, 10 + Math.max(1, Math.round(n / 100)))
   const crashAt = sim.now
@@ -175,7 +234,14 @@ function run(n: number, loss: number): Row {
     per99.push(quantileTime(seen, live - 1, 0.99))
     per100.push(quantileTime(seen, live - 1, 1))
   }
+  checkpoint({
+    detect99: Math.max(...per99),
+    detect100: Math.max(...per100),
+    expectedDetect: bound.expectedMs,
+    boundDetect: bound.boundMs,
+  })
   // 4. partition and heal
+  if (PARTITION_MS <= 0) return { ...partial, wallSec: (performance.now() - wall) / 1000, virtualSec: sim.now / 1000 }
   const island = ids.filter((id) => !victims.includes(id)).slice(-Math.round(n / 10))
   for (const id of island) partitioned.add(id)
   sim.partition(island)
@@ -232,15 +298,8 @@ async function main(): Promise<void> {
       process.stderr.write(`[swim-sim] ${n} peers: ${JSON.stringify(row)}\n`)
     }
   }
-  if (args.get('no-write') !== 'true') {
-    // Keep rows of other (peers, loss) runs from earlier invocations: a 10,000-peer run is done on its own.
-    const earlier = readResultsData<Row[]>('swim-sim') ?? []
-    for (const old of earlier) {
-      if (old.phases !== undefined && !rows.some((r) => r.peers === old.peers && r.loss === old.loss)) rows.push(old)
-    }
-    rows.sort((a, b) => a.peers - b.peers || a.loss - b.loss)
-    writeResultsData('swim-sim', rows)
-  }
+  // Keep rows of other (peers, loss) runs from earlier invocations: a 10,000-peer run is done on its own.
+  if (args.get('no-write') !== 'true') rows.splice(0, rows.length, ...saveRows(rows))
   const table: Table = {
     headers: [
       'peers',
