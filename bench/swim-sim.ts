@@ -252,29 +252,8 @@ function run(n: number, loss: number): Row {
   const liveIds = ids.filter((id) => !victims.includes(id))
   const healed = (): boolean => liveIds.every((id) => sim.peer(id).size === live)
   while (!healed() && sim.now - healAt < HEAL_LIMIT_MS) sim.runFor(250)
-  const healMs = healed() ? sim.now - healAt : Number.NaN
-  return {
-    peers: n,
-    loss,
-    phases: [WARM_MS, IDLE_MS, SLOW_MS, PARTITION_MS].map((ms) => ms / 1000).join('/'),
-    bytesPerEntry: heapPerPeer / (n - 1),
-    msgsPerPeerSec: perPeerSec(msgs),
-    bytesPerPeerSec: perPeerSec(bytes),
-    pushPullBytesPerPeerSec: perPeerSec(ppBytes),
-    heapPerPeer,
-    change99: quantileTime(changeTimes, n - 1, 0.99),
-    change100: quantileTime(changeTimes, n - 1, 1),
-    detect99: Math.max(...per99),
-    detect100: Math.max(...per100),
-    expectedDetect: bound.expectedMs,
-    boundDetect: bound.boundMs,
-    healMs,
-    falsePositives,
-    healFalsePositives,
-    slowSuspicions,
-    wallSec: (performance.now() - wall) / 1000,
-    virtualSec: sim.now / 1000,
-  }
+  checkpoint({ healMs: healed() ? sim.now - healAt : Number.NaN })
+  return partial
 }
 
 /** Stated bounds and published figures, printed under the table. */
