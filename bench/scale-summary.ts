@@ -197,7 +197,8 @@ const table: Table = {
     const s = swim.find((r) => r.peers === n)
     const g = graph.find((r) => r.peers === n)
     const q = ring.find((r) => r.members === n)
-    const ms = (x: number | undefined): string => (x === undefined ? '-' : `${fmt(x / 1000, 1)} s`)
+    const ms = (x: number | undefined): string =>
+      x === undefined || !Number.isFinite(x) ? '-' : `${fmt(x / 1000, 1)} s`
     return [
       n.toLocaleString('en'),
       s === undefined ? '-' : fmt(s.msgsPerPeerSec),
