@@ -178,7 +178,7 @@ function run(n: number, loss: number): Row {
   })
   const perPeerSec = (x: number): number => x / n / (idleMs / 1000)
   gc?.()
-  const heapPerPeer = (heapNow() - heapBefore) / n
+  const heapPerPeer = gc ? (heapNow() - heapBefore) / n : Number.NaN
   process.stderr.write(
     `[swim-sim] ${n} peers: idle measured at ${sim.now} ms, heap/peer ${Math.round(heapPerPeer)} B, wall ${Math.round((performance.now() - wall) / 1000)} s\n`,
   )
@@ -304,11 +304,11 @@ async function main(): Promise<void> {
       fmt(r.msgsPerPeerSec),
       fmtBytes(r.bytesPerPeerSec),
       fmtBytes(r.pushPullBytesPerPeerSec),
-      gc ? fmtBytes(r.heapPerPeer) : 'n/a (no --expose-gc)',
-      gc ? fmt(r.bytesPerEntry, 0) : 'n/a',
+      Number.isFinite(r.heapPerPeer) ? fmtBytes(r.heapPerPeer) : 'n/a (no --expose-gc)',
+      fmt(r.bytesPerEntry, 0),
       `${fmt(r.change99, 0)} / ${fmt(r.change100, 0)}`,
       `${fmt(r.detect99, 0)} / ${fmt(r.detect100, 0)}`,
-      `${r.expectedDetect} / ${r.boundDetect}`,
+      `${fmt(r.expectedDetect, 0)} / ${fmt(r.boundDetect, 0)}`,
       fmt(r.healMs, 0),
       String(r.falsePositives),
       String(r.healFalsePositives),
