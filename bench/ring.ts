@@ -11,6 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { createHashRing, DEFAULT_VNODES, type HashRing } from '../src/ring/hash-ring.js'
+import { fakePeerId } from './lib/peer-ids.js'
 
 const MEMBERS = 100
 const KEYS = 100_000
@@ -30,15 +31,6 @@ function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
-}
-
-const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
-
-/** A string shaped like an Ed25519 libp2p peer id (`12D3KooW` + 44 base58 characters). */
-function fakePeerId(random: () => number): string {
-  let id = '12D3KooW'
-  for (let i = 0; i < 44; i++) id += BASE58[Math.floor(random() * BASE58.length)]
-  return id
 }
 
 const keys = Array.from({ length: KEYS }, (_, i) => `service-${i % 97}/config/key-${i}`)

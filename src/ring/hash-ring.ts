@@ -11,6 +11,11 @@
  * - **Proportional.** A member with weight `w` holds `round(w * vnodes)` points, so it owns about `w / totalWeight`
  *   of the key space (spread ~ `1 / sqrt(w * vnodes)`; see `bench/RESULTS.md`).
  *
+ * - **Incremental.** A membership or weight change costs O(vnodes) hashes at once and, on the next lookup, one linear
+ *   merge of that member's points into the sorted point arrays (`ring-points.ts`), not a re-sort of every point;
+ *   many changes at once (more than a quarter of the members) fall back to one full sort. Either way the arrays are
+ *   the same (test/unit/ring-incremental.test.ts compares against a ring built from scratch).
+ *
  * What it does not do: it knows nothing about liveness. Feed it the membership view (`add`/`remove`) and it answers
  * for that view; peers with different views give different answers until their views converge.
  *
@@ -24,6 +29,7 @@
 import { InvalidKeyError, InvalidOptionsError } from '../errors.js'
 import { InvalidMemberError, InvalidReplicasError, InvalidWeightError, TooManyMembersError } from './errors.js'
 import { type Hasher, loadHasher } from './hasher.js'
+import { compareIds, lowerBound, type PlacedMember, RingPoints, sortedDelete, sortedInsert } from './ring-points.js'
 
 /**
  * Default virtual nodes per unit of weight. Measured (`npx tsx bench/ring.ts`: 100 members, 100k keys, 20 member
@@ -129,6 +135,11 @@ export interface HashRing {
   weightOf(id: string): number | undefined
   /** All member ids, sorted (UTF-16 code unit order). A fresh array. */
   members(): string[]
+  /**
+   * Each member's exact share of the hash space (0..1, summing to 1): the arcs from the previous point to each of
+   * its points. What `ownerOf` gives a member for uniformly spread keys; for balance metrics. A fresh map.
+   */
+  arcShares(): Map<string, number>
 
   /**
    * Up to `replicas` distinct members responsible for `key`, in preference order: the member owning the first point
@@ -204,10 +215,6 @@ export async function createHashRing(init: HashRingInit = {}): Promise<HashRing>
   return ring
 }
 
-function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
-}
-
 /**
  * Indices of `keys` in ascending `(hashes[i], keys[i])` order, independent of the order `keys` came in.
  * Sorts packed doubles `hash * 2^21 + index` natively (about 5x faster than a comparator sort on 100k keys), then
@@ -238,19 +245,19 @@ class HashRingImpl implements HashRing {
   readonly epsilon: number | undefined
   readonly #hasher: Hasher
   readonly #weights = new Map<string, number>()
-  /** Cached points of each member (point `i` is `hash32(id, i)`), so a rebuild only hashes what changed. */
+  /** Cached points of each member (point `i` is `hash32(id, i)`), so a change only hashes what changed. */
   readonly #memberPoints = new Map<string, Uint32Array>()
   #version = 0
 
-  // Built lazily from the maps above by #build().
+  /** The sorted point arrays, brought up to date lazily (on the next lookup) by #build(). */
+  readonly #ring = new RingPoints()
+  /** Members added, removed or re-weighted since the last #build(). */
+  readonly #dirty = new Set<string>()
   #built = false
-  /** Member ids sorted; a member's index here is its rank. */
-  #ids: string[] = []
-  /** Sorted point positions. */
-  #points = new Uint32Array(0)
-  /** Rank of the member owning each point. */
-  #owners = new Uint32Array(0)
-  /** Per-rank marks for the distinct-member walk of ownerOf (compared to #epoch, so no clearing per call). */
+  #everBuilt = false
+  /** Member ids sorted (UTF-16 code unit order), as of the last #build(). */
+  #sorted: string[] = []
+  /** Per-slot marks for the distinct-member walk of ownerOf (compared to #epoch, so no clearing per call). */
   #marks = new Uint32Array(0)
   #epoch = 0
 
@@ -285,14 +292,14 @@ class HashRingImpl implements HashRing {
       this.#memberPoints.set(id, points)
     }
     this.#weights.set(id, weight)
-    this.#changed()
+    this.#changed(id)
     return true
   }
 
   remove(id: string): boolean {
     if (!this.#weights.delete(id)) return false
     this.#memberPoints.delete(id)
-    this.#changed()
+    this.#changed(id)
     return true
   }
 
@@ -320,7 +327,21 @@ class HashRingImpl implements HashRing {
 
   members(): string[] {
     if (!this.#built) this.#build()
-    return this.#ids.slice()
+    return this.#sorted.slice()
+  }
+
+  arcShares(): Map<string, number> {
+    if (!this.#built) this.#build()
+    const ring = this.#ring
+    const { points, owners } = ring
+    const owned = new Float64Array(ring.slotCount)
+    for (let i = 0; i < points.length; i++) {
+      const previous = i === 0 ? points[points.length - 1]! - 2 ** 32 : points[i - 1]!
+      owned[owners[i]!]! += points[i]! - previous
+    }
+    const out = new Map<string, number>()
+    for (const id of this.#sorted) out.set(id, owned[ring.slotOf(id)!]! / 2 ** 32)
+    return out
   }
 
   ownerOf(key: string, replicas = 1): string[] {
@@ -328,16 +349,17 @@ class HashRingImpl implements HashRing {
       throw new InvalidReplicasError(`replicas must be a positive integer, got ${String(replicas)}`)
     }
     if (!this.#built) this.#build()
-    const ids = this.#ids
-    if (ids.length === 0) {
+    const size = this.#sorted.length
+    if (size === 0) {
       if (typeof key !== 'string') throw new InvalidKeyError(`key must be a string, got ${typeof key}`)
       return []
     }
+    const ring = this.#ring
     let i = this.#indexOf(key)
-    const owners = this.#owners
-    if (replicas === 1) return [ids[owners[i]!]!]
+    const owners = ring.owners
+    if (replicas === 1) return [ring.idOf(owners[i]!)]
 
-    const want = Math.min(replicas, ids.length)
+    const want = Math.min(replicas, size)
     const marks = this.#marks
     if (this.#epoch === 0xffffffff) {
       marks.fill(0)
@@ -347,10 +369,10 @@ class HashRingImpl implements HashRing {
     const out: string[] = []
     // Every member holds at least one point, so one full turn finds all of them.
     for (let steps = owners.length; steps > 0 && out.length < want; steps--) {
-      const rank = owners[i]!
-      if (marks[rank] !== epoch) {
-        marks[rank] = epoch
-        out.push(ids[rank]!)
+      const slot = owners[i]!
+      if (marks[slot] !== epoch) {
+        marks[slot] = epoch
+        out.push(ring.idOf(slot))
       }
       if (++i === owners.length) i = 0
     }
@@ -359,11 +381,11 @@ class HashRingImpl implements HashRing {
 
   primaryOf(key: string): string | undefined {
     if (!this.#built) this.#build()
-    if (this.#ids.length === 0) {
+    if (this.#sorted.length === 0) {
       if (typeof key !== 'string') throw new InvalidKeyError(`key must be a string, got ${typeof key}`)
       return undefined
     }
-    return this.#ids[this.#owners[this.#indexOf(key)]!]
+    return this.#ring.idOf(this.#ring.owners[this.#indexOf(key)]!)
   }
 
   assign(keys: Iterable<string>): Map<string, string> {
@@ -373,46 +395,47 @@ class HashRingImpl implements HashRing {
     for (const key of unique) {
       if (typeof key !== 'string') throw new InvalidKeyError(`key must be a string, got ${typeof key}`)
     }
-    const ids = this.#ids
-    if (ids.length === 0 || unique.length === 0) return result
+    const ring = this.#ring
+    if (this.#sorted.length === 0 || unique.length === 0) return result
 
     const count = unique.length
     const hashes = new Uint32Array(count)
     for (let k = 0; k < count; k++) hashes[k] = this.#hasher.hash32(unique[k]!, KEY_SEED)
     const order = placementOrder(hashes, unique)
 
-    const points = this.#points
-    const owners = this.#owners
+    const points = ring.points
+    const owners = ring.owners
     if (this.epsilon === undefined) {
       for (let k = 0; k < count; k++) {
         const key = order[k]!
-        result.set(unique[key]!, ids[owners[this.#lowerBound(hashes[key]!)]!]!)
+        result.set(unique[key]!, ring.idOf(owners[this.#lowerBound(hashes[key]!)]!))
       }
       return result
     }
 
+    // Summed in member id order, so every peer rounds the same way.
     let totalWeight = 0
-    for (const id of ids) totalWeight += this.#weights.get(id)!
-    const capacity = new Float64Array(ids.length)
-    for (let rank = 0; rank < ids.length; rank++) {
-      const exact = ((1 + this.epsilon) * this.#weights.get(ids[rank]!)! * count) / totalWeight
-      capacity[rank] = Math.ceil(exact - exact * CEIL_SLACK)
+    for (const id of this.#sorted) totalWeight += this.#weights.get(id)!
+    const capacity = new Float64Array(ring.slotCount)
+    for (const id of this.#sorted) {
+      const exact = ((1 + this.epsilon) * this.#weights.get(id)! * count) / totalWeight
+      capacity[ring.slotOf(id)!] = Math.ceil(exact - exact * CEIL_SLACK)
     }
-    const load = new Uint32Array(ids.length)
+    const load = new Uint32Array(ring.slotCount)
     for (let k = 0; k < count; k++) {
       const key = order[k]!
       const start = this.#lowerBound(hashes[key]!)
       let i = start
-      let rank = owners[i]!
+      let slot = owners[i]!
       // Walk clockwise past full members. Capacities sum to >= (1 + epsilon) * count > count, so a member with
       // room always exists; the step bound only guards against floating-point surprises.
-      for (let steps = points.length; load[rank]! >= capacity[rank]! && steps > 0; steps--) {
+      for (let steps = points.length; load[slot]! >= capacity[slot]! && steps > 0; steps--) {
         if (++i === points.length) i = 0
-        rank = owners[i]!
+        slot = owners[i]!
       }
-      if (load[rank]! >= capacity[rank]!) rank = owners[start]!
-      load[rank]!++
-      result.set(unique[key]!, ids[rank]!)
+      if (load[slot]! >= capacity[slot]!) slot = owners[start]!
+      load[slot]!++
+      result.set(unique[key]!, ring.idOf(slot))
     }
     return result
   }
@@ -442,49 +465,47 @@ class HashRingImpl implements HashRing {
 
   /** First index whose point is `>= h`, or 0 if every point is below `h` (wrap-around). */
   #lowerBound(h: number): number {
-    const points = this.#points
-    let lo = 0
-    let hi = points.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (points[mid]! < h) lo = mid + 1
-      else hi = mid
-    }
-    return lo === points.length ? 0 : lo
+    const at = lowerBound(this.#ring.points, h)
+    return at === this.#ring.points.length ? 0 : at
   }
 
-  #changed(): void {
+  #changed(id: string): void {
     this.#version++
     this.#built = false
+    this.#dirty.add(id)
   }
 
+  /**
+   * Brings the point arrays up to date: a full sort the first time and when more than a quarter of the members
+   * changed at once, otherwise an incremental merge of just the changed members' points (see `ring-points.ts`).
+   * Both give the same arrays (the property test in test/unit/ring-incremental.test.ts checks it).
+   */
   #build(): void {
-    const ids = [...this.#weights.keys()].sort(compareIds)
-    let total = 0
-    for (const id of ids) total += this.#memberPoints.get(id)!.length
-    // Sort (point, rank) pairs as single doubles: point * 2^21 + rank is exact (< 2^53), and sorting by it orders
-    // equal points by rank, i.e. by member id: the deterministic tie-break.
-    const packed = new Float64Array(total)
-    let n = 0
-    for (let rank = 0; rank < ids.length; rank++) {
-      for (const point of this.#memberPoints.get(ids[rank]!)!) packed[n++] = point * RANK_SCALE + rank
+    const dirty = this.#dirty
+    const ring = this.#ring
+    if (!this.#everBuilt || dirty.size * 4 > this.#weights.size + 16) {
+      const ids = [...this.#weights.keys()].sort(compareIds)
+      ring.rebuild(ids.map((id) => ({ id, points: this.#memberPoints.get(id)! })))
+      this.#sorted = ids
+    } else {
+      const removed: string[] = []
+      const added: PlacedMember[] = []
+      for (const id of dirty) {
+        const placed = ring.slotOf(id) !== undefined
+        const present = this.#weights.has(id)
+        if (placed) removed.push(id)
+        if (present) added.push({ id, points: this.#memberPoints.get(id)! })
+        if (placed && !present) sortedDelete(this.#sorted, id)
+        else if (present && !placed) sortedInsert(this.#sorted, id)
+      }
+      ring.apply(removed, added)
     }
-    packed.sort()
-    const points = new Uint32Array(total)
-    const owners = new Uint32Array(total)
-    for (let k = 0; k < total; k++) {
-      const value = packed[k]!
-      const point = Math.floor(value / RANK_SCALE)
-      points[k] = point
-      owners[k] = value - point * RANK_SCALE
-    }
-    this.#ids = ids
-    this.#points = points
-    this.#owners = owners
-    if (this.#marks.length < ids.length) {
-      this.#marks = new Uint32Array(ids.length)
+    dirty.clear()
+    if (this.#marks.length < ring.slotCount) {
+      this.#marks = new Uint32Array(Math.max(ring.slotCount, 2 * this.#marks.length))
       this.#epoch = 0
     }
     this.#built = true
+    this.#everBuilt = true
   }
 }

@@ -55,7 +55,7 @@ import {
   sameMeta,
   suspectOverrides,
 } from './member.js'
-import { type MemberEntry, MemberTable } from './member-table.js'
+import { type MemberEntry, MemberTable, snapshotOf } from './member-table.js'
 import { Suspicion } from './suspicion.js'
 
 /** Options of {@link createSwim}. */
@@ -120,6 +120,8 @@ export class Swim {
   /** Signatures of the members' current `alive` records (re-sent in push-pulls). */
   readonly #signatures = new Map<string, Uint8Array>()
   #selfAlive: AliveUpdate | undefined
+  /** Earliest time the next push-pull may run; earlier push-pull timers are stale. */
+  #nextPushPullAt = 0
 
   constructor(init: SwimInit) {
     this.id = init.id
@@ -174,6 +176,33 @@ export class Swim {
     this.#queue.clear()
   }
 
+  /**
+   * Adds members known to be alive without events or dissemination, as if learnt by an earlier push-pull whose
+   * updates were all sent (the simulation's pre-formed mesh of thousands of peers: decoding the whole table once
+   * per peer would cost more than the run). Ids already known and this peer's own id are skipped. The next
+   * push-pull moves to a random point of the interval for the new size, as in a mesh that formed long ago (not
+   * every peer within the first unscaled interval).
+   */
+  restore(members: readonly AliveUpdate[], now: number): void {
+    this.#now = now
+    const c = this.config
+    for (const u of members) {
+      if (u.id === this.id || this.#table.get(u.id) !== undefined) continue
+      this.#table.add({
+        id: u.id,
+        state: 'alive',
+        incarnation: u.incarnation,
+        meta: u.meta,
+        changedAt: now,
+        left: false,
+        downFrom: '',
+        suspicion: undefined,
+      })
+    }
+    this.#nextPushPullAt = now + Math.floor(this.#random() * pushPullIntervalMs(c, this.size))
+    this.#timer(this.#nextPushPullAt, { kind: 'push-pull' })
+  }
+
   /** Takes everything asked for since the last drain. */
   drain(): SwimEffects {
     const out = this.#effects
@@ -208,12 +237,12 @@ export class Swim {
 
   /** The member `id` as this peer sees it (down tombstones included; not this peer). */
   member(id: string): SwimMember | undefined {
-    return this.#table.get(id)
+    return this.#table.snapshot(id)
   }
 
   /** Every known member other than this peer, down tombstones included. */
   members(): SwimMember[] {
-    return [...this.#table.entries()]
+    return this.#table.snapshots()
   }
 
   /** Handles one received message; malformed ones are refused without any change. */
@@ -311,7 +340,9 @@ export class Swim {
         }
         break
       case 'push-pull': {
-        this.#timer(now + pushPullIntervalMs(c, this.size), { kind: 'push-pull' })
+        if (now < this.#nextPushPullAt) break // superseded by restore()
+        this.#nextPushPullAt = now + pushPullIntervalMs(c, this.size)
+        this.#timer(this.#nextPushPullAt, { kind: 'push-pull' })
         const [peer] = this.#table.sample(1, (m) => m.state !== 'down')
         if (peer !== undefined) this.#pushPull(peer.id, false, false)
         break
@@ -594,14 +625,6 @@ export class Swim {
   }
 
   #event(type: SwimEvent['type'], e: MemberEntry): void {
-    const member: SwimMember = {
-      id: e.id,
-      state: e.state,
-      incarnation: e.incarnation,
-      meta: e.meta,
-      changedAt: e.changedAt,
-      left: e.left,
-    }
-    this.#effects.events.push({ type, member, at: this.#now })
+    this.#effects.events.push({ type, member: snapshotOf(e), at: this.#now })
   }
 }
