@@ -1,0 +1,72 @@
+/**
+ * Many seeds of the whole-stack random run (`simulated-mesh.ts`), shared by `npm test`
+ * (`test/integration/simulated-mesh.test.ts`) and the slow suite (`test/faults/simulated-mesh.test.ts`): runs seeds
+ * `base .. base + count - 1`, prints the failing seed with the command that replays it, and prints seeds per second.
+ *
+ * @module
+ */
+import { hash32 } from '../../src/transport/seeded-random.js'
+import { type RandomRunOptions, randomRun } from './simulated-mesh.js'
+
+/** Options of {@link runSeeds}. */
+export interface SeedsOptions {
+  /** First seed. */
+  base: number
+  /** How many seeds. */
+  count: number
+  /** Largest mesh: a seed runs `3 + seed % (maxPeers - 2)` peers. */
+  maxPeers: number
+  /** Every `writersEvery`-th seed runs a private mesh (`RandomRunOptions.writers`); 0: none. */
+  writersEvery: number
+  /** Random operations per run. Default 40. */
+  steps?: number
+  /** Seeds that once failed, run first. Default none. */
+  regressions?: readonly number[]
+  /** Label of the printed lines. */
+  label: string
+}
+
+/** The options of one seed: its peer count and whether it runs a private mesh. */
+export function seedOptions(
+  seed: number,
+  o: Pick<SeedsOptions, 'maxPeers' | 'writersEvery' | 'steps'>,
+): RandomRunOptions {
+  return {
+    peers: 3 + (seed % (o.maxPeers - 2)),
+    steps: o.steps ?? 40,
+    writers: o.writersEvery > 0 && hash32(`writers:${seed}`) % o.writersEvery === 0,
+  }
+}
+
+/** Runs the seeds; throws the first failure after printing how to replay it. Returns what it printed. */
+export async function runSeeds(o: SeedsOptions): Promise<{ seconds: number; ops: number; private: number }> {
+  const started = Date.now()
+  let ops = 0
+  let privateRuns = 0
+  let writerChanges = 0
+  let refused = 0
+  const seeds = [...(o.regressions ?? []), ...Array.from({ length: o.count }, (_, i) => (o.base + i) >>> 0)]
+  for (const seed of seeds) {
+    const options = seedOptions(seed, o)
+    try {
+      const r = await randomRun(seed, options)
+      ops += r.ops
+      writerChanges += r.writerChanges
+      refused += r.refused
+      if (options.writers) privateRuns++
+    } catch (err) {
+      console.log(
+        `[${o.label}] seed ${seed} (${options.peers} peers${options.writers ? ', writer set' : ''}) failed; replay: ` +
+          `CONFMESH_SEED=${seed} CONFMESH_SIM_SEEDS=1`,
+      )
+      throw err
+    }
+  }
+  const seconds = (Date.now() - started) / 1000
+  console.log(
+    `[${o.label}] ${seeds.length} seeds from ${o.base} (${privateRuns} with a writer set) in ${seconds.toFixed(1)} s ` +
+      `(${(seeds.length / seconds).toFixed(2)} seeds/s), ${ops} writes, ${writerChanges} writer-set changes, ` +
+      `${refused} writes refused`,
+  )
+  return { seconds, ops, private: privateRuns }
+}
