@@ -368,6 +368,7 @@ async function wireParts(
       : createJoinSync({
           ...join,
           self: peerId,
+          clock: time,
           membership,
           joining: o.bootstrap.length > 0,
           heartbeatMs: o.timing.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,

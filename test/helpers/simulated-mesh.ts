@@ -157,7 +157,6 @@ export class SimulatedCluster {
         bootstrap: peer === first ? [] : [`/memory/${first.id}/p2p/${first.id}`],
         timing: SIM_TIMING,
         retention: { versions: 25 },
-        ring: { joinSync: false },
         ...(this.seedWriters === undefined ? {} : { writers: this.seedWriters }),
         logger: SILENT,
       }),
@@ -176,6 +175,8 @@ export interface RandomRunResult {
   partitions: number
   /** Writer-set changes (private meshes). */
   writerChanges: number
+  /** Slices of first states fetched by ring-served join sync (open meshes; counted on the peers running at the end). */
+  joinParts: number
   /** Writes refused: by the API of a peer that is not a writer, and forged updates every replica refused. */
   refused: number
   events: number
@@ -374,8 +375,10 @@ export async function randomRun(seed: number, options: RandomRunOptions): Promis
     }
   }
   const json = replicaState(cluster.running()[0]!).json
+  const joinParts = cluster.running().reduce((n, m) => n + (m.diagnostics().counters['join.parts'] ?? 0), 0)
   return {
     ...result,
+    joinParts,
     hash: network.traceHash(),
     lines: network.trace.lines(),
     events: network.trace.events,

@@ -46,7 +46,11 @@ export async function runSeeds(o: SeedsOptions): Promise<{ seconds: number; ops:
   let writerChanges = 0
   let refused = 0
   const seeds = [...(o.regressions ?? []), ...Array.from({ length: o.count }, (_, i) => (o.base + i) >>> 0)]
-  for (const seed of seeds) {
+  for (const [i, seed] of seeds.entries()) {
+    if (i > 0 && i % 100 === 0) {
+      const sec = (Date.now() - started) / 1000
+      console.log(`[${o.label}] ${i} seeds passed in ${sec.toFixed(0)} s (${(i / sec).toFixed(2)} seeds/s)`)
+    }
     const options = seedOptions(seed, o)
     try {
       const r = await randomRun(seed, options)

@@ -24,10 +24,13 @@ describe('whole peers on the simulated network', () => {
       const again = await randomRun(base, { peers: 4, steps: 30, writers })
       console.log(
         `[simulated mesh] seed ${base}${writers ? ' (writer set)' : ''}: trace ${first.hash}, ${first.events} events, ` +
-          `${first.ops} writes, ${first.writerChanges} writer-set changes, ${first.refused} refused`,
+          `${first.ops} writes, ${first.writerChanges} writer-set changes, ${first.refused} refused, ` +
+          `${first.joinParts} join slices`,
       )
       expect(again.hash).toBe(first.hash)
       expect(again.json).toBe(first.json)
+      // open meshes join through ring-served join sync (on virtual time); private ones pull from writers
+      if (!writers) expect(first.joinParts).toBeGreaterThan(0)
     }
   })
 
