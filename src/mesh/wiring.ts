@@ -389,7 +389,7 @@ async function wireParts(
   if (joinSync !== undefined && !joinSync.ready) pulls.hold(joinSync.done)
   const leases = createLeases({
     ...o.lease,
-    transport,
+    ...seams,
     protocol: `${base}/lease/1.0.0`,
     self: peerId,
     ring,
