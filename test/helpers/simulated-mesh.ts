@@ -31,6 +31,7 @@ import type { SeededRandom } from '../../src/transport/seeded-random.js'
 import { createSimulatedNetwork, type SimulatedNetwork } from '../../src/transport/simulated-network.js'
 import { encodeMessage } from '../../src/wire/codec.js'
 import { replicaState } from './cluster.js'
+import { LeaseLedger, SIM_LEASE_MAX_TTL_MS } from './simulated-leases.js'
 
 /** Timing of simulated peers (the defaults, but anti-entropy every 2 s). */
 const SIM_TIMING = { heartbeatMs: 1_000, memberTimeoutMs: 4_000, antiEntropyMs: 2_000 }
@@ -157,6 +158,7 @@ export class SimulatedCluster {
         bootstrap: peer === first ? [] : [`/memory/${first.id}/p2p/${first.id}`],
         timing: SIM_TIMING,
         retention: { versions: 25 },
+        lease: { maxTtlMs: SIM_LEASE_MAX_TTL_MS },
         ...(this.seedWriters === undefined ? {} : { writers: this.seedWriters }),
         logger: SILENT,
       }),
@@ -177,6 +179,8 @@ export interface RandomRunResult {
   writerChanges: number
   /** Slices of first states fetched by ring-served join sync (open meshes; counted on the peers running at the end). */
   joinParts: number
+  /** Lease counters (granted, refused, renewed, lost, released, uses, fenced). */
+  leases: Record<string, number>
   /** Writes refused: by the API of a peer that is not a writer, and forged updates every replica refused. */
   refused: number
   events: number
@@ -194,6 +198,11 @@ export interface RandomRunOptions {
    * updates forged and published by peers that were never writers (which every replica must refuse). Default false.
    */
   writers?: boolean
+  /**
+   * Leases: random acquire / renew / release / use on random live peers, checked for exclusion and fencing-token
+   * order on virtual time (`simulated-leases.ts`). Default true.
+   */
+  leases?: boolean
   /** Trace lines kept (for finding where two runs part). Default 200. */
   traceLines?: number
 }
@@ -259,6 +268,9 @@ export async function randomRun(seed: number, options: RandomRunOptions): Promis
   const everWriters = new Set(cluster.seedWriters ?? [])
   const forgedClients: number[] = []
   const rnd: SeededRandom = network.random.fork('ops')
+  const leaseRnd = network.random.fork('leases')
+  const ledger =
+    options.leases === false ? undefined : new LeaseLedger(network, SIM_LEASE_MAX_TTL_MS + SIM_TIMING.memberTimeoutMs)
   const keys = ['a', 'b', 'c', 'd', 'e', 'f']
   const namespaces = ['default', 'payments', 'flags']
   const versions: string[] = []
@@ -284,6 +296,7 @@ export async function randomRun(seed: number, options: RandomRunOptions): Promis
     const live = cluster.peers.filter((p) => p.mesh !== undefined)
     const peer = rnd.pick(live)
     const m = peer.mesh!
+    if (ledger !== undefined && leaseRnd.chance(0.35)) await ledger.step(leaseRnd, m)
     const p = rnd.next()
     if (p < 0.45) {
       const ns = m.namespace(rnd.pick(namespaces))
@@ -312,14 +325,17 @@ export async function randomRun(seed: number, options: RandomRunOptions): Promis
       const cut = live.filter(() => rnd.chance(0.4)).map((x) => x.id)
       if (cut.length > 0 && cut.length < live.length) {
         network.partition([cut])
+        ledger?.partitioned()
         partitioned = true
         result.partitions++
       }
     } else if (p < 0.8 && partitioned) {
       network.heal()
+      ledger?.healed()
       partitioned = false
     } else if (p < 0.83 && live.length > 2 && peer !== cluster.peers[0]) {
       cluster.crash(peer)
+      ledger?.crashed(peer.id)
       result.crashes++
     } else if (p < 0.88) {
       const down = cluster.peers.filter((x) => x.mesh === undefined)
@@ -359,6 +375,7 @@ export async function randomRun(seed: number, options: RandomRunOptions): Promis
     await network.runFor(rnd.int(0, 400))
   }
   network.heal()
+  ledger?.healed()
   for (const peer of cluster.peers) if (peer.mesh === undefined) await cluster.restart(peer)
   checkedAt = Number.NEGATIVE_INFINITY
   try {
@@ -374,11 +391,13 @@ export async function randomRun(seed: number, options: RandomRunOptions): Promis
       throw new Error(`seed ${seed}: ${mesh.peerId} applied a forged update (clients ${leaked.join(', ')})`)
     }
   }
+  ledger?.check()
   const json = replicaState(cluster.running()[0]!).json
   const joinParts = cluster.running().reduce((n, m) => n + (m.diagnostics().counters['join.parts'] ?? 0), 0)
   return {
     ...result,
     joinParts,
+    leases: { ...ledger?.counts },
     hash: network.traceHash(),
     lines: network.trace.lines(),
     events: network.trace.events,

@@ -5,8 +5,19 @@
  *
  * @module
  */
+import { appendFileSync } from 'node:fs'
 import { hash32 } from '../../src/transport/seeded-random.js'
 import { type RandomRunOptions, randomRun } from './simulated-mesh.js'
+
+/**
+ * Prints a line, and appends it to the file `CONFMESH_SIM_PROGRESS` names (vitest shows a test's output only when
+ * it ends: a long slow-suite run can be followed there).
+ */
+function progress(line: string): void {
+  console.log(line)
+  const file = process.env.CONFMESH_SIM_PROGRESS
+  if (file !== undefined && file !== '') appendFileSync(file, `${new Date().toISOString()} ${line}\n`)
+}
 
 /** Options of {@link runSeeds}. */
 export interface SeedsOptions {
@@ -45,11 +56,12 @@ export async function runSeeds(o: SeedsOptions): Promise<{ seconds: number; ops:
   let privateRuns = 0
   let writerChanges = 0
   let refused = 0
+  const leases: Record<string, number> = {}
   const seeds = [...(o.regressions ?? []), ...Array.from({ length: o.count }, (_, i) => (o.base + i) >>> 0)]
   for (const [i, seed] of seeds.entries()) {
-    if (i > 0 && i % 100 === 0) {
+    if (i > 0 && i % 50 === 0) {
       const sec = (Date.now() - started) / 1000
-      console.log(`[${o.label}] ${i} seeds passed in ${sec.toFixed(0)} s (${(i / sec).toFixed(2)} seeds/s)`)
+      progress(`[${o.label}] ${i} seeds passed in ${sec.toFixed(0)} s (${(i / sec).toFixed(2)} seeds/s)`)
     }
     const options = seedOptions(seed, o)
     try {
@@ -57,9 +69,10 @@ export async function runSeeds(o: SeedsOptions): Promise<{ seconds: number; ops:
       ops += r.ops
       writerChanges += r.writerChanges
       refused += r.refused
+      for (const [k, v] of Object.entries(r.leases)) leases[k] = (leases[k] ?? 0) + v
       if (options.writers) privateRuns++
     } catch (err) {
-      console.log(
+      progress(
         `[${o.label}] seed ${seed} (${options.peers} peers${options.writers ? ', writer set' : ''}) failed; replay: ` +
           `CONFMESH_SEED=${seed} CONFMESH_SIM_SEEDS=1`,
       )
@@ -67,10 +80,10 @@ export async function runSeeds(o: SeedsOptions): Promise<{ seconds: number; ops:
     }
   }
   const seconds = (Date.now() - started) / 1000
-  console.log(
+  progress(
     `[${o.label}] ${seeds.length} seeds from ${o.base} (${privateRuns} with a writer set) in ${seconds.toFixed(1)} s ` +
       `(${(seeds.length / seconds).toFixed(2)} seeds/s), ${ops} writes, ${writerChanges} writer-set changes, ` +
-      `${refused} writes refused`,
+      `${refused} writes refused, leases ${JSON.stringify(leases)}`,
   )
   return { seconds, ops, private: privateRuns }
 }

@@ -25,7 +25,7 @@ describe('whole peers on the simulated network', () => {
       console.log(
         `[simulated mesh] seed ${base}${writers ? ' (writer set)' : ''}: trace ${first.hash}, ${first.events} events, ` +
           `${first.ops} writes, ${first.writerChanges} writer-set changes, ${first.refused} refused, ` +
-          `${first.joinParts} join slices`,
+          `${first.joinParts} join slices, leases ${JSON.stringify(first.leases)}`,
       )
       expect(again.hash).toBe(first.hash)
       expect(again.json).toBe(first.json)
