@@ -4,7 +4,8 @@
  * them in the style of Yjs's randomized tests: random writes, deletes, batches, rollbacks, partitions, crashes and
  * restarts from each peer's own storage, for 3-20 peers, ending in a full comparison of every replica. Private meshes
  * (a writer set) add writer-set changes, refused writes of peers that are not writers, and forged updates that every
- * replica must refuse.
+ * replica must refuse. Every run also takes leases (`simulated-leases.ts`), and open meshes join through ring-served
+ * join sync; both run on the virtual clock.
  *
  * Each peer has a real Ed25519 identity derived from the seed (so its data dir identity matches its transport) and a
  * memory volume that survives its crashes. Every clock, timer and random choice of the stack comes from the network,

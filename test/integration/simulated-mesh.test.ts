@@ -2,7 +2,9 @@
  * Replayable whole-stack random tests on the simulated network: whole confmesh peers (createMesh) with random writes,
  * deletes, batches, rollbacks, partitions, crashes and restarts from their own storage; half the seeds run a private
  * mesh whose writer set changes during the run, with writes of peers that are not writers (refused locally) and
- * updates forged by peers that never were (refused by every replica). Every run ends with identical JSON, state
+ * updates forged by peers that never were (refused by every replica). Every run also takes leases (acquire, renew,
+ * release, use with crashes and partitions; exclusion and fencing-token order checked on virtual time) and joins
+ * through ring-served join sync. Every run ends with identical JSON, state
  * vectors, history and writer sets everywhere, complete rings, nothing pending. The same seed gives the same run
  * (trace hash). `CONFMESH_SEED=<n>` replays one seed; the slow suite (`test/faults/simulated-mesh.test.ts`) runs
  * thousands, with up to 20 peers.
