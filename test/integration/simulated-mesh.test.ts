@@ -17,7 +17,9 @@ import { runSeeds } from '../helpers/simulated-seeds.js'
 const base = seedFromEnv()
 const SEEDS = Number(process.env.CONFMESH_SIM_SEEDS ?? 100)
 /** Seeds that once failed (run first, every time). */
-const REGRESSIONS: number[] = []
+const REGRESSIONS: number[] = [
+  2415264175, // a writer set changed concurrently with the removal of its author: replicas differed for good (§4)
+]
 
 describe('whole peers on the simulated network', () => {
   it('the same seed replays the same run, event for event (open and private meshes)', async () => {
