@@ -392,6 +392,7 @@ async function wireParts(
             await catchUp.pull(id)
           },
           onReady: () => {
+            persistence?.contacted() // the first state came from peers: a reused writer id is confirmed
             ready = true
             membership.announce()
           },

@@ -47,7 +47,7 @@ import { decodeFlag, decodeText, decodeUint32, encodeFlag, encodeText, encodeUin
 import { chooseWriter, freshWriter, type WriterChoice } from './writer-id.js'
 
 /** Default of {@link PersistenceInit.writerHoldMs}. */
-export const DEFAULT_WRITER_HOLD_MS = 3_000
+export const DEFAULT_WRITER_HOLD_MS = 10_000
 /** Default of {@link PersistenceInit.addressSaveMs}. */
 export const DEFAULT_ADDRESS_SAVE_MS = 5_000
 

@@ -121,7 +121,7 @@ describe('durability: a data dir restored from an older backup', () => {
     restore()
     cutOff = true
     a = track(await startMesh({ dataDir: dir, bootstrap: [b.addresses[0]!], connectionGater: gater }))
-    await a.set('v', 5) // resolves after the hold (writerHoldMs, 3 s)
+    await a.set('v', 5) // resolves after the hold (writerHoldMs, 10 s)
     const alone = counter(a, 'writerId')
     expect(alone).not.toBe(writerId)
     expect(counter(a, 'writerUnverified')).toBe(1)
