@@ -59,7 +59,7 @@ export async function runSeeds(o: SeedsOptions): Promise<{ seconds: number; ops:
   const leases: Record<string, number> = {}
   const seeds = [...(o.regressions ?? []), ...Array.from({ length: o.count }, (_, i) => (o.base + i) >>> 0)]
   for (const [i, seed] of seeds.entries()) {
-    if (i > 0 && i % 10 === 0) {
+    if (i > 0 && i % (process.env.CONFMESH_SIM_PROGRESS ? 10 : 100) === 0) {
       const sec = (Date.now() - started) / 1000
       progress(`[${o.label}] ${i} seeds passed in ${sec.toFixed(0)} s (${(i / sec).toFixed(2)} seeds/s)`)
     }
