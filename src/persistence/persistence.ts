@@ -423,7 +423,7 @@ class StoredPeer implements Persistence {
 
   private async doClose(): Promise<void> {
     this.clock.clearInterval(this.timer)
-    this.giveUpWriter('stopping') // held writes go ahead (under a fresh id) rather than wait forever
+    if (this.hold !== undefined) this.giveUpWriter('stopping') // held writes go ahead under a fresh id
     try {
       await this.bound?.detach()
       await this.saveAddresses()
