@@ -7,6 +7,15 @@
  * `clearInterval` returned; timers due at the same instant fire in the order they were set. {@link systemClock}
  * does not keep the process alive for its timers (they are `unref`ed), like the timers the stack uses today.
  *
+ * Every part whose timing changes what a simulated run does takes the mesh's clock: membership, catch-up, the pull
+ * scheduler, persistence, history pruning, join sync and leases. Two time uses stay on real time, on purpose:
+ * - the update guard's budget (`yjs-guard/limits.ts` `maxMillis`, `performance.now` in `yjs-guard/parser.ts`) bounds
+ *   the real CPU time one inspection may take (a stall guard). Virtual time does not move while synchronous code
+ *   runs, so on a virtual clock the bound could never trip; simulated updates are far below it, so it never decides a
+ *   simulated run either;
+ * - the libp2p transport's dial timeout (`transport/libp2p-transport.ts`) waits for real sockets; a simulated run
+ *   never uses that transport (the simulated one times its dials out on virtual time).
+ *
  * Randomness is the clock's sibling: parts that jitter or pick take a {@link Random} (default `Math.random`) so a
  * simulated run can hand them a seeded one.
  *

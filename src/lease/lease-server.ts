@@ -60,6 +60,8 @@ export interface LeaseServerInit {
   writeRecord(name: string, record: LeaseRecord): Promise<void>
   /** Monotonic clock in ms. Default `performance.now`. */
   now?: () => number
+  /** Wall clock in ms since the epoch (token floor, `grantedAt` of records). Default `Date.now`. */
+  wallNow?: () => number
   logger: { debug(msg: string): void }
 }
 
@@ -109,12 +111,14 @@ class Server implements LeaseServer {
   }
   readonly #init: LeaseServerInit
   readonly #now: () => number
+  readonly #wallNow: () => number
   readonly #grants = new Map<string, Grant>()
   readonly #lastToken = new Map<string, number>()
 
   constructor(init: LeaseServerInit) {
     this.#init = init
     this.#now = init.now ?? (() => performance.now())
+    this.#wallNow = init.wallNow ?? Date.now
   }
 
   async handle(request: LeaseMessage, from: string): Promise<LeaseMessage> {
@@ -178,7 +182,7 @@ class Server implements LeaseServer {
     // A record near the top of the safe-integer range (forged, or from a clock far in the future) is ignored
     // rather than allowed to push tokens past what the wire format carries.
     const recorded = record !== undefined && record.token < MAX_RECORDED_TOKEN ? record.token : 0
-    const token = Math.max((this.#lastToken.get(name) ?? 0) + 1, recorded + 1, Date.now() * TOKEN_CLOCK_SCALE)
+    const token = Math.max((this.#lastToken.get(name) ?? 0) + 1, recorded + 1, this.#wallNow() * TOKEN_CLOCK_SCALE)
     const granted: Grant = {
       holder,
       holderPeer: from,
@@ -196,7 +200,7 @@ class Server implements LeaseServer {
         owner: this.#init.self,
         holder: from,
         ttlMs: request.ttlMs,
-        grantedAt: Date.now(),
+        grantedAt: this.#wallNow(),
       })
     } catch (err) {
       // E.g. this peer is not an allowed writer of the mesh. The grant stands: a later owner then continues the

@@ -13,6 +13,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
+import { type Clock, type Random, systemClock, type TimerHandle, timeoutSignal } from '../clock.js'
 import { assertValidKey } from '../config/key.js'
 import type { Namespace } from '../config/namespace.js'
 import type { JsonValue } from '../config/value.js'
@@ -113,6 +114,13 @@ export interface LeaseCounters extends LeaseServerCounters {
 /** Options of {@link createLeases}. */
 export interface LeasesInit extends LeaseOptions {
   transport: Transport
+  /**
+   * Time and timers: deadlines, expiry, backoff, the owner's takeover guard and token floor (virtual time in
+   * simulations). Default: the system clock (with `performance.now` for the owner's monotonic durations).
+   */
+  clock?: Clock
+  /** Randomness of backoff jitter and holder nonces (seeded in simulations). Default: `Math.random` and the CSPRNG. */
+  random?: Random
   /** Protocol id, e.g. `/confmesh/<mesh>/lease/1.0.0`. */
   protocol: string
   self: string
@@ -147,18 +155,18 @@ export function createLeases(init: LeasesInit): Leases {
   return new LeaseService(init)
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
       reject(signal.reason)
       return
     }
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       signal.removeEventListener('abort', onAbort)
       resolve()
     }, ms)
     function onAbort(): void {
-      clearTimeout(timer)
+      clock.clearTimeout(timer)
       reject(signal.reason)
     }
     signal.addEventListener('abort', onAbort, { once: true })
@@ -182,6 +190,8 @@ function parseRecord(value: JsonValue | undefined): LeaseRecord | undefined {
 
 class LeaseService implements Leases {
   readonly #init: LeasesInit
+  readonly clock: Clock
+  readonly #random: Random
   readonly #maxTtlMs: number
   readonly #history: OwnershipHistory
   readonly #server: LeaseServer
@@ -192,6 +202,10 @@ class LeaseService implements Leases {
 
   constructor(init: LeasesInit) {
     this.#init = init
+    this.clock = init.clock ?? systemClock
+    this.#random = init.random ?? Math.random
+    // the system clock's time may step; the owner measures its durations on performance.now then
+    const monotonic = this.clock === systemClock ? {} : { now: () => this.clock.now() }
     this.#maxTtlMs = init.maxTtlMs ?? DEFAULT_MAX_TTL_MS
     if (!Number.isSafeInteger(this.#maxTtlMs) || this.#maxTtlMs < 1) {
       throw new InvalidOptionsError(`lease.maxTtlMs must be a positive integer, got ${String(init.maxTtlMs)}`)
@@ -200,6 +214,7 @@ class LeaseService implements Leases {
     this.#history = createOwnershipHistory({
       self: init.self,
       windowMs: guardMs,
+      ...monotonic,
       ...(init.vnodes === undefined ? {} : { vnodes: init.vnodes }),
     })
     this.#server = createLeaseServer({
@@ -208,6 +223,8 @@ class LeaseService implements Leases {
       history: this.#history,
       maxTtlMs: this.#maxTtlMs,
       guardMs,
+      ...monotonic,
+      wallNow: () => this.clock.now(),
       readRecord: (name) => parseRecord(init.records.get(name)),
       writeRecord: async (name, record) => {
         await init.records.set(name, JSON.parse(JSON.stringify(record)) as JsonValue)
@@ -248,7 +265,7 @@ class LeaseService implements Leases {
   }
 
   async #serve(stream: TransportStream, from: string): Promise<void> {
-    const signal = AbortSignal.any([this.#controller.signal, AbortSignal.timeout(LEASE_EXCHANGE_TIMEOUT_MS)])
+    const signal = AbortSignal.any([this.#controller.signal, timeoutSignal(this.clock, LEASE_EXCHANGE_TIMEOUT_MS)])
     try {
       const request = decodeLeaseMessage(await readOne(stream, signal))
       const reply = await this.#server.handle(request, from)
@@ -264,7 +281,7 @@ class LeaseService implements Leases {
   async #exchange(peerId: string, request: LeaseMessage, outer: AbortSignal): Promise<LeaseMessage> {
     this.#requests.requests++
     if (peerId === this.#init.self) return this.#server.handle(request, this.#init.self)
-    const signal = AbortSignal.any([outer, AbortSignal.timeout(LEASE_EXCHANGE_TIMEOUT_MS)])
+    const signal = AbortSignal.any([outer, timeoutSignal(this.clock, LEASE_EXCHANGE_TIMEOUT_MS)])
     let stream: TransportStream | undefined
     try {
       await this.#init.connect(peerId)
@@ -291,11 +308,11 @@ class LeaseService implements Leases {
       throw new InvalidOptionsError(`ttlMs must be an integer in 1..${this.#maxTtlMs}, got ${String(ttlMs)}`)
     }
     const timeoutMs = options.timeoutMs ?? (wait ? DEFAULT_LEASE_WAIT_TIMEOUT_MS : DEFAULT_LEASE_REQUEST_TIMEOUT_MS)
-    const deadline = Date.now() + timeoutMs
-    const signals = [this.#controller.signal, AbortSignal.timeout(timeoutMs)]
+    const deadline = this.clock.now() + timeoutMs
+    const signals = [this.#controller.signal, timeoutSignal(this.clock, timeoutMs)]
     if (options.signal !== undefined) signals.push(options.signal)
     const signal = AbortSignal.any(signals)
-    const holder = randomBytes(12).toString('base64url')
+    const holder = this.#holderNonce()
     let target: string | undefined
     let hops = 0
     let attempt = 0
@@ -304,7 +321,7 @@ class LeaseService implements Leases {
       target ??= this.#init.ring.ownerOf(name)[0]
       let pause = 0
       if (target !== undefined) {
-        const sentAt = Date.now()
+        const sentAt = this.clock.now()
         let reply: LeaseMessage | undefined
         try {
           reply = await this.#exchange(target, { kind: 'acquire', name, holder, ttlMs }, signal)
@@ -357,14 +374,14 @@ class LeaseService implements Leases {
       }
       attempt++
       target = undefined
-      const remaining = deadline - Date.now()
+      const remaining = deadline - this.clock.now()
       if (remaining <= 0) {
         throw wait
           ? new LeaseTimeoutError(`lease ${name} not granted within ${timeoutMs} ms: ${lastProblem}`)
           : new LeaseUnavailableError(`lease ${name}: ${lastProblem}`)
       }
       try {
-        await sleep(Math.min(remaining, pause * (0.75 + Math.random() * 0.5) + 1), signal)
+        await sleep(this.clock, Math.min(remaining, pause * (0.75 + this.#random() * 0.5) + 1), signal)
       } catch {
         if (options.signal?.aborted) throw options.signal.reason
         if (this.#controller.signal.aborted) throw new MeshStoppedError('mesh stopped')
@@ -373,6 +390,12 @@ class LeaseService implements Leases {
           : new LeaseUnavailableError(`lease ${name}: ${lastProblem}`)
       }
     }
+  }
+
+  /** A requester's holder nonce: 12 random bytes (from the seeded source in simulations). */
+  #holderNonce(): string {
+    if (this.#init.random === undefined) return randomBytes(12).toString('base64url')
+    return Buffer.from(Array.from({ length: 12 }, () => Math.floor(this.#random() * 256))).toString('base64url')
   }
 
   /** Renewal / release of a lease, sent to its granting owner. */
@@ -390,7 +413,7 @@ class LeaseHandle implements Lease {
   readonly #service: LeaseService
   readonly #holder: string
   readonly #controller = new AbortController()
-  #timer: NodeJS.Timeout | undefined
+  #timer: TimerHandle | undefined
   #done = false
 
   constructor(
@@ -419,7 +442,7 @@ class LeaseHandle implements Lease {
   }
 
   get expired(): boolean {
-    return this.#done || Date.now() >= this.#expiresAt
+    return this.#done || this.#service.clock.now() >= this.#expiresAt
   }
 
   get signal(): AbortSignal {
@@ -431,7 +454,7 @@ class LeaseHandle implements Lease {
       this.#end('expired')
       throw new LeaseLostError(`lease ${this.name} (token ${this.token}) already ended`)
     }
-    const sentAt = Date.now()
+    const sentAt = this.#service.clock.now()
     let reply: LeaseMessage
     try {
       reply = await this.#service.request(this.owner, {
@@ -458,7 +481,7 @@ class LeaseHandle implements Lease {
   async release(): Promise<void> {
     if (this.#done) return
     this.#end('released')
-    if (Date.now() >= this.#expiresAt) return
+    if (this.#service.clock.now() >= this.#expiresAt) return
     try {
       await this.#service.request(this.owner, {
         kind: 'release',
@@ -472,15 +495,15 @@ class LeaseHandle implements Lease {
   }
 
   #schedule(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => this.#end('expired'), Math.max(0, this.#expiresAt - Date.now()))
-    this.#timer.unref()
+    const clock = this.#service.clock
+    clock.clearTimeout(this.#timer)
+    this.#timer = clock.setTimeout(() => this.#end('expired'), Math.max(0, this.#expiresAt - clock.now()))
   }
 
   #end(why: 'expired' | 'released' | 'lost'): void {
     if (this.#done) return
     this.#done = true
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#service.clock.clearTimeout(this.#timer)
     this.#controller.abort(new LeaseLostError(`lease ${this.name} (token ${this.token}) ${why}`))
   }
 }

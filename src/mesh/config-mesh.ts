@@ -8,6 +8,7 @@
 
 import { TypedEventEmitter } from 'main-event'
 import * as Y from 'yjs'
+import { timeoutSignal } from '../clock.js'
 import { DEFAULT_NAMESPACE, type EntryInfo, type Namespace } from '../config/namespace.js'
 import type { JsonValue } from '../config/value.js'
 import type { WatchListener, WatchTarget } from '../config/watch.js'
@@ -259,7 +260,8 @@ class Mesh implements ConfigMesh {
 
   async connect(address: string): Promise<void> {
     this.assertRunning()
-    await this.p.transport.dial([address], { signal: AbortSignal.timeout(10_000) })
+    // on the mesh's clock: a simulated run's dial must not depend on how much real time the run takes
+    await this.p.transport.dial([address], { signal: timeoutSignal(this.opts.clock, 10_000) })
   }
 
   async disconnect(peerId: string): Promise<void> {

@@ -39,6 +39,7 @@ import {
 } from '../membership/membership.js'
 import { createSwimMembership, swimConfigForTiming } from '../membership/swim-membership.js'
 import { openPersistence, type Persistence } from '../persistence/persistence.js'
+import { createWriteGate } from '../persistence/write-gate.js'
 import { NoLiveMembersError } from '../ring/errors.js'
 import { createMeshRing, type MeshRingService } from '../ring/mesh-ring.js'
 import type { MeshRollouts } from '../rollout/api.js'
@@ -193,6 +194,8 @@ async function wireParts(
 
   // data: restore through the pipeline, then the epoch, history, the store and security
   await persistence?.attach(doc, logger, ingest)
+  // a reused writer id is distrusted until the first catch-up (a data dir restored from a backup, docs/durability.md)
+  persistence?.guardReusedWriter(o.bootstrap.length > 0 || persistence.rememberedAddresses().length > 0)
   registerDocument(registry, doc)
   const epoch = createWriterEpoch({
     doc,
@@ -234,10 +237,14 @@ async function wireParts(
 
   // local writes: one batcher, one place that checks them
   const durable = (): Promise<void> | undefined => persistence?.durable() // with a data dir: once on disk
-  const batcher = createWriteBatcher((ops) => {
-    store.write(ops)
-    return durable()
-  })
+  // with a reused writer id, local writes wait for the first contact (a restored backup, persistence.ts)
+  const gate = createWriteGate(() => persistence?.writerHold())
+  const batcher = createWriteBatcher((ops) =>
+    gate.run(() => {
+      store.write(ops)
+      return durable()
+    }),
+  )
   /** The one check of a local write: may this peer write it, and does it (and what it rolls out) fit the schemas. */
   const checkLocal = (ops: WriteOp[]): void => {
     hooks.assertRunning()
@@ -250,7 +257,7 @@ async function wireParts(
   }
   const writeWithMeta = async (ops: WriteOp[], meta: WriteMeta): Promise<void> => {
     checkLocal(ops)
-    store.write(ops, meta)
+    await gate.run(() => store.write(ops, meta))
     await durable()
   }
   // the registry stores schemas through the checked write path, which in turn checks against the registry: the
@@ -345,7 +352,11 @@ async function wireParts(
   const pulls = createPullScheduler({
     ...seams,
     protocol: `${base}/sync/1.0.0`,
-    pull: (id) => catchUp.pull(id),
+    pull: async (id) => {
+      const bytes = await catchUp.pull(id)
+      persistence?.contacted()
+      return bytes
+    },
     logger,
     candidates: () =>
       membership
@@ -400,6 +411,7 @@ async function wireParts(
       : createJoinSync({
           ...join,
           self: peerId,
+          clock: time,
           membership,
           joining,
           heartbeatMs: o.timing.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
@@ -412,6 +424,7 @@ async function wireParts(
             await catchUp.pull(id)
           },
           onReady: () => {
+            persistence?.contacted() // the first state came from peers: a reused writer id is confirmed
             ready = true
             membership.announce()
           },
@@ -420,7 +433,7 @@ async function wireParts(
   if (joinSync !== undefined && !joinSync.ready) pulls.hold(joinSync.done)
   const leases = createLeases({
     ...o.lease,
-    transport,
+    ...seams,
     protocol: `${base}/lease/1.0.0`,
     self: peerId,
     ring,

@@ -26,7 +26,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import * as Y from 'yjs'
 import { type Clock, systemClock, type TimerHandle } from '../clock.js'
 import type { Ingest } from '../doc/ingest.js'
-import { isRemoteOrigin, STORAGE_ORIGIN } from '../doc/origins.js'
+import { CLEANUP_ORIGIN, isRemoteOrigin, LOCAL_ORIGIN, STORAGE_ORIGIN } from '../doc/origins.js'
 import { InvalidOptionsError } from '../errors.js'
 import type { MeshLogger } from '../logger.js'
 import {
@@ -46,6 +46,8 @@ import { DataDirMismatchError } from './errors.js'
 import { decodeFlag, decodeText, decodeUint32, encodeFlag, encodeText, encodeUint32, META } from './meta.js'
 import { chooseWriter, freshWriter, type WriterChoice } from './writer-id.js'
 
+/** Default of {@link PersistenceInit.writerHoldMs}. */
+export const DEFAULT_WRITER_HOLD_MS = 10_000
 /** Default of {@link PersistenceInit.addressSaveMs}. */
 export const DEFAULT_ADDRESS_SAVE_MS = 5_000
 
@@ -72,6 +74,12 @@ export interface PersistenceInit {
   deferMs?: number
   /** Timers (deferred stores, address book saves) and the address book's clock. Default: the system clock. */
   clock?: Clock
+  /**
+   * Longest wait of local writes for the first contact while a reused writer id is guarded
+   * ({@link Persistence.guardReusedWriter}); then they go ahead under a fresh writer id. Default
+   * {@link DEFAULT_WRITER_HOLD_MS}.
+   */
+  writerHoldMs?: number
   /** Draws a fresh writer epoch. Default: the CSPRNG (`security/client-id.ts`); simulations pass a seeded one. */
   drawEpoch?: () => number
 }
@@ -92,6 +100,13 @@ export interface PersistenceCounters extends DocPersistenceCounters {
   writerReused: number
   /** Times the writer id had to be replaced while running (peers held writes of ours the store lacked). */
   writerReplaced: number
+  /**
+   * 1 when the reused writer id was given up before the first completed catch-up (held writes waited `writerHoldMs`,
+   * or history pruning came first), so a fresh one was taken (see {@link Persistence.guardReusedWriter}); else 0.
+   */
+  writerUnverified: number
+  /** 1 while a reused writer id waits for the first contact, else 0. */
+  writerGuarded: number
   /** Address-book saves. */
   addressSaves: number
 }
@@ -118,6 +133,23 @@ export interface Persistence {
   attach(doc: Y.Doc, logger: MeshLogger, ingest: Pick<Ingest, 'apply'>): Promise<void>
   /** Resolves once every update applied to the document so far is durable (see `doc-persistence.ts`). */
   durable(): Promise<void>
+  /**
+   * Distrusts a reused writer id until the first contact (call after {@link attach}, when the peer expects peers: a
+   * bootstrap list or peers met before). A data dir restored from an older backup cannot tell that the mesh holds
+   * later writes under its stored id, so until {@link contacted}, local writes wait ({@link writerHold}) and history
+   * pruning takes a fresh writer id first (`docs/durability.md`). No-op when the writer id was not reused.
+   */
+  guardReusedWriter(peersExpected: boolean): void
+  /**
+   * While the reused writer id waits for the first contact: a promise that resolves once local writes may go ahead
+   * (at the first contact, or after `writerHoldMs` with a fresh writer id). `undefined` when they may go ahead now.
+   */
+  writerHold(): Promise<void> | undefined
+  /**
+   * A catch-up with a peer completed: whatever it held under our writer id is in the document now (and if it held
+   * more than the store, Yjs replaced the id and persistence followed), so a reused id is safe from here on.
+   */
+  contacted(): void
   /**
    * Saves the address book from `live` (the peers met: pass recently dropped members too, with when they were last
    * heard, so a peer that stops while briefly alone still remembers them) every `addressSaveMs` while it changes, and
@@ -219,6 +251,11 @@ class StoredPeer implements Persistence {
   private timer: TimerHandle | undefined
   private readonly clock: Clock
   private closing: Promise<void> | undefined
+  /** The reused writer id waits for the first contact (see {@link Persistence.guardReusedWriter}). */
+  private guarded = false
+  /** Local writes waiting for the first contact. */
+  private hold: { promise: Promise<void>; release: () => void; timer: TimerHandle } | undefined
+  private readonly holdMs: number
   private readonly own = {
     restoredUpdates: 0,
     restoredBytes: 0,
@@ -226,11 +263,13 @@ class StoredPeer implements Persistence {
     uncleanStart: 0,
     writerReused: 0,
     writerReplaced: 0,
+    writerUnverified: 0,
     addressSaves: 0,
   }
 
   constructor(init: PersistenceInit, privateKey: PrivateKey, restored: Restored) {
     this.clock = init.clock ?? systemClock
+    this.holdMs = init.writerHoldMs ?? DEFAULT_WRITER_HOLD_MS
     this.init = init
     this.privateKey = privateKey
     this.peerId = peerIdFromPrivateKey(privateKey).toString()
@@ -242,7 +281,7 @@ class StoredPeer implements Persistence {
 
   get counters(): PersistenceCounters {
     const bound = this.bound?.counters ?? { appends: 0, failedAppends: 0, compactions: 0 }
-    return { ...bound, ...this.own, writerId: this.writer?.clientId ?? 0 }
+    return { ...bound, ...this.own, writerId: this.writer?.clientId ?? 0, writerGuarded: this.guarded ? 1 : 0 }
   }
 
   rememberedAddresses(): string[] {
@@ -315,6 +354,59 @@ class StoredPeer implements Persistence {
     return this.bound?.durable() ?? Promise.resolve()
   }
 
+  guardReusedWriter(peersExpected: boolean): void {
+    if (this.doc === undefined || this.writer?.reused !== true || !peersExpected || this.guarded) return
+    this.guarded = true
+    this.doc.on('beforeTransaction', this.beforeTransaction)
+  }
+
+  writerHold(): Promise<void> | undefined {
+    if (!this.guarded) return undefined
+    if (this.hold === undefined) {
+      let release!: () => void
+      const promise = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const timer = this.clock.setTimeout(
+        () => this.giveUpWriter(`no peer reached within ${this.holdMs} ms`),
+        this.holdMs,
+      )
+      this.hold = { promise, release, timer }
+    }
+    return this.hold.promise
+  }
+
+  contacted(): void {
+    if (!this.guarded) return
+    this.guarded = false
+    this.doc?.off('beforeTransaction', this.beforeTransaction)
+    if (this.hold !== undefined) {
+      this.clock.clearTimeout(this.hold.timer)
+      this.hold.release()
+      this.hold = undefined
+    }
+  }
+
+  /** A local transaction before the first contact (history pruning may write a record): a fresh writer id first. */
+  private readonly beforeTransaction = (tr: Y.Transaction): void => {
+    // local writes wait for the contact (writerHold); remote updates, the restore and Yjs' own bookkeeping (origin
+    // null, e.g. `doc.getArray` defining a root type) create nothing under our id
+    if (tr.origin === LOCAL_ORIGIN || tr.origin === CLEANUP_ORIGIN) this.giveUpWriter('a local change')
+  }
+
+  /** Gives up the reused writer id before the first contact: a fresh one, then held writes go ahead. */
+  private giveUpWriter(why: string): void {
+    if (!this.guarded) return
+    this.contacted()
+    this.own.writerUnverified = 1
+    this.switchWriter(
+      'unverified',
+      (next) =>
+        `${why} before the first contact with a peer: writing under a fresh writer id ${next.clientId}, not the ` +
+        'reused one (peers may hold later writes under it if this data dir was restored from an older backup)',
+    )
+  }
+
   trackPeers(live: () => readonly LivePeer[]): void {
     this.live = live
     if (this.timer !== undefined || this.closing !== undefined) return
@@ -331,6 +423,7 @@ class StoredPeer implements Persistence {
 
   private async doClose(): Promise<void> {
     this.clock.clearInterval(this.timer)
+    if (this.hold !== undefined) this.giveUpWriter('stopping') // held writes go ahead under a fresh id
     try {
       await this.bound?.detach()
       await this.saveAddresses()
@@ -373,16 +466,27 @@ class StoredPeer implements Persistence {
     const doc = this.doc
     const writer = this.writer
     if (doc === undefined || writer === undefined || doc.clientID === writer.clientId) return
+    this.contacted() // the id is replaced: held writes may go ahead under the new one
+    this.own.writerReplaced++
+    this.switchWriter(
+      'replaced',
+      (next) =>
+        `peers hold writes under this peer's writer id ${writer.clientId} that its store lacks (restored from an ` +
+        `older backup, or a copied data dir?): switching to writer id ${next.clientId}`,
+    )
+  }
+
+  /** Takes a fresh epoch (a client id the document does not hold), sets it on the document and persists it. */
+  private switchWriter(reason: WriterChoice['reason'], message: (next: WriterChoice) => string): void {
+    const doc = this.doc
+    if (doc === undefined) return
     const stateVector = Y.decodeStateVector(Y.encodeStateVector(doc))
     const draw = this.init.drawEpoch === undefined ? {} : { drawEpoch: this.init.drawEpoch }
-    const next = freshWriter({ peerId: this.peerId, stateVector, ...draw }, 'replaced')
-    this.logger?.warn(
-      `peers hold writes under this peer's writer id ${writer.clientId} that its store lacks (restored from an older ` +
-        `backup, or a copied data dir?): switching to writer id ${next.clientId}`,
-    )
+    const next = freshWriter({ peerId: this.peerId, stateVector, ...draw }, reason)
+    this.logger?.warn(message(next))
     doc.clientID = next.clientId
     this.writer = next
-    this.own.writerReplaced++
+    // Not awaited: if the process dies before this is stored, the next start reuses the old epoch and guards it again.
     void this.init.storage
       .setMeta(META.epoch, encodeUint32(next.epoch))
       .catch((err: unknown) => this.logger?.error(`saving the writer epoch failed: ${String(err)}`))

@@ -41,8 +41,11 @@ export interface WriterChoice {
   clientId: number
   /** Whether the stored epoch was reused. */
   reused: boolean
-  /** Why a fresh epoch was drawn (`'new'`, `'gap'`, `'replaced'`), or `'reused'`. */
-  reason: 'reused' | 'new' | 'gap' | 'replaced'
+  /**
+   * Why a fresh epoch was drawn (`'new'`, `'gap'`, `'replaced'`: peers held more under the old one, `'unverified'`:
+   * a local write before the first contact), or `'reused'`.
+   */
+  reason: 'reused' | 'new' | 'gap' | 'replaced' | 'unverified'
 }
 
 /** Reuses the stored epoch when safe, else draws a fresh one whose client id the document does not know yet. */

@@ -26,6 +26,7 @@
  * @module
  */
 
+import { type Clock, systemClock } from '../clock.js'
 import type { Membership } from '../membership/membership.js'
 import { createHashRing, type HashRing } from '../ring/hash-ring.js'
 import { clampWeight } from '../ring/weight.js'
@@ -65,6 +66,8 @@ export interface JoinSyncInit extends JoinSyncOptions {
   membership: Membership
   /** Whether this peer must join; `false` for a peer that starts a mesh (it is ready at once). */
   joining: boolean
+  /** Time and timers of every wait and deadline (virtual time in simulations). Default: the system clock. */
+  clock?: Clock
   /** Heartbeat period, for the defaults of `settleMs` and `timeoutMs`. */
   heartbeatMs: number
   /** Virtual nodes of the placement ring. Default: the ring's default. */
@@ -124,19 +127,22 @@ class JoinSyncImpl implements JoinSync {
   #resolve!: () => void
   #lastChange = 0
   #wake: (() => void) | undefined
-  #started = Date.now()
+  readonly #clock: Clock
+  #started: number
   readonly #init: JoinSyncInit
   readonly #parts: number
   readonly #epsilon: number
   readonly #settleMs: number
   readonly #timeoutMs: number
   readonly #onMembership = (): void => {
-    this.#lastChange = Date.now()
+    this.#lastChange = this.#clock.now()
     this.#wake?.()
   }
 
   constructor(init: JoinSyncInit) {
     this.#init = init
+    this.#clock = init.clock ?? systemClock
+    this.#started = this.#clock.now()
     this.#ready = !init.joining
     this.#parts = init.parts ?? DEFAULT_JOIN_PARTS
     this.#epsilon = init.epsilon ?? DEFAULT_JOIN_EPSILON
@@ -171,9 +177,10 @@ class JoinSyncImpl implements JoinSync {
   /** Sleeps up to `ms`, or until the membership changes or the join sync stops. */
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
+      const clock = this.#clock
+      const timer = clock.setTimeout(done, ms)
       function done(): void {
-        clearTimeout(timer)
+        clock.clearTimeout(timer)
         resolve()
       }
       this.#wake = done
@@ -181,7 +188,7 @@ class JoinSyncImpl implements JoinSync {
   }
 
   async #run(): Promise<void> {
-    const started = Date.now()
+    const started = this.#clock.now()
     this.#started = started
     while (this.#running && !this.#ready) {
       try {
@@ -193,7 +200,7 @@ class JoinSyncImpl implements JoinSync {
     }
     if (!this.#running) return
     this.#ready = true
-    this.counters.joinMs = Date.now() - started
+    this.counters.joinMs = this.#clock.now() - started
     this.#init.membership.removeEventListener('change', this.#onMembership)
     this.#init.membership.removeEventListener('update', this.#onMembership)
     this.#init.logger.info(`first state complete in ${this.counters.joinMs} ms`)
@@ -206,12 +213,12 @@ class JoinSyncImpl implements JoinSync {
     const { membership } = this.#init
     const connected = () => membership.peers().filter((p) => p.connected)
     while (this.#running && connected().length === 0) await this.#sleep(this.#settleMs)
-    const firstContact = Date.now()
+    const firstContact = this.#clock.now()
     this.#lastChange = Math.max(this.#lastChange, firstContact)
     const servers = () => membership.peers().filter((p) => p.ready)
     for (;;) {
       if (!this.#running) return false
-      const now = Date.now()
+      const now = this.#clock.now()
       if (now - firstContact >= this.#timeoutMs) break
       const knows = this.#knowsMesh(servers())
       if (knows === 'all' || (knows === 'most' && now - this.#lastChange >= this.#settleMs)) break
@@ -219,7 +226,7 @@ class JoinSyncImpl implements JoinSync {
     }
     const ready = servers()
     this.#init.logger.debug(
-      `joining: first contact after ${firstContact - this.#started} ms, planning after ${Date.now() - firstContact} ms ` +
+      `joining: first contact after ${firstContact - this.#started} ms, planning after ${this.#clock.now() - firstContact} ms ` +
         `more (${membership.memberIds().length} members known, ${ready.length} ready)`,
     )
     if (ready.length === 0) return this.#fallback(connected().map((p) => p.peerId))
@@ -339,13 +346,13 @@ class JoinSyncImpl implements JoinSync {
     for (const peerId of candidates) {
       if (!this.#running) return undefined
       try {
-        const t0 = Date.now()
+        const t0 = this.#clock.now()
         await this.#init.connect(peerId)
-        const t1 = Date.now()
+        const t1 = this.#clock.now()
         const update = await this.#init.fetchPart(peerId, part, sv)
         this.#init.logger.debug(
           `slice ${part.index}/${part.count} from ${peerId}: ${update.length} bytes (connect ${t1 - t0} ms, ` +
-            `fetch ${Date.now() - t1} ms)`,
+            `fetch ${this.#clock.now() - t1} ms)`,
         )
         return { update, from: peerId }
       } catch (err) {
