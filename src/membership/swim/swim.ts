@@ -165,7 +165,14 @@ export class Swim {
   leave(now: number): void {
     this.#now = now
     this.#leaving = true
-    this.#enqueue({ type: 'down', id: this.id, incarnation: this.#incarnation, from: this.id })
+    const goodbye: MemberUpdate = { type: 'down', id: this.id, incarnation: this.#incarnation, from: this.id }
+    this.#enqueue(goodbye)
+    // Told to every reachable member at once, not only to the few a gossip round picks: a goodbye is sent once per
+    // run, and a member that misses it (the leaver stops right after) would only drop the leaver by suspicion.
+    const bytes = encodeUpdate(goodbye)
+    for (const e of this.#table.entries()) {
+      if (e.state !== 'down' && this.#reachable(e.id)) this.#send(e.id, { kind: 'gossip', updates: [bytes] })
+    }
   }
 
   /**
