@@ -387,6 +387,9 @@ class HeartbeatMembership extends TypedEventEmitter<MembershipEvents> implements
       if (now - r.lastSeen > this.timeoutMs + lateness) {
         this.records.delete(id)
         left.push(id)
+        // a silent member's connection may be half-open (its host vanished): libp2p's connection monitor is off
+        // (libp2p-node.ts), so membership closes it; a live peer reconnects through discovery.
+        if (this.init.transport.isConnected(id)) void this.init.transport.hangUp(id).catch(() => {})
       }
     }
     if (left.length > 0) this.emitChange([], left)

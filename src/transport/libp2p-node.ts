@@ -67,6 +67,10 @@ export async function createNode(init: NodeInit): Promise<MeshNode> {
     streamMuxers: [yamux()],
     ...(init.networkKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: init.networkKey }) }),
     ...(init.connectionGater === undefined ? {} : { connectionGater: init.connectionGater }),
+    // libp2p's connection monitor opens a ping stream on every connection every 10 s from both ends: in a mesh of 20
+    // that was most of an idle peer's CPU (3.8 stream negotiations per second per peer). Membership already detects
+    // dead peers (SWIM probes, or heartbeats) and closes their connections; Yamux keeps idle connections alive.
+    connectionMonitor: { enabled: false },
     peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap, timeout: 0 })] : [],
     connectionManager: {
       maxConnections: init.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
