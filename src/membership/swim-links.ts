@@ -11,9 +11,10 @@
  * - Push-pulls (the whole member table) go on a fresh stream of their own protocol (`/confmesh/<mesh>/swim-sync/1`),
  *   one frame of at most {@link SWIM_LIMITS}.maxPushPullBytes (16 MiB), then closed.
  * - A member this peer is not connected to is dialled on demand at the addresses it announced. Connections opened
- *   that way are kept in a least-recently-used set of at most `maxProbeConnections`; the oldest is closed when a
- *   new one would exceed it, so probing every member in turn does not leave a peer connected to everyone. A peer
- *   can `keep` such a connection (discovery wants it), which takes it out of the set.
+ *   that way are short-lived: {@link SwimLinks.closeIdle} closes those this peer sent nothing on for a while, and
+ *   at most `maxProbeConnections` are open at once (the least recently used is closed first), so probing members
+ *   in turn does not leave a peer connected to everyone. A peer can `keep` such a connection (discovery wants it),
+ *   which takes it out of the set.
  *
  * @module
  */
@@ -38,10 +39,17 @@ export interface SwimLinksInit {
   addressesOf(peerId: string): readonly string[]
   /** A message from an authenticated peer. */
   onMessage(from: string, bytes: Uint8Array): void
-  /** A connection opened for SWIM was closed to stay under the cap. */
+  /** This peer closes a connection it opened for SWIM (idle, or to stay under the cap). */
   onEvict?(peerId: string): void
+  /**
+   * A peer ended its SWIM stream to this one while still connected: it is alive and about to close a connection it
+   * opened for a probe (see {@link SwimLinks.closeIdle}). A crashed peer's stream ends with its connection instead.
+   */
+  onPeerEnded?(peerId: string): void
   /** Cap of connections opened for SWIM only. Default {@link DEFAULT_MAX_PROBE_CONNECTIONS}. */
   maxProbeConnections?: number
+  /** The time in ms, for idle probe connections. Default `Date.now`. */
+  now?: () => number
 }
 
 /** Traffic counters of one peer's SWIM links. */
@@ -77,14 +85,18 @@ export class SwimLinks {
   readonly #init: SwimLinksInit
   readonly #links = new Map<string, Link>()
   readonly #inbound = new Set<TransportStream>()
-  /** Connections this peer opened only for SWIM, least recently used first. */
-  readonly #probeConnections = new Set<string>()
+  /** Connections this peer opened only for SWIM -> when this peer last opened a stream on it; least recent first. */
+  readonly #probeConnections = new Map<string, number>()
+  /** Idle probe connections whose SWIM stream this peer ended; hung up at the next {@link SwimLinks.closeIdle}. */
+  readonly #ending = new Set<string>()
   readonly #maxProbe: number
+  readonly #now: () => number
   #running = false
 
   constructor(init: SwimLinksInit) {
     this.#init = init
     this.#maxProbe = init.maxProbeConnections ?? DEFAULT_MAX_PROBE_CONNECTIONS
+    this.#now = init.now ?? Date.now
   }
 
   /** Serves both protocols. */
@@ -162,6 +174,30 @@ export class SwimLinks {
     return this.#probeConnections.has(peerId)
   }
 
+  /**
+   * Closes the connections opened only for SWIM that this peer opened no stream on for `idleMs` (a probe's, a
+   * push-pull's), in two steps a call apart: first this peer ends its SWIM stream on it, so the member sees a live
+   * peer let go (`onPeerEnded`) rather than a crash, then it hangs up. Keeping them would leave a peer connected to
+   * every member it ever probed.
+   */
+  closeIdle(idleMs: number): void {
+    for (const peerId of this.#ending) {
+      this.#ending.delete(peerId)
+      if (this.#probeConnections.has(peerId)) this.#closeProbeConnection(peerId)
+    }
+    const now = this.#now()
+    for (const [peerId, usedAt] of this.#probeConnections) {
+      if (now - usedAt < idleMs) break // least recently used first
+      this.#ending.add(peerId)
+      const link = this.#links.get(peerId)
+      this.#links.delete(peerId)
+      link?.stream.then(
+        (s) => s.close().catch(() => s.abort()),
+        () => {},
+      )
+    }
+  }
+
   /** Closes every stream and stops serving. */
   async stop(): Promise<void> {
     if (!this.#running) return
@@ -199,27 +235,33 @@ export class SwimLinks {
       if (addresses.length === 0) throw new Error(`no address known for ${to}`)
       this.traffic.dials++
       await transport.dial(addresses)
-      this.#noteProbeConnection(to)
-    } else if (this.#probeConnections.delete(to)) this.#probeConnections.add(to) // most recently used
+      this.#useProbeConnection(to)
+      while (this.#probeConnections.size > this.#maxProbe) {
+        this.traffic.evictions++
+        this.#closeProbeConnection(this.#probeConnections.keys().next().value as string)
+      }
+    } else if (this.#probeConnections.has(to)) this.#useProbeConnection(to)
     return transport.openStream(to, protocol, { maxMessageBytes })
   }
 
-  #noteProbeConnection(peerId: string): void {
+  /** Marks a probe connection used now (most recently used last). */
+  #useProbeConnection(peerId: string): void {
+    this.#ending.delete(peerId)
     this.#probeConnections.delete(peerId)
-    this.#probeConnections.add(peerId)
-    while (this.#probeConnections.size > this.#maxProbe) {
-      const oldest = this.#probeConnections.values().next().value as string
-      this.#probeConnections.delete(oldest)
-      this.traffic.evictions++
-      const link = this.#links.get(oldest)
-      this.#links.delete(oldest)
-      link?.stream.then(
-        (s) => s.abort(),
-        () => {},
-      )
-      void this.#init.transport.hangUp(oldest).catch(() => {})
-      this.#init.onEvict?.(oldest)
-    }
+    this.#probeConnections.set(peerId, this.#now())
+  }
+
+  #closeProbeConnection(peerId: string): void {
+    this.#probeConnections.delete(peerId)
+    this.#ending.delete(peerId)
+    const link = this.#links.get(peerId)
+    this.#links.delete(peerId)
+    link?.stream.then(
+      (s) => s.abort(),
+      () => {},
+    )
+    void this.#init.transport.hangUp(peerId).catch(() => {})
+    this.#init.onEvict?.(peerId)
   }
 
   async #readAll(stream: TransportStream): Promise<void> {
@@ -227,7 +269,12 @@ export class SwimLinks {
     try {
       for (;;) {
         const bytes = await stream.read()
-        if (bytes === undefined || !this.#running) break
+        if (!this.#running) break
+        if (bytes === undefined) {
+          // ended while the connection stays: the peer let go on purpose (a crash ends both at once)
+          if (this.#init.transport.isConnected(stream.remotePeer)) this.#init.onPeerEnded?.(stream.remotePeer)
+          break
+        }
         this.#deliver(stream.remotePeer, bytes)
       }
     } catch (err) {

@@ -40,7 +40,13 @@ import { SwimLinks, type SwimTraffic } from './swim-links.js'
  * mesh of 40 (0.2 dials per peer per second). Every peer explores, so a given member is still explored about once per
  * this period by someone, whatever N; members this side was connected to are probed by their neighbours anyway.
  */
-const EXPLORE_MS = 30_000
+const EXPLORE_MS = 60_000
+/** A disconnect this soon (ms) after its peer let the connection go is not a loss (see `SwimMembership.#lost`). */
+const LET_GO_MS = 5_000
+/** A lost member is probed (dialled) for at most this long (ms) unless heard from or declared down first. */
+const LOST_PROBE_MS = 30_000
+/** A connection opened only for SWIM is closed once this peer opened no stream on it for this long (ms). */
+const PROBE_IDLE_MS = 4_000
 /** A verdict timer this late (ms) waits as long again before it acts (see `#schedule`). */
 const LATE_MS = 30
 /** Longest such wait (ms). */
@@ -135,13 +141,25 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
   readonly #timers = new Set<TimerHandle>()
   readonly #discovery: SwimDiscovery
   /**
-   * Members this peer has been connected to (and did not let go on purpose): probed whether or not the connection
-   * is still open, so a neighbour whose connection closed (it crashed, a partition) is probed by dialling it until
-   * it answers or is declared down. Others are probed only while connected.
+   * Lost members -> since when: a live member whose connection closed without it (or this peer) letting go first: it
+   * crashed, or a partition. Each stays probed, by dialling it, until it is heard from (alive: unless connected, no
+   * longer probed by this peer), declared down (the suspicion a failed probe starts), or for {@link LOST_PROBE_MS}.
+   * A connection a live peer closed on purpose (it ended its SWIM stream first: an idle probe connection,
+   * `swim-links.ts`) does not make it lost: a probe's connection answered with a probe would bounce between peers.
    */
-  readonly #neighbours = new Set<string>()
+  readonly #lost = new Map<string, number>()
+  /** Peers that let a connection go on purpose (their SWIM stream ended first, or this peer hung up) -> when. */
+  readonly #letGo = new Map<string, number>()
+  readonly #onConnect = (evt: CustomEvent<string>): void => {
+    this.#lost.delete(evt.detail)
+  }
   readonly #onDisconnect = (evt: CustomEvent<string>): void => {
-    if (this.#swim.member(evt.detail) !== undefined) this.#neighbours.add(evt.detail)
+    const id = evt.detail
+    const now = this.#clock.now()
+    const letGo = this.#letGo.get(id)
+    this.#letGo.delete(id)
+    if (letGo !== undefined && now - letGo <= LET_GO_MS) return
+    if (this.#live.has(id) && !this.#init.transport.isConnected(id)) this.#lost.set(id, now)
   }
   readonly #maxProbe: number
   #exploredAt = -Infinity
@@ -184,7 +202,9 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
       logger: init.logger,
       addressesOf: (id) => this.#addressesOf(id),
       onMessage: (from, bytes) => this.#onMessage(from, bytes),
-      onEvict: (id) => this.#neighbours.delete(id),
+      now: () => this.#clock.now(),
+      onEvict: (id) => this.#letGo.set(id, this.#clock.now()),
+      onPeerEnded: (id) => this.#letGo.set(id, this.#clock.now()),
       maxProbeConnections: this.#maxProbe,
     })
     this.#discovery = new SwimDiscovery({
@@ -202,7 +222,13 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
       isProbeConnection: (id) => this.#links.isProbeConnection(id),
       keep: (id) => this.#links.keep(id),
       join: (id) => this.#join(id),
-      onRound: () => this.announce(), // addresses or readiness may have changed
+      onRound: () => {
+        this.announce() // addresses or readiness may have changed
+        this.#links.closeIdle(PROBE_IDLE_MS)
+        const now = this.#clock.now()
+        for (const [id, at] of this.#letGo) if (now - at > LET_GO_MS) this.#letGo.delete(id)
+        for (const [id, at] of this.#lost) if (now - at >= LOST_PROBE_MS || !this.#live.has(id)) this.#lost.delete(id)
+      },
     })
   }
 
@@ -229,9 +255,11 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
   async start(): Promise<void> {
     if (this.#running) return
     this.#running = true
+    this.#init.transport.addEventListener('peer:connect', this.#onConnect)
     this.#init.transport.addEventListener('peer:disconnect', this.#onDisconnect)
     await this.#links.start()
     const now = this.#clock.now()
+    this.#exploredAt = now - this.#random() * EXPLORE_MS // peers started together do not explore together
     this.#swim.start(now)
     this.#swim.join([...this.#discovery.seeds().keys()], now)
     this.#perform()
@@ -251,6 +279,7 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     this.#timers.clear()
     await this.#links.flush(timeoutSignal(this.#clock, 1_000))
     await this.#links.stop()
+    this.#init.transport.removeEventListener('peer:connect', this.#onConnect)
     this.#init.transport.removeEventListener('peer:disconnect', this.#onDisconnect)
   }
 
@@ -293,19 +322,20 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
   }
 
   /**
-   * Whom the state machine may probe, use as a relay or gossip to: connected members and neighbours (see
-   * {@link SwimMembership.#neighbours}), and one other member per {@link EXPLORE_MS}, so a member no peer of this side
+   * Whom the state machine may probe, use as a relay or gossip to: connected members, lost ones (see
+   * {@link SwimMembership.#lost}), and one other member per {@link EXPLORE_MS}, so a member no peer of this side
    * is connected to (the far side of a partition) is still probed and declared down in the end. Members not yet
    * connected are not probed otherwise: the dial would count against the probe timeout (false suspicions while a
    * mesh forms on a loaded machine); discovery connects them.
    */
   #reachable(id: string): boolean {
-    if (this.#init.transport.isConnected(id)) {
-      this.#neighbours.add(id)
-      return true
-    }
-    if (this.#neighbours.has(id)) return true
+    if (this.#init.transport.isConnected(id)) return true
     const now = this.#clock.now()
+    const lostAt = this.#lost.get(id)
+    if (lostAt !== undefined) {
+      if (now - lostAt < LOST_PROBE_MS) return true
+      this.#lost.delete(id)
+    }
     if (now - this.#exploredAt < EXPLORE_MS) return false
     this.#exploredAt = now
     return true
@@ -348,6 +378,7 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     const now = this.#clock.now()
     const m = this.#live.get(from)
     if (m !== undefined) m.lastSeen = now
+    this.#lost.delete(from) // heard from: alive
     this.#swim.handleMessage(from, bytes, now)
     this.#perform()
   }
@@ -393,7 +424,7 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     if (meta.addresses.length > 0 && e.type !== 'down') this.#everSeen.see(id, meta.addresses, now)
     const known = this.#live.get(id)
     if (e.type === 'down') {
-      this.#neighbours.delete(id)
+      this.#lost.delete(id)
       // its connection may be half-open (the host vanished): libp2p's connection monitor is off (libp2p-node.ts), so
       // the failure detector closes it; a member declared down by mistake refutes and discovery reconnects it.
       if (this.#init.transport.isConnected(id)) void this.#init.transport.hangUp(id).catch(() => {})
