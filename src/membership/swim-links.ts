@@ -24,6 +24,8 @@ import { SWIM_LIMITS } from './swim/codec.js'
 
 /** Unsent messages queued for one peer beyond which new ones are dropped (a datagram network would drop them too). */
 export const MAX_PENDING_PER_PEER = 64
+/** A release: the empty frame a peer sends before it closes the connection it opened to reach the receiver. */
+const RELEASE = new Uint8Array(0)
 /** Default cap of connections opened only to reach a member for SWIM. */
 export const DEFAULT_MAX_PROBE_CONNECTIONS = 12
 
@@ -42,10 +44,10 @@ export interface SwimLinksInit {
   /** This peer closes a connection it opened for SWIM (idle, or to stay under the cap). */
   onEvict?(peerId: string): void
   /**
-   * A peer ended its SWIM stream to this one while still connected: it is alive and about to close a connection it
-   * opened for a probe (see {@link SwimLinks.closeIdle}). A crashed peer's stream ends with its connection instead.
+   * A peer sent a release (an empty frame): it is alive and about to close the connection it opened to reach this
+   * peer (see {@link SwimLinks.closeIdle}), so that close is not a failure.
    */
-  onPeerEnded?(peerId: string): void
+  onRelease?(peerId: string): void
   /** Cap of connections opened for SWIM only. Default {@link DEFAULT_MAX_PROBE_CONNECTIONS}. */
   maxProbeConnections?: number
   /** The time in ms, for idle probe connections. Default `Date.now`. */
@@ -120,15 +122,30 @@ export class SwimLinks {
       void this.#pushPull(to, bytes)
       return
     }
+    this.#enqueue(to, this.#linkTo(to), bytes)
+  }
+
+  /** The cached link to `to`, opened if there is none. */
+  #linkTo(to: string): Link {
     let link = this.#links.get(to)
     if (link === undefined) {
-      link = {
-        stream: this.#open(to, this.#init.protocol, SWIM_LIMITS.maxPacketBytes),
-        tail: Promise.resolve(),
-        pending: 0,
-      }
+      link = this.#newLink(to, true)
       this.#links.set(to, link)
     }
+    return link
+  }
+
+  /** A new link to `to` (not cached); `use`: it counts as a use of a probe connection (a release does not). */
+  #newLink(to: string, use: boolean): Link {
+    return {
+      stream: this.#open(to, this.#init.protocol, SWIM_LIMITS.maxPacketBytes, use),
+      tail: Promise.resolve(),
+      pending: 0,
+    }
+  }
+
+  /** Writes `bytes` on `link` after everything queued before it; a full queue or a failed write drops it. */
+  #enqueue(to: string, link: Link, bytes: Uint8Array): void {
     if (link.pending >= MAX_PENDING_PER_PEER) {
       this.traffic.dropped++
       return
@@ -176,9 +193,9 @@ export class SwimLinks {
 
   /**
    * Closes the connections opened only for SWIM that this peer opened no stream on for `idleMs` (a probe's, a
-   * push-pull's), in two steps a call apart: first this peer ends its SWIM stream on it, so the member sees a live
-   * peer let go (`onPeerEnded`) rather than a crash, then it hangs up. Keeping them would leave a peer connected to
-   * every member it ever probed.
+   * push-pull's), in two steps a call apart: first this peer sends a release (an empty frame) and ends its SWIM
+   * stream, so the member sees a live peer let go rather than a crash (`onRelease`), then it hangs up. Keeping them
+   * would leave a peer connected to every member it ever probed.
    */
   closeIdle(idleMs: number): void {
     for (const peerId of this.#ending) {
@@ -186,15 +203,21 @@ export class SwimLinks {
       if (this.#probeConnections.has(peerId)) this.#closeProbeConnection(peerId)
     }
     const now = this.#now()
+    const idle: string[] = []
     for (const [peerId, usedAt] of this.#probeConnections) {
       if (now - usedAt < idleMs) break // least recently used first
+      if (!this.#ending.has(peerId)) idle.push(peerId)
+    }
+    for (const peerId of idle) {
+      if (!this.#init.transport.isConnected(peerId)) {
+        this.#probeConnections.delete(peerId) // already gone: nothing to release
+        continue
+      }
       this.#ending.add(peerId)
-      const link = this.#links.get(peerId)
+      const link = this.#links.get(peerId) ?? this.#newLink(peerId, false)
       this.#links.delete(peerId)
-      link?.stream.then(
-        (s) => s.close().catch(() => s.abort()),
-        () => {},
-      )
+      this.#enqueue(peerId, link, RELEASE)
+      link.tail = link.tail.then(() => link.stream.then((s) => s.close().catch(() => s.abort()))).catch(() => {})
     }
   }
 
@@ -228,7 +251,7 @@ export class SwimLinks {
     }
   }
 
-  async #open(to: string, protocol: string, maxMessageBytes: number): Promise<TransportStream> {
+  async #open(to: string, protocol: string, maxMessageBytes: number, use = true): Promise<TransportStream> {
     const { transport } = this.#init
     if (!transport.isConnected(to)) {
       const addresses = this.#init.addressesOf(to)
@@ -240,7 +263,7 @@ export class SwimLinks {
         this.traffic.evictions++
         this.#closeProbeConnection(this.#probeConnections.keys().next().value as string)
       }
-    } else if (this.#probeConnections.has(to)) this.#useProbeConnection(to)
+    } else if (use && this.#probeConnections.has(to)) this.#useProbeConnection(to)
     return transport.openStream(to, protocol, { maxMessageBytes })
   }
 
@@ -269,13 +292,9 @@ export class SwimLinks {
     try {
       for (;;) {
         const bytes = await stream.read()
-        if (!this.#running) break
-        if (bytes === undefined) {
-          // ended while the connection stays: the peer let go on purpose (a crash ends both at once)
-          if (this.#init.transport.isConnected(stream.remotePeer)) this.#init.onPeerEnded?.(stream.remotePeer)
-          break
-        }
-        this.#deliver(stream.remotePeer, bytes)
+        if (bytes === undefined || !this.#running) break
+        if (bytes.byteLength === 0) this.#init.onRelease?.(stream.remotePeer)
+        else this.#deliver(stream.remotePeer, bytes)
       }
     } catch (err) {
       this.#init.logger.debug(`swim: stream from ${stream.remotePeer} ended: ${(err as Error).message}`)

@@ -41,7 +41,7 @@ import { SwimLinks, type SwimTraffic } from './swim-links.js'
  * this period by someone, whatever N; members this side was connected to are probed by their neighbours anyway.
  */
 const EXPLORE_MS = 60_000
-/** A disconnect this soon (ms) after its peer let the connection go is not a loss (see `SwimMembership.#lost`). */
+/** A disconnect this soon (ms) after its peer sent a release (or this peer closed it) is not a loss (`#lost`). */
 const LET_GO_MS = 5_000
 /** A lost member is probed (dialled) for at most this long (ms) unless heard from or declared down first. */
 const LOST_PROBE_MS = 30_000
@@ -144,12 +144,14 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
    * Lost members -> since when: a live member whose connection closed without it (or this peer) letting go first: it
    * crashed, or a partition. Each stays probed, by dialling it, until it is heard from (alive: unless connected, no
    * longer probed by this peer), declared down (the suspicion a failed probe starts), or for {@link LOST_PROBE_MS}.
-   * A connection a live peer closed on purpose (it ended its SWIM stream first: an idle probe connection,
-   * `swim-links.ts`) does not make it lost: a probe's connection answered with a probe would bounce between peers.
+   * A connection a live peer closed on purpose (it sent a release first: an idle probe connection, `swim-links.ts`)
+   * does not make it lost: a probe's connection answered with a probe would bounce between peers.
    */
   readonly #lost = new Map<string, number>()
-  /** Peers that let a connection go on purpose (their SWIM stream ended first, or this peer hung up) -> when. */
+  /** Peers that sent a release (they are closing the probe connection they opened to this one) -> when. */
   readonly #letGo = new Map<string, number>()
+  /** Peers whose probe connection this peer closed -> when. */
+  readonly #hungUp = new Map<string, number>()
   readonly #onConnect = (evt: CustomEvent<string>): void => {
     this.#lost.delete(evt.detail)
   }
@@ -158,7 +160,10 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     const now = this.#clock.now()
     const letGo = this.#letGo.get(id)
     this.#letGo.delete(id)
-    if (letGo !== undefined && now - letGo <= LET_GO_MS) return
+    const hungUp = this.#hungUp.get(id)
+    this.#hungUp.delete(id)
+    if (hungUp !== undefined && now - hungUp <= LET_GO_MS) return
+    if (letGo !== undefined && now - letGo <= LET_GO_MS) return // released: a prober closing its idle connection
     if (this.#live.has(id) && !this.#init.transport.isConnected(id)) this.#lost.set(id, now)
   }
   readonly #maxProbe: number
@@ -203,8 +208,8 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
       addressesOf: (id) => this.#addressesOf(id),
       onMessage: (from, bytes) => this.#onMessage(from, bytes),
       now: () => this.#clock.now(),
-      onEvict: (id) => this.#letGo.set(id, this.#clock.now()),
-      onPeerEnded: (id) => this.#letGo.set(id, this.#clock.now()),
+      onEvict: (id) => this.#hungUp.set(id, this.#clock.now()),
+      onRelease: (id) => this.#letGo.set(id, this.#clock.now()),
       maxProbeConnections: this.#maxProbe,
     })
     this.#discovery = new SwimDiscovery({
@@ -227,6 +232,7 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
         this.#links.closeIdle(PROBE_IDLE_MS)
         const now = this.#clock.now()
         for (const [id, at] of this.#letGo) if (now - at > LET_GO_MS) this.#letGo.delete(id)
+        for (const [id, at] of this.#hungUp) if (now - at > LET_GO_MS) this.#hungUp.delete(id)
         for (const [id, at] of this.#lost) if (now - at >= LOST_PROBE_MS || !this.#live.has(id)) this.#lost.delete(id)
       },
     })
