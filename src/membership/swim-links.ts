@@ -15,6 +15,9 @@
  *   at most `maxProbeConnections` are open at once (the least recently used is closed first), so probing members
  *   in turn does not leave a peer connected to everyone. A peer can `keep` such a connection (discovery wants it),
  *   which takes it out of the set.
+ * - Messages never wait behind a dial of ours once the member is connected some other way (it dialled us: a dial
+ *   into a partition waits for its timeout even after the heal): the next message opens a stream on that
+ *   connection, and whatever was queued behind the dial is dropped (datagrams).
  *
  * @module
  */
@@ -69,6 +72,12 @@ interface Link {
   readonly stream: Promise<TransportStream>
   tail: Promise<void>
   pending: number
+  /** Whether its stream still waits for a dial of ours. */
+  readonly dial: DialState
+}
+
+interface DialState {
+  dialling: boolean
 }
 
 /** One peer's SWIM streams. */
@@ -121,11 +130,24 @@ export class SwimLinks {
       return
     }
     let link = this.#links.get(to)
+    if (link?.dial.dialling === true && this.#init.transport.isConnected(to)) {
+      // Our dial is still pending (one into a partition waits for its timeout even when the partition heals), but
+      // `to` is connected now (it dialled us, or another part of this peer did): use that connection instead of
+      // queueing every message (an ack, the news that it is held down) behind a dial that may still fail.
+      this.#links.delete(to)
+      link.stream.then(
+        (s) => s.abort(),
+        () => {},
+      )
+      link = undefined
+    }
     if (link === undefined) {
+      const dial: DialState = { dialling: false }
       link = {
-        stream: this.#open(to, this.#init.protocol, SWIM_LIMITS.maxPacketBytes),
+        stream: this.#open(to, this.#init.protocol, SWIM_LIMITS.maxPacketBytes, dial),
         tail: Promise.resolve(),
         pending: 0,
+        dial,
       }
       this.#links.set(to, link)
     }
@@ -228,13 +250,18 @@ export class SwimLinks {
     }
   }
 
-  async #open(to: string, protocol: string, maxMessageBytes: number): Promise<TransportStream> {
+  async #open(to: string, protocol: string, maxMessageBytes: number, dial?: DialState): Promise<TransportStream> {
     const { transport } = this.#init
     if (!transport.isConnected(to)) {
       const addresses = this.#init.addressesOf(to)
       if (addresses.length === 0) throw new Error(`no address known for ${to}`)
       this.traffic.dials++
-      await transport.dial(addresses)
+      if (dial !== undefined) dial.dialling = true
+      try {
+        await transport.dial(addresses)
+      } finally {
+        if (dial !== undefined) dial.dialling = false
+      }
       this.#useProbeConnection(to)
       while (this.#probeConnections.size > this.#maxProbe) {
         this.traffic.evictions++
