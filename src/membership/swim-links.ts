@@ -15,6 +15,9 @@
  *   at most `maxProbeConnections` are open at once (the least recently used is closed first), so probing members
  *   in turn does not leave a peer connected to everyone. A peer can `keep` such a connection (discovery wants it),
  *   which takes it out of the set.
+ * - Messages never wait behind a dial of ours once the member is connected some other way (it dialled us: a dial
+ *   into a partition waits for its timeout even after the heal): the next message opens a stream on that
+ *   connection, and whatever was queued behind the dial is dropped (datagrams).
  *
  * @module
  */
@@ -71,6 +74,12 @@ interface Link {
   readonly stream: Promise<TransportStream>
   tail: Promise<void>
   pending: number
+  /** Whether its stream still waits for a dial of ours. */
+  readonly dial: DialState
+}
+
+interface DialState {
+  dialling: boolean
 }
 
 /** One peer's SWIM streams. */
@@ -128,6 +137,17 @@ export class SwimLinks {
   /** The cached link to `to`, opened if there is none. */
   #linkTo(to: string): Link {
     let link = this.#links.get(to)
+    if (link?.dial.dialling === true && this.#init.transport.isConnected(to)) {
+      // Our dial is still pending (one into a partition waits for its timeout even when the partition heals), but
+      // `to` is connected now (it dialled us, or another part of this peer did): use that connection instead of
+      // queueing every message (an ack, the news that it is held down) behind a dial that may still fail.
+      this.#links.delete(to)
+      link.stream.then(
+        (s) => s.abort(),
+        () => {},
+      )
+      link = undefined
+    }
     if (link === undefined) {
       link = this.#newLink(to, true)
       this.#links.set(to, link)
@@ -137,10 +157,12 @@ export class SwimLinks {
 
   /** A new link to `to` (not cached); `use`: it counts as a use of a probe connection (a release does not). */
   #newLink(to: string, use: boolean): Link {
+    const dial: DialState = { dialling: false }
     return {
-      stream: this.#open(to, this.#init.protocol, SWIM_LIMITS.maxPacketBytes, use),
+      stream: this.#open(to, this.#init.protocol, SWIM_LIMITS.maxPacketBytes, use, dial),
       tail: Promise.resolve(),
       pending: 0,
+      dial,
     }
   }
 
@@ -251,13 +273,24 @@ export class SwimLinks {
     }
   }
 
-  async #open(to: string, protocol: string, maxMessageBytes: number, use = true): Promise<TransportStream> {
+  async #open(
+    to: string,
+    protocol: string,
+    maxMessageBytes: number,
+    use = true,
+    dial?: DialState,
+  ): Promise<TransportStream> {
     const { transport } = this.#init
     if (!transport.isConnected(to)) {
       const addresses = this.#init.addressesOf(to)
       if (addresses.length === 0) throw new Error(`no address known for ${to}`)
       this.traffic.dials++
-      await transport.dial(addresses)
+      if (dial !== undefined) dial.dialling = true
+      try {
+        await transport.dial(addresses)
+      } finally {
+        if (dial !== undefined) dial.dialling = false
+      }
       this.#useProbeConnection(to)
       while (this.#probeConnections.size > this.#maxProbe) {
         this.traffic.evictions++

@@ -6,7 +6,9 @@
  * Guarantees: control and stream frames of one connection and direction arrive in the order sent (TCP); gossip hops
  * may be lost, duplicated or (with `reorder`) overtake each other; a frame whose connection closed, whose receiver
  * crashed or restarted, or that crosses a partition when it is sent or when it arrives, is lost (and counted); a close
- * reaches the initiator at once and the other side one latency later (a crash: only the other side).
+ * reaches the initiator at once and the other side one latency later (a crash: only the other side); when a side
+ * learns of the close, its streams reset and its stream opens not yet answered fail (as libp2p's `newStream` on a
+ * closing connection), instead of waiting for their own deadline.
  *
  * @module
  */
@@ -72,6 +74,12 @@ interface Link {
   /** Latest arrival per direction (`from>to`), for in-order delivery. */
   readonly last: Map<string, number>
   readonly ends: Array<{ owner: string; end: SimulatedStreamEnd }>
+  /**
+   * Stream opens still waiting for their answer, by the side that opens: when that side learns of the close they
+   * fail at once, as libp2p's `newStream` does on a closing connection. (Their request or answer may be lost with
+   * the connection; without this the opener would wait for its own deadline, e.g. a 30 s catch-up timeout.)
+   */
+  readonly opening: Array<{ owner: string; fail: (err: Error) => void }>
   readonly inbound: Map<string, number>
 }
 
@@ -269,11 +277,18 @@ export class SimulatedLinks implements SimulatedFabric {
     if (link === undefined || !link.open) return Promise.reject(new DialError(`not connected to ${to}`))
     return new Promise<SimulatedStreamEnd>((resolve, reject) => {
       let settled = false
+      const pending = { owner: from, fail: (err: Error): void => fail(err) }
+      const done = (): void => {
+        settled = true
+        const at = link.opening.indexOf(pending)
+        if (at >= 0) link.opening.splice(at, 1)
+      }
       const fail = (err: Error): void => {
         if (settled) return
-        settled = true
+        done()
         reject(err)
       }
+      link.opening.push(pending)
       signal?.addEventListener('abort', () => fail(new TransportAbortedError(`open ${protocol} aborted`)), {
         once: true,
       })
@@ -307,7 +322,7 @@ export class SimulatedLinks implements SimulatedFabric {
             fail(new StreamResetError(`stream ${protocol} to ${to} reset while opening`))
             return
           }
-          settled = true
+          done()
           resolve(mine)
         }, `stream-ok ${protocol}`)
       }
@@ -330,6 +345,7 @@ export class SimulatedLinks implements SimulatedFabric {
       sides: new Set([a, b]),
       last: new Map(),
       ends: [],
+      opening: [],
       inbound: new Map(),
     }
     this.links.set(pairKey(a, b), link)
@@ -367,6 +383,9 @@ export class SimulatedLinks implements SimulatedFabric {
       this.links.delete(pairKey(link.a, link.b))
     }
     for (const { owner: o, end } of link.ends) if (o === side) end.reset(new StreamResetError('connection closed'))
+    for (const { owner: o, fail } of [...link.opening]) {
+      if (o === side) fail(new StreamResetError('connection closed while a stream was opening'))
+    }
     if (notify) this.init.peer(side).transport.onDisconnect(side === link.a ? link.b : link.a)
   }
 

@@ -176,6 +176,36 @@ describe('simulated network: faults', () => {
     expect(got[2]!.map((m) => dec(m.data))).toEqual(['healed'])
   })
 
+  it('a stream still opening when its connection closes fails at once, not at the opener deadline', async () => {
+    // Seed 579412705 of partition-heal-sim.test.ts: a joiner's slice request was opening when the partition closed
+    // the connection; the answer was lost with it, the open waited for the 30 s catch-up deadline and held every
+    // pull of that peer, so the heal took 18 s instead of 1.3 s.
+    const network = createSimulatedNetwork({ seed, link: { latency: 5 } })
+    const { peers } = await mesh(network, 2)
+    const [a, b] = peers as [SimulatedTransport, SimulatedTransport]
+    await b.handle('/hold', async (s) => {
+      await s.read()
+    })
+    for (const cutAfterMs of [2, 7]) {
+      // 2 ms: the request is lost; 7 ms: the request arrived, its answer is lost
+      let outcome: unknown = 'pending'
+      a.openStream(b.peerId, '/hold').then(
+        () => {
+          outcome = 'opened'
+        },
+        (err: unknown) => {
+          outcome = err
+        },
+      )
+      await network.runFor(cutAfterMs)
+      network.partition([[a.peerId], [b.peerId]])
+      await network.runFor(0)
+      expect(outcome).toBeInstanceOf(StreamResetError)
+      network.heal()
+      await network.settle(a.dial(b.addresses()))
+    }
+  })
+
   it('partitions detected late: frames across the cut are lost until the connections close', async () => {
     const network = createSimulatedNetwork({ seed, link: { latency: 5 } })
     const { peers, got } = await mesh(network, 2)
