@@ -35,14 +35,20 @@ import { DEFAULT_TARGET_CONNECTIONS, SwimDiscovery } from './swim-discovery.js'
 import { SwimLinks, type SwimTraffic } from './swim-links.js'
 
 /**
- * A member that is neither connected nor a neighbour may be probed (dialled) once per this many ms. Each such probe
- * opens a connection (TCP, Noise, Yamux, identify, a catch-up pull): at 5 s it was most of an idle peer's CPU in a
- * mesh of 40 (0.2 dials per peer per second). Every peer explores, so a given member is still explored about once per
- * this period by someone, whatever N; members this side was connected to are probed by their neighbours anyway.
+ * How often a member that is neither connected nor lost may be probed (dialled): every 500 ms per live member, within
+ * 5..60 s. Each such probe opens a connection (TCP, Noise, Yamux, identify, a catch-up pull): at a fixed 5 s it was
+ * most of an idle peer's CPU in a mesh of 40 (0.2 dials per peer per second). Every peer explores, so a given member
+ * is still explored by someone about once per period; small meshes (where a far member may have no connection to
+ * this side of a partition at all) explore often, large ones mostly rely on the suspicions spread by the peers that
+ * lost a connection to it.
  */
-const EXPLORE_MS = 60_000
+const EXPLORE_MIN_MS = 5_000
+const EXPLORE_MAX_MS = 60_000
+const EXPLORE_PER_MEMBER_MS = 500
 /** A disconnect this soon (ms) after its peer sent a release (or this peer closed it) is not a loss (`#lost`). */
 const LET_GO_MS = 5_000
+/** A peer that held connections and has had none for this long (ms) probes every member by dialling. */
+const ISOLATED_MS = 2_000
 /** A lost member is probed (dialled) for at most this long (ms) unless heard from or declared down first. */
 const LOST_PROBE_MS = 30_000
 /** A connection opened only for SWIM is closed once this peer opened no stream on it for this long (ms). */
@@ -152,12 +158,16 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
   readonly #letGo = new Map<string, number>()
   /** Peers whose probe connection this peer closed -> when. */
   readonly #hungUp = new Map<string, number>()
+  /** Since when this peer holds no connection, having held some (cut off); `undefined` while connected. */
+  #isolatedSince: number | undefined
   readonly #onConnect = (evt: CustomEvent<string>): void => {
     this.#lost.delete(evt.detail)
+    this.#isolatedSince = undefined
   }
   readonly #onDisconnect = (evt: CustomEvent<string>): void => {
     const id = evt.detail
     const now = this.#clock.now()
+    if (this.#init.transport.connections().length === 0) this.#isolatedSince ??= now
     const letGo = this.#letGo.get(id)
     this.#letGo.delete(id)
     const hungUp = this.#hungUp.get(id)
@@ -265,7 +275,7 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     this.#init.transport.addEventListener('peer:disconnect', this.#onDisconnect)
     await this.#links.start()
     const now = this.#clock.now()
-    this.#exploredAt = now - this.#random() * EXPLORE_MS // peers started together do not explore together
+    this.#exploredAt = now - this.#random() * EXPLORE_MIN_MS // peers started together do not explore together
     this.#swim.start(now)
     this.#swim.join([...this.#discovery.seeds().keys()], now)
     this.#perform()
@@ -329,7 +339,9 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
 
   /**
    * Whom the state machine may probe, use as a relay or gossip to: connected members, lost ones (see
-   * {@link SwimMembership.#lost}), and one other member per {@link EXPLORE_MS}, so a member no peer of this side
+   * {@link SwimMembership.#lost}), every member once this peer has been cut off from all for {@link ISOLATED_MS}
+   * (members it was never connected to go down too), and one other member per explore period
+   * ({@link EXPLORE_MIN_MS}), so a member no peer of this side
    * is connected to (the far side of a partition) is still probed and declared down in the end. Members not yet
    * connected are not probed otherwise: the dial would count against the probe timeout (false suspicions while a
    * mesh forms on a loaded machine); discovery connects them.
@@ -342,7 +354,10 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
       if (now - lostAt < LOST_PROBE_MS) return true
       this.#lost.delete(id)
     }
-    if (now - this.#exploredAt < EXPLORE_MS) return false
+    // cut off from every peer: probe every member by dialling, so members it was never connected to go down too
+    if (this.#isolatedSince !== undefined && now - this.#isolatedSince >= ISOLATED_MS) return true
+    const exploreMs = Math.min(EXPLORE_MAX_MS, Math.max(EXPLORE_MIN_MS, EXPLORE_PER_MEMBER_MS * this.#live.size))
+    if (now - this.#exploredAt < exploreMs) return false
     this.#exploredAt = now
     return true
   }
@@ -384,7 +399,8 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     const now = this.#clock.now()
     const m = this.#live.get(from)
     if (m !== undefined) m.lastSeen = now
-    this.#lost.delete(from) // heard from: alive
+    // heard from over a live connection: alive (a message read from a closed connection's buffer says nothing new)
+    if (this.#lost.has(from) && this.#init.transport.isConnected(from)) this.#lost.delete(from)
     this.#swim.handleMessage(from, bytes, now)
     this.#perform()
   }
