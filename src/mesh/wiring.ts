@@ -213,6 +213,8 @@ async function wireParts(
     clock,
     retention: o.retention,
     onError: (err) => logger.error(`history pruning failed: ${String(err)}`),
+    // only writers prune: nobody accepts a read-only peer's prune (its state vector would differ for good)
+    mayPrune: () => security.policy.mayWrite(peerId),
   })
   const store = createKvStore({
     doc,

@@ -85,6 +85,13 @@ export interface VersionsInit {
   pull?: () => Promise<void>
   /** The peer a Yjs client id belongs to, when known (names missing writers in errors). Default: history authors. */
   writerOf?: (client: number) => string | undefined
+  /**
+   * Whether this replica may prune now (asked by every prune, background or not). A peer that is not a writer must
+   * not: a prune writes the new base under this peer's client id, every other peer refuses that update, so the peer's
+   * history and state vector would differ from everyone's for good; the writers' prunes reach it instead. Default:
+   * always.
+   */
+  mayPrune?: () => boolean
 }
 
 /** Applies a local write batch through the mesh's write path; resolves when it is applied. */
@@ -135,7 +142,10 @@ export interface Versions {
   usePull(pull: () => Promise<void>): void
   /** Number of retained versions (history records). */
   retained(): number
-  /** Prunes what retention allows now (also runs by itself); returns the number of records pruned. */
+  /**
+   * Prunes what retention allows now (also runs by itself); returns the number of records pruned (0 while
+   * {@link VersionsInit.mayPrune} says no).
+   */
   prune(): number
   /** Starts the age-based pruning timer (when `maxAgeMs` is finite). */
   start(): void
@@ -162,6 +172,7 @@ class DocVersions implements Versions {
   private readonly onError: (err: unknown) => void
   private pull: (() => Promise<void>) | undefined
   private readonly writerOf: (client: number) => string | undefined
+  private readonly mayPrune: () => boolean
   private readonly handler: (tr: Y.Transaction) => void
   /** Retained records by Yjs id (`client:clock`), maintained incrementally from every transaction. */
   private readonly records_ = new Map<string, HistoryRecord>()
@@ -187,6 +198,7 @@ class DocVersions implements Versions {
     this.onError = init.onError ?? (() => {})
     this.pull = init.pull
     this.writerOf = (client) => init.writerOf?.(client) ?? this.authorOf(client)
+    this.mayPrune = init.mayPrune ?? (() => true)
     this.array = init.doc.getArray(ENTRIES_ROOT)
     this.read = elementReader(this.array)
     for (const r of readRecords(this.array)) this.records_.set(recordKey(r.client, r.clock), r)
@@ -289,7 +301,7 @@ class DocVersions implements Versions {
   }
 
   prune(): number {
-    if (this.stopped || this.retention.versions === 0) return 0
+    if (this.stopped || this.retention.versions === 0 || !this.mayPrune()) return 0
     const sorted = this.records()
     const base = this.base()
     const count = prunableCount(sorted, this.retention, this.now(), base.horizon)

@@ -19,7 +19,13 @@ export interface Replica {
   write: WriteBatch
 }
 
-export function replica(name: string, retention?: RetentionOptions, wall?: () => number, clientID?: number): Replica {
+export function replica(
+  name: string,
+  retention?: RetentionOptions,
+  wall?: () => number,
+  clientID?: number,
+  mayPrune?: () => boolean,
+): Replica {
   const doc = new Y.Doc({ gc: true })
   if (clientID !== undefined) doc.clientID = clientID
   const clock = createHybridLogicalClock(wall)
@@ -29,6 +35,7 @@ export function replica(name: string, retention?: RetentionOptions, wall?: () =>
     clock,
     ...(retention === undefined ? {} : { retention }),
     ...(wall === undefined ? {} : { now: wall }),
+    ...(mayPrune === undefined ? {} : { mayPrune }),
   })
   const store = createKvStore({ doc, author: name, clock, onLocalWrite: versions.onLocalWrite })
   const write: WriteBatch = async (ops, meta) => store.write(ops, meta)

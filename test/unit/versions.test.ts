@@ -397,6 +397,32 @@ describe('versions on plain Y.Docs', () => {
     expect(() => replica('bad', { maxAgeMs: 0 })).toThrow(/retention.maxAgeMs/)
   })
 
+  it('a replica that may not prune (a read-only peer) keeps its history until a writer’s prune reaches it', () => {
+    // simulated-mesh seed 2661478991: read-only peers pruned on their timer and wrote the new base under their own
+    // client id, which nobody accepts: their state vectors differed from everyone's for good
+    let wall = 1_000_000
+    const a = replica('writer', { maxAgeMs: 1_000 }, () => wall)
+    const ro = replica(
+      'read-only',
+      { maxAgeMs: 1_000 },
+      () => wall,
+      undefined,
+      () => false,
+    )
+    for (let i = 0; i < 5; i++) set(a, 'k', i)
+    syncAll([a, ro])
+    wall += 10_000
+    const before = Y.encodeStateVector(ro.doc)
+    expect(ro.versions.prune()).toBe(0)
+    expect(Y.encodeStateVector(ro.doc)).toEqual(before)
+    expect(ro.versions.history().length).toBe(5)
+    expect(a.versions.prune()).toBe(5)
+    syncAll([a, ro])
+    expect(ro.versions.history()).toEqual([])
+    expect(Y.decodeStateVector(Y.encodeStateVector(ro.doc)).has(ro.doc.clientID)).toBe(false)
+    expectConverged([a, ro])
+  })
+
   it('replicas pruning different overlapping sets concurrently converge to the same base and horizon', () => {
     let wall = 10_000
     const clock = () => wall
