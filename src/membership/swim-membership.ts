@@ -53,6 +53,8 @@ const ISOLATED_MS = 2_000
 const LOST_PROBE_MS = 30_000
 /** A connection opened only for SWIM is closed once this peer opened no stream on it for this long (ms). */
 const PROBE_IDLE_MS = 4_000
+/** A member declared down is hung up on if it is still down this long (ms) after (see `#hangUpIfStillDown`). */
+const DOWN_HANG_UP_MS = 10_000
 /** A verdict timer this late (ms) waits as long again before it acts (see `#schedule`). */
 const LATE_MS = 30
 /** Longest such wait (ms). */
@@ -448,8 +450,9 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     if (e.type === 'down') {
       this.#lost.delete(id)
       // its connection may be half-open (the host vanished): libp2p's connection monitor is off (libp2p-node.ts), so
-      // the failure detector closes it; a member declared down by mistake refutes and discovery reconnects it.
-      if (this.#init.transport.isConnected(id)) void this.#init.transport.hangUp(id).catch(() => {})
+      // the failure detector closes it, if the member is still down a while later: one declared down by mistake (a
+      // loaded machine) refutes over that very connection meanwhile, instead of reconnecting under the same load.
+      this.#hangUpIfStillDown(id)
       if (known === undefined) return
       this.#live.delete(id)
       this.#emitChange([], [id])
@@ -467,6 +470,16 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     if (previous.ready !== meta.ready) changed.push('ready')
     if (JSON.stringify(previous.tags) !== JSON.stringify(meta.tags)) changed.push('tags')
     if (changed.length > 0) this.safeDispatchEvent('update', { detail: { peerId: id, changed } })
+  }
+
+  #hangUpIfStillDown(id: string): void {
+    if (!this.#init.transport.isConnected(id)) return
+    const handle = this.#clock.setTimeout(() => {
+      this.#timers.delete(handle)
+      if (!this.#running || this.#live.has(id) || !this.#init.transport.isConnected(id)) return
+      void this.#init.transport.hangUp(id).catch(() => {})
+    }, DOWN_HANG_UP_MS)
+    this.#timers.add(handle)
   }
 
   #emitChange(joined: string[], left: string[]): void {
