@@ -228,7 +228,7 @@ export class SwimLinks {
     const idle: string[] = []
     for (const [peerId, usedAt] of this.#probeConnections) {
       if (now - usedAt < idleMs) break // least recently used first
-      if (!this.#ending.has(peerId)) idle.push(peerId)
+      idle.push(peerId) // #ending is empty here: the loop above hung up every one
     }
     for (const peerId of idle) {
       if (!this.#init.transport.isConnected(peerId)) {
