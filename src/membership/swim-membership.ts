@@ -6,7 +6,7 @@
  * Guarantees:
  * - Cost per peer does not grow with N: one probe per period (ping + ack, k indirect probes on no answer), updates
  *   piggybacked (each sent O(log N) times), a push-pull of the whole table with one random member every 30 s
- *   (scaled with N). See docs/membership.md for the bounds.
+ *   (scaled with N; below 32 members more often, with connected members). See docs/membership.md for the bounds.
  * - Every live member (alive or suspect) is in `peers()` with the weight, tags, addresses, readiness and start time it
  *   announced; a member declared down (or that left) is dropped with a `change` event; a new metadata is an
  *   `update` event. A crashed member is dropped everywhere within `detectionBoundMs` of `swim/config.ts` (stated in
@@ -202,6 +202,7 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
       ...(init.config === undefined ? {} : { config: init.config }),
       random: this.#random,
       reachable: (id: string) => this.#reachable(id),
+      connected: (id: string) => this.#init.transport.isConnected(id),
       ...(signer === undefined
         ? {}
         : {

@@ -145,10 +145,18 @@ describe('the ring inside the mesh (6 real peers)', () => {
     await waitFor(() => ringsAre(meshes, ids), { message: 'every ring to hold the 7 members' })
     const degree = (m: ConfigMesh) => m.peers().filter((p) => p.connected).length
     for (const m of meshes) expect(degree(m)).toBeGreaterThanOrEqual(1)
-    // Not a full mesh (which would be 6 each): the non-bootstrap peers stay near the target.
-    const others = meshes.slice(1).map(degree)
+    // Not a full mesh (which would be 6 each). SWIM's probe connections come and go (a member explored is dialled,
+    // and hung up once idle for 4 s), so at one instant the graph may be complete; what discovery keeps is not: the
+    // graph is sparse again within a few seconds (a discovery that dialled everyone would hold it complete forever).
+    let others: number[] = []
+    await waitFor(
+      () => {
+        others = meshes.slice(1).map(degree)
+        return others.reduce((a, b) => a + b, 0) < 6 * 6
+      },
+      { timeoutMs: 20_000, message: 'a graph that is not complete (discovery stops at 2 connections)' },
+    )
     console.log(`[ring] degrees with targetConnections 2: bootstrap ${degree(meshes[0]!)}, others ${others.join(' ')}`)
-    expect(others.reduce((a, b) => a + b, 0)).toBeLessThan(6 * 6)
     await meshes[3]!.set('sparse.key', 42)
     await waitFor(() => meshes.every((m) => m.get('sparse.key') === 42), { message: 'the write on every peer' })
   })

@@ -9,7 +9,9 @@
  * - Retransmit limit: each membership update is sent `retransmitMult * ceil(log10(N + 1))` times by each peer that
  *   learns it (memberlist's formula; O(log N) total traffic per update per peer).
  * - Push-pull interval: `pushPullIntervalMs` up to 32 members, then multiplied by `ceil(log2 N - log2 32) + 1`
- *   (memberlist's `pushPullScale`), so the full-state exchange costs O(N / log N) bytes per peer per second.
+ *   (memberlist's `pushPullScale`), so the full-state exchange costs O(N / log N) bytes per peer per second. Below
+ *   32 members push-pulls run more often (`max(N, 6) / 32` of it), most with a connected member
+ *   (`localPushPullIntervalMs`), so a small mesh repairs a missed update in seconds at the same bytes per peer.
  *
  * @module
  */
@@ -99,11 +101,30 @@ export function retransmitLimit(config: SwimConfig, n: number): number {
   return config.retransmitMult * Math.max(1, Math.ceil(Math.log10(n + 1)))
 }
 
-/** Push-pull period (ms) at mesh size `n`. */
+/** Mesh size from which the push-pull period is `pushPullIntervalMs` (scaled up beyond, down below). */
+const PUSH_PULL_FULL_SIZE = 32
+/** Below {@link PUSH_PULL_FULL_SIZE} the period shrinks with N, but not below this many members' worth. */
+const PUSH_PULL_MIN_SIZE = 6
+
+/**
+ * Period (ms) of any member's push-pull with a random member at mesh size `n`, the wide one (a member it may have to
+ * dial: it crosses a partition whose sides hold no connection to each other).
+ */
 export function pushPullIntervalMs(config: SwimConfig, n: number): number {
-  if (n <= 32) return config.pushPullIntervalMs
-  const mult = Math.ceil(Math.log2(n) - Math.log2(32)) + 1
+  if (n <= PUSH_PULL_FULL_SIZE) return config.pushPullIntervalMs
+  const mult = Math.ceil(Math.log2(n) - Math.log2(PUSH_PULL_FULL_SIZE)) + 1
   return config.pushPullIntervalMs * mult
+}
+
+/**
+ * Period (ms) of push-pulls at mesh size `n`, most of them with a member this peer is connected to: the wide period
+ * ({@link pushPullIntervalMs}) times `max(n, 6) / 32` below 32 members (30 s at 32, 5.6 s at up to 6), so the bytes
+ * a peer spends on full-state exchange per second stay flat in N while a small mesh repairs a missed update
+ * (dissemination sends each only `retransmitLimit` times: about e^-4 of the members miss one) within seconds.
+ */
+export function localPushPullIntervalMs(config: SwimConfig, n: number): number {
+  if (n >= PUSH_PULL_FULL_SIZE) return pushPullIntervalMs(config, n)
+  return Math.round((config.pushPullIntervalMs * Math.max(n, PUSH_PULL_MIN_SIZE)) / PUSH_PULL_FULL_SIZE)
 }
 
 /**

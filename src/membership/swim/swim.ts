@@ -11,8 +11,12 @@
  *   incarnation (its refutation) arrives first; a peer that hears itself suspected or declared down refutes;
  * - updates ride on every outgoing message (and a gossip round every `gossipIntervalMs` while any are queued), each
  *   sent at most `retransmitMult * ceil(log10(N + 1))` times by each peer;
- * - a push-pull of the whole table with one random member every `pushPullIntervalMs` (scaled with N), and a
- *   reconnect ping to one random failed member every `probeIntervalMs * 4`, so views converge after a partition.
+ * - a push-pull of the whole table with one random member every `pushPullIntervalMs` (scaled with N; below 32
+ *   members every `localPushPullIntervalMs`, with a connected member between the wide ones), and a
+ *   reconnect ping to one random failed member every `probeIntervalMs * 4`, so views converge after a partition;
+ * - a message from a sender this peer has no record of (its `alive` reached the sender's probe targets but not this
+ *   peer) starts a push-pull with that sender at once, so a member that talks to this peer is known within a round
+ *   trip, not a push-pull period.
  * Malformed messages are refused (a {@link SwimRefusal}) and change nothing. Nothing here reads a clock or a random
  * source other than `now` and the `random` function given.
  *
@@ -36,6 +40,7 @@ import {
 } from './codec.js'
 import {
   expectedConfirmations,
+  localPushPullIntervalMs,
   pushPullIntervalMs,
   retransmitLimit,
   type SwimConfig,
@@ -81,6 +86,11 @@ export interface SwimInit {
    * messages go to anyone. Default: every member.
    */
   reachable?: (id: string) => boolean
+  /**
+   * Members this peer holds a connection to (a message costs no dial). The push-pulls between wide ones go to these
+   * (see `localPushPullIntervalMs`). Default: every member.
+   */
+  connected?: (id: string) => boolean
 }
 
 type Pending =
@@ -88,6 +98,8 @@ type Pending =
   | { kind: 'relay'; origin: string; originSeq: number; nack: boolean; acked: boolean }
 
 const RECONNECT_PERIODS = 4
+/** A sender this peer does not know is asked for its table (a push-pull) at most once per this many probe periods. */
+const INTRODUCTION_INTERVAL_PERIODS = 4
 
 /** Creates a SWIM peer; call `start(now)` and perform the drained effects. */
 export function createSwim(init: SwimInit): Swim {
@@ -112,9 +124,14 @@ export class Swim {
   #now = 0
   #leaving = false
   #replied = new Map<string, number>()
+  /** Senders this peer did not know -> when it last asked them for their table (see {@link Swim.handleMessage}). */
+  #introduced = new Map<string, number>()
   #staleAccusation = false
   #revived = new Map<string, number>()
   readonly #reachable: (id: string) => boolean
+  readonly #connected: (id: string) => boolean
+  /** When the last push-pull with any member (one that may need a dial) was sent. */
+  #widePushPullAt = -Infinity
   readonly #sign: ((bytes: Uint8Array) => Uint8Array) | undefined
   readonly #verify: ((update: AliveUpdate, bytes: Uint8Array) => boolean) | undefined
   /** Signatures of the members' current `alive` records (re-sent in push-pulls). */
@@ -132,6 +149,7 @@ export class Swim {
     this.#queue = new BroadcastQueue(this.config.maxQueuedUpdates)
     this.#awareness = new Awareness(this.config.awarenessMaxMultiplier)
     this.#reachable = init.reachable ?? (() => true)
+    this.#connected = init.connected ?? (() => true)
     this.#sign = init.sign
     this.#verify = init.verify
   }
@@ -143,7 +161,9 @@ export class Swim {
     const c = this.config
     this.#timer(now + Math.floor(this.#random() * c.probeIntervalMs), { kind: 'probe' })
     this.#timer(now + c.gossipIntervalMs, { kind: 'gossip' })
-    this.#timer(now + Math.floor(this.#random() * c.pushPullIntervalMs), { kind: 'push-pull' })
+    this.#widePushPullAt = now - Math.floor(this.#random() * c.pushPullIntervalMs)
+    this.#nextPushPullAt = now + Math.floor(this.#random() * localPushPullIntervalMs(c, this.size))
+    this.#timer(this.#nextPushPullAt, { kind: 'push-pull' })
     this.#timer(now + RECONNECT_PERIODS * c.probeIntervalMs, { kind: 'reconnect' })
   }
 
@@ -206,7 +226,8 @@ export class Swim {
         suspicion: undefined,
       })
     }
-    this.#nextPushPullAt = now + Math.floor(this.#random() * pushPullIntervalMs(c, this.size))
+    this.#nextPushPullAt = now + Math.floor(this.#random() * localPushPullIntervalMs(c, this.size))
+    this.#widePushPullAt = now - Math.floor(this.#random() * pushPullIntervalMs(c, this.size))
     this.#timer(this.#nextPushPullAt, { kind: 'push-pull' })
   }
 
@@ -298,6 +319,23 @@ export class Swim {
         break
     }
     this.#answerDown(from)
+    this.#askUnknown(from, msg.kind)
+  }
+
+  /**
+   * A member that sends to this peer knows it, but this peer has no record of the sender: its `alive` was
+   * disseminated a bounded number of times (`retransmitLimit`) and none reached this peer, which the periodic
+   * push-pull would repair only after `pushPullIntervalMs` (30 s). The sender is known to be alive (it just spoke,
+   * over an authenticated stream): a push-pull with it now brings its own signed record and its table. At most once
+   * per {@link INTRODUCTION_INTERVAL_PERIODS} probe periods per sender.
+   */
+  #askUnknown(from: string, kind: string): void {
+    if (kind === 'push-pull' || from === this.id || this.#table.get(from) !== undefined || this.#leaving) return
+    const last = this.#introduced.get(from) ?? -Infinity
+    if (this.#now - last < INTRODUCTION_INTERVAL_PERIODS * this.config.probeIntervalMs) return
+    if (this.#introduced.size >= 1024) this.#introduced.clear()
+    this.#introduced.set(from, this.#now)
+    this.#pushPull(from, false, false)
   }
 
   /** Handles a fired timer. */
@@ -348,9 +386,15 @@ export class Swim {
         break
       case 'push-pull': {
         if (now < this.#nextPushPullAt) break // superseded by restore()
-        this.#nextPushPullAt = now + pushPullIntervalMs(c, this.size)
+        this.#nextPushPullAt = now + localPushPullIntervalMs(c, this.size)
         this.#timer(this.#nextPushPullAt, { kind: 'push-pull' })
-        const [peer] = this.#table.sample(1, (m) => m.state !== 'down')
+        // a wide one (any member: it may cross a partition) once per wide period, else one with a connected member
+        const wide = now - this.#widePushPullAt >= pushPullIntervalMs(c, this.size)
+        let [peer] = wide ? [] : this.#table.sample(1, (m) => m.state !== 'down' && this.#connected(m.id))
+        if (peer === undefined) {
+          ;[peer] = this.#table.sample(1, (m) => m.state !== 'down')
+          if (peer !== undefined) this.#widePushPullAt = now
+        }
         if (peer !== undefined) this.#pushPull(peer.id, false, false)
         break
       }
