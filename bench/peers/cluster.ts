@@ -3,6 +3,9 @@
  * all in one process (`inproc`), and drives them over IPC (see protocol.ts and worker.ts). A confmesh peer bootstraps
  * from peer 0 plus up to two random earlier peers (seeded), so the overlay is a mesh, not a star.
  *
+ * `BENCH_CPU_PROF=<dir>` runs every peer process under `node --cpu-prof` (one `.cpuprofile` per process in `<dir>`,
+ * written when it exits; the processes start in peer order, so the file names' pids tell seeds from joiners).
+ *
  * @module
  */
 import { type ChildProcess, fork } from 'node:child_process'
@@ -103,7 +106,9 @@ class WorkerHandle {
     this.child = trackChild(
       fork(entry.file, [], {
         cwd: REPO_ROOT,
-        execArgv: entry.execArgv,
+        execArgv: process.env.BENCH_CPU_PROF
+          ? [...entry.execArgv, '--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+          : entry.execArgv,
         env: { ...process.env, ...entry.env },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       }),

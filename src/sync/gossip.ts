@@ -84,6 +84,30 @@ class GossipChannel implements Gossip {
     this.buffer.push(update)
     this.scheduled ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.publishBuffered())
   }
+  /**
+   * Whether `onUpdate` listens. Yjs encodes every transaction's update whenever anyone listens to `update`, which
+   * for a remote transaction (a 12 MB join, a gossip apply) is a full re-encode nobody here needs: the listener is
+   * attached when a local transaction starts and detached when a remote one starts while no local transaction is
+   * still being cleaned up (a transaction an observer opens runs inside the cleanup of the one before, whose
+   * `update` comes after it; `afterAllTransactions` ends them all).
+   */
+  private listening = false
+  private localInFlight = false
+  private readonly onBeforeTransaction = (transaction: Y.Transaction): void => {
+    if (this.init.isLocalOrigin(transaction.origin)) {
+      this.localInFlight = true
+      if (!this.listening) {
+        this.listening = true
+        this.init.doc.on('update', this.onUpdate)
+      }
+    } else if (this.listening && !this.localInFlight) {
+      this.listening = false
+      this.init.doc.off('update', this.onUpdate)
+    }
+  }
+  private readonly onAfterAll = (): void => {
+    this.localInFlight = false
+  }
 
   constructor(init: GossipInit) {
     this.init = init
@@ -97,13 +121,17 @@ class GossipChannel implements Gossip {
       onMessage: (msg) => this.handle(msg.from, msg.data, this.parsed.get(msg)),
     })
     this.flushedStateVector = Y.encodeStateVector(this.init.doc)
-    this.init.doc.on('update', this.onUpdate)
+    this.init.doc.on('beforeTransaction', this.onBeforeTransaction)
+    this.init.doc.on('afterAllTransactions', this.onAfterAll)
   }
 
   stop(): void {
     if (!this.running) return
     this.running = false
-    this.init.doc.off('update', this.onUpdate)
+    this.init.doc.off('beforeTransaction', this.onBeforeTransaction)
+    this.init.doc.off('afterAllTransactions', this.onAfterAll)
+    if (this.listening) this.init.doc.off('update', this.onUpdate)
+    this.listening = false
     this.init.transport.unsubscribe(this.init.topic)
   }
 
