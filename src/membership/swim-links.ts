@@ -329,6 +329,10 @@ export class SwimLinks {
         if (bytes.byteLength === 0) this.#init.onRelease?.(stream.remotePeer)
         else this.#deliver(stream.remotePeer, bytes)
       }
+      // The sender ended its side (a release, or it replaced the stream): end ours, so the stream closes on both
+      // sides. Half-open, it would count against the protocol's inbound stream limit on this connection for as long
+      // as the connection lives (a probe connection discovery kept after its release).
+      await stream.close()
     } catch (err) {
       this.#init.logger.debug(`swim: stream from ${stream.remotePeer} ended: ${(err as Error).message}`)
     } finally {
