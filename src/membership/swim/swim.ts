@@ -126,6 +126,8 @@ export class Swim {
   #replied = new Map<string, number>()
   /** Senders this peer did not know -> when it last asked them for their table (see {@link Swim.handleMessage}). */
   #introduced = new Map<string, number>()
+  /** When this peer last asked an unknown sender for its table. */
+  #introducedAt = -Infinity
   #staleAccusation = false
   #revived = new Map<string, number>()
   readonly #reachable: (id: string) => boolean
@@ -327,14 +329,18 @@ export class Swim {
    * disseminated a bounded number of times (`retransmitLimit`) and none reached this peer, which the periodic
    * push-pull would repair only after `pushPullIntervalMs` (30 s). The sender is known to be alive (it just spoke,
    * over an authenticated stream): a push-pull with it now brings its own signed record and its table. At most once
-   * per {@link INTRODUCTION_INTERVAL_PERIODS} probe periods per sender.
+   * per {@link INTRODUCTION_INTERVAL_PERIODS} probe periods per sender, and once per probe period in all (a push-pull
+   * carries this peer's whole table: unknown senders must not turn small pings into a flood of tables).
    */
   #askUnknown(from: string, kind: string): void {
     if (kind === 'push-pull' || from === this.id || this.#table.get(from) !== undefined || this.#leaving) return
+    const period = this.config.probeIntervalMs
+    if (this.#now - this.#introducedAt < period) return
     const last = this.#introduced.get(from) ?? -Infinity
-    if (this.#now - last < INTRODUCTION_INTERVAL_PERIODS * this.config.probeIntervalMs) return
+    if (this.#now - last < INTRODUCTION_INTERVAL_PERIODS * period) return
     if (this.#introduced.size >= 1024) this.#introduced.clear()
     this.#introduced.set(from, this.#now)
+    this.#introducedAt = this.#now
     this.#pushPull(from, false, false)
   }
 

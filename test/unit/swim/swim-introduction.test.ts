@@ -68,4 +68,19 @@ describe('SWIM introduction of unknown senders', () => {
     expect(asks(1 + 4 * period - 1)).toBe(0)
     expect(asks(1 + 4 * period)).toBe(1)
   })
+
+  it('asks unknown senders at most once per probe period in all', () => {
+    const b = new Swim({ id: 'b', meta: simMeta(2), random: () => 0.5 })
+    b.start(0)
+    b.drain()
+    const period = b.config.probeIntervalMs
+    const asked = (from: string, at: number): number => {
+      b.handleMessage(from, ping('b', at), at)
+      return b.drain().sends.filter((s) => s.to === from && s.stream).length
+    }
+    expect(asked('x', 1)).toBe(1)
+    expect(asked('y', 2)).toBe(0)
+    expect(asked('z', period)).toBe(0)
+    expect(asked('z', 1 + period)).toBe(1)
+  })
 })
