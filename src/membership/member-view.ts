@@ -82,4 +82,9 @@ export interface Membership extends TypedEventEmitter<MembershipEvents> {
   setWeight(weight: number): void
   /** Announces this peer's metadata now (e.g. after it became ready). */
   announce(): void
+  /**
+   * Whether this peer's view already holds every member another member knew (SWIM: a whole table was merged, e.g.
+   * the answer to its join). Absent or `false`: unknown (heartbeats announce `meshSize` instead).
+   */
+  hasFullView?(): boolean
 }

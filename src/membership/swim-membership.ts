@@ -261,6 +261,10 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     return this.#links.traffic
   }
 
+  hasFullView(): boolean {
+    return this.#swim.hasTable
+  }
+
   /** Lifeguard local health score (0 = healthy). */
   get healthScore(): number {
     return this.#swim.healthScore

@@ -242,6 +242,8 @@ class JoinSyncImpl implements JoinSync {
    */
   #knowsMesh(ready: ReadonlyArray<{ meshSize: number }>): 'all' | 'most' | 'not yet' {
     if (ready.length === 0) return 'not yet'
+    // SWIM announces no mesh size, but a merged table holds every member its sender knew: no need to wait for quiet
+    if (this.#init.membership.hasFullView?.() === true) return 'all'
     const seen = Math.max(...ready.map((p) => p.meshSize))
     const known = this.#init.membership.memberIds().length
     if (seen > 0 && known >= seen) return 'all'

@@ -20,6 +20,7 @@ class FakeMembership extends TypedEventEmitter<MembershipEvents> implements Memb
   members = new Map<string, Member>()
   weight = 1
   announced = 0
+  fullView: boolean | undefined = undefined
 
   constructor(self: string) {
     super()
@@ -48,6 +49,9 @@ class FakeMembership extends TypedEventEmitter<MembershipEvents> implements Memb
   }
   announce(): void {
     this.announced++
+  }
+  hasFullView(): boolean {
+    return this.fullView === true
   }
 
   join(peerId: string, fields: Partial<Member> = {}): void {
@@ -308,6 +312,34 @@ describe('join sync (ring-served first state)', () => {
     membership.join('m3', { meshSize: 5 })
     await join.done
     expect(plans).toEqual([4, 4, 4, 4])
+  })
+
+  it('plans at once when the membership holds a whole table (SWIM: no meshSize), not after a quiet settle time', async () => {
+    const membership = new FakeMembership('joiner')
+    membership.join('m0') // meshSize 0: unknown, as every remote member under SWIM
+    membership.join('m1')
+    const plans: number[] = []
+    const init = {
+      self: 'joiner',
+      membership,
+      joining: true,
+      heartbeatMs: 4_000_000, // settle time a quarter of it (1,000 s): without the full view the test times out
+      timeoutMs: 24_000_000,
+      stateVector: () => new Uint8Array([0]),
+      connect: async () => {},
+      fetchPart: async (_id: string, part: { count: number }) => {
+        plans.push(part.count)
+        return new Uint8Array([0, 0])
+      },
+      apply: () => true,
+      pullWhole: async () => {},
+      logger: { debug: () => {}, info: () => {} },
+    }
+    membership.fullView = true
+    const join = createJoinSync(init)
+    join.start()
+    await join.done
+    expect(plans).toEqual([2, 2])
   })
 
   it('moves a failing slice to the next owner, and falls back to a whole pull when no owner answers', async () => {

@@ -128,6 +128,7 @@ export class Swim {
   #introduced = new Map<string, number>()
   /** When this peer last asked an unknown sender for its table. */
   #introducedAt = -Infinity
+  #hasTable = false
   #staleAccusation = false
   #revived = new Map<string, number>()
   readonly #reachable: (id: string) => boolean
@@ -255,6 +256,15 @@ export class Swim {
     return this.#awareness.score
   }
 
+  /**
+   * Whether this peer has merged a whole member table another member answered with (to its join push-pull, or a
+   * later one), so its view holds every member that member knew: what a joiner waits for before it plans its first
+   * sync.
+   */
+  get hasTable(): boolean {
+    return this.#hasTable
+  }
+
   /** Live members (alive or suspect), this peer included: N. */
   get size(): number {
     return this.#table.liveCount + 1
@@ -314,7 +324,8 @@ export class Swim {
         break
       }
       case 'push-pull':
-        if (!msg.reply) this.#pushPull(from, true, false)
+        if (msg.reply) this.#hasTable = true
+        else this.#pushPull(from, true, false)
         break
       case 'gossip':
         if (self.length > 0) this.#send(from, { kind: 'gossip', updates: self })
