@@ -39,6 +39,8 @@ export interface PartitionScenario {
 export interface PartitionReport {
   writes: number
   conflictingKeys: number
+  /** Heal to every peer seeing every other as a live member again (membership's reconnect), ms. */
+  membersMs: number
   /** Heal to convergence of all 6 replicas, ms. */
   convergeMs: number
 }
@@ -106,6 +108,7 @@ export async function runPartition(scenario: PartitionScenario): Promise<Partiti
     const healed = Date.now()
     network.heal()
     await reconnectAll(meshes)
+    const membersMs = Date.now() - healed
     try {
       await waitForConvergence(meshes, 60_000)
     } catch (err) {
@@ -139,7 +142,7 @@ export async function runPartition(scenario: PartitionScenario): Promise<Partiti
         50,
       )
     }
-    return { writes: acked.length, conflictingKeys: latest.size, convergeMs }
+    return { writes: acked.length, conflictingKeys: latest.size, membersMs, convergeMs }
   } finally {
     await stopAll(meshes)
     rmSync(root, { recursive: true, force: true })
