@@ -325,16 +325,20 @@ class JoinSyncImpl implements JoinSync {
   ): Promise<{ update: Uint8Array; from: string } | undefined> {
     // The chosen member first, a few times: dials fail transiently (a busy peer, a remote's inbound rate limit), and
     // moving on at once would pile slices onto whichever members happen to be connected already.
+    // A refused connection (nothing listens at its address: the member died or is restarting, and membership has not
+    // noticed yet) is not transient: the slice moves on at once.
     const [preferred, ...others] = candidates
     for (let attempt = 0; preferred !== undefined && attempt < PREFERRED_ATTEMPTS; attempt++) {
       if (attempt > 0) await this.#sleep(2 * this.#settleMs)
       const got = await this.#fetchPass([preferred], part, sv)
+      if (got === 'refused') break
       if (got !== undefined || !this.#running) return got
     }
     // Then every other ready member, clockwise, a few passes; a whole pull is the last resort.
     for (let pass = 0; pass < FETCH_PASSES; pass++) {
       if (pass > 0) await this.#sleep(this.#settleMs)
       const got = await this.#fetchPass(others, part, sv)
+      if (got === 'refused') continue
       if (got !== undefined || !this.#running) return got
     }
     return undefined
@@ -344,12 +348,18 @@ class JoinSyncImpl implements JoinSync {
     candidates: string[],
     part: SyncPart,
     sv: Uint8Array,
-  ): Promise<{ update: Uint8Array; from: string } | undefined> {
+  ): Promise<{ update: Uint8Array; from: string } | 'refused' | undefined> {
+    let refused = 0
     for (const peerId of candidates) {
       if (!this.#running) return undefined
       try {
         const t0 = this.#clock.now()
-        await this.#init.connect(peerId)
+        try {
+          await this.#init.connect(peerId)
+        } catch (err) {
+          if (isRefused(err)) refused++
+          throw err
+        }
         const t1 = this.#clock.now()
         const update = await this.#init.fetchPart(peerId, part, sv)
         this.#init.logger.debug(
@@ -362,7 +372,7 @@ class JoinSyncImpl implements JoinSync {
         this.#init.logger.debug(`slice ${part.index}/${part.count} from ${peerId} failed: ${(err as Error).message}`)
       }
     }
-    return undefined
+    return refused > 0 && refused === candidates.length ? 'refused' : undefined
   }
 
   /** Whole pull from the first member that answers; `false` if none did. */
@@ -379,4 +389,13 @@ class JoinSyncImpl implements JoinSync {
     }
     return false
   }
+}
+
+/** Whether a dial failed because nothing listens at the address (`ECONNREFUSED` anywhere in the cause chain). */
+function isRefused(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if ((e as Error & { code?: unknown }).code === 'ECONNREFUSED' || e.message.includes('ECONNREFUSED')) return true
+    if (e instanceof AggregateError && e.errors.some(isRefused)) return true
+  }
+  return false
 }

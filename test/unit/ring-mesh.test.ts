@@ -254,6 +254,46 @@ describe('join sync (ring-served first state)', () => {
     expect(bytes).toBeLessThan(Y.encodeStateAsUpdate(source).length * 1.05)
   })
 
+  it('a member whose dial is refused (it died, membership has not noticed) loses its slice at once, not after retries', async () => {
+    const membership = new FakeMembership('joiner')
+    for (let i = 0; i < 5; i++) membership.join(`m${i}`)
+    const source = responderDoc()
+    const target = new Y.Doc()
+    const dials = new Map<string, number>()
+    const join = createJoinSync({
+      self: 'joiner',
+      membership,
+      joining: true,
+      heartbeatMs: 40,
+      connect: async (peerId) => {
+        dials.set(peerId, (dials.get(peerId) ?? 0) + 1)
+        // As libp2p words it, the errno in the message of the error's cause.
+        if (peerId === 'm2')
+          throw new Error(`dial ${peerId} failed`, {
+            cause: new Error('connection error 127.0.0.1:40093: connect ECONNREFUSED 127.0.0.1:40093'),
+          })
+      },
+      stateVector: () => Y.encodeStateVector(target),
+      fetchPart: async (_peerId, part, sv) => encodeUpdatePart(source, sv, part, { minPartWeight: 1 }),
+      apply: (update) => {
+        Y.applyUpdate(target, update)
+        return true
+      },
+      pullWhole: async () => {
+        throw new Error('no fallback expected')
+      },
+      logger: { debug: () => {}, info: () => {} },
+    })
+    join.start()
+    await join.done
+    // One refused dial for m2's own slice (then the next member clockwise serves it), none retried.
+    expect(dials.get('m2')).toBe(1)
+    expect(join.counters.partFailures).toBe(1)
+    expect(join.counters.fallbacks).toBe(0)
+    expect(target.getArray('entries').toJSON()).toEqual(source.getArray('entries').toJSON())
+    expect(target.store.pendingStructs).toBeNull()
+  })
+
   it('with no more ready members than slices, every member serves exactly one slice of every joiner', async () => {
     const members = Array.from({ length: 7 }, (_, i) => `m${i}`)
     const served = new Map<string, number>()

@@ -109,7 +109,8 @@ export async function runChurn(scenario: ChurnScenario): Promise<ChurnReport> {
   let bootstrap: string | undefined
   let kills = 0
   const t0 = Date.now()
-  const progress = (what: string) => console.log(`[churn] +${((Date.now() - t0) / 1000).toFixed(1)} s ${what}`)
+  const progress = (what: string) =>
+    console.log(`[churn] +${((Date.now() - t0) / 1000).toFixed(1)} s (${new Date().toISOString()}) ${what}`)
 
   const start = async (peer: number): Promise<PeerProcess> => {
     const spawnedAt = Date.now()
@@ -148,7 +149,7 @@ export async function runChurn(scenario: ChurnScenario): Promise<ChurnReport> {
       },
       { timeoutMs: 60_000, intervalMs: 100, message: 'every peer to see every other as a live member' },
     )
-    progress(`${scenario.peers} peers up and meshed`)
+    progress(`${scenario.peers} peers up and meshed: ${live.map((p, i) => `${i}=${p!.peerId.slice(-8)}`).join(' ')}`)
     await Promise.all(live.map((_, peer) => startWriting(peer)))
 
     // The churn: one random peer down at a time, on a fixed schedule. A restarted writer writes again at once.
@@ -236,6 +237,8 @@ export async function runChurn(scenario: ChurnScenario): Promise<ChurnReport> {
     const allPeers: number[] = []
     const sinceRestart: number[] = []
     const sinceSpawn: number[] = []
+    /** sinceRestart samples grouped by what they waited for (the last peer's incarnation, the writer's restart). */
+    const slow = new Map<string, { count: number; max: number; key: string }>()
     for (const [key, a] of acked) {
       const writer = Number(key.slice(1, key.indexOf('.')))
       const seen = firstSeen.get(key)
@@ -253,10 +256,25 @@ export async function runChurn(scenario: ChurnScenario): Promise<ChurnReport> {
         const upAt = others.map(([p]) => readyAtOf.get(`${key}@${p}`)!)
         const back = writerBackAt(key, Math.min(...others.map(([, at]) => at)))
         if (back !== undefined) upAt.push(back)
-        sinceRestart.push(Math.max(0, visibleAt - Math.max(a.at, ...upAt)))
+        const since = Math.max(0, visibleAt - Math.max(a.at, ...upAt))
+        sinceRestart.push(since)
+        const last = others.find(([, at]) => at === visibleAt)!
+        const cause =
+          `last seen on peer ${last[0]} (incarnation ready at +${Math.round(readyAtOf.get(`${key}@${last[0]}`)! - t0)} ms)` +
+          (back === undefined ? '' : `, writer back at +${Math.round(back - t0)} ms`)
+        const group = slow.get(cause) ?? { count: 0, max: 0, key }
+        if (since > 500) group.count++
+        if (since >= group.max) Object.assign(group, { max: since, key })
+        slow.set(cause, group)
         sinceSpawn.push(Math.max(0, visibleAt - Math.max(a.at, ...upAt.map((r) => spawnedAtOf.get(r) ?? r))))
       }
     }
+    // The slowest groups of samples of the target metric (who saw them last, and when its incarnation started): the
+    // first thing to read when p99 moves.
+    for (const [cause, g] of [...slow].sort(([, x], [, y]) => y.max - x.max).slice(0, 8))
+      console.log(
+        `[churn] sinceRestart max ${Math.round(g.max)} ms (${g.key}), ${g.count} samples over 500 ms: ${cause}`,
+      )
     expect(acked.size, 'writers acknowledged writes').toBeGreaterThan(0)
     return {
       peers: scenario.peers,
