@@ -20,8 +20,9 @@
  * binding may have changed in between.
  *
  * A refused update changes nothing, is logged, counted and reported as a `refused` event; the error is
- * returned so the caller can punish the sender. After an apply from gossip that left new pending structs or deletes
- * (an earlier update was lost), a `gap` event names the sender so the pull scheduler can heal at once.
+ * returned so the caller can punish the sender. A gossip update that starts past this peer's clock of its client is
+ * left out (not parked), and one whose apply left new pending structs or deletes (a missing origin) is applied; both
+ * raise a `gap` event naming the sender so the pull scheduler can heal at once.
  *
  * @module
  */
@@ -30,7 +31,7 @@ import * as Y from 'yjs'
 import { ConfmeshError, UpdateRejectedError } from '../errors.js'
 import type { MeshLogger } from '../logger.js'
 import { applyInspected } from '../yjs-guard/guarded-apply.js'
-import { type Inspection, inspect } from '../yjs-guard/inspect.js'
+import { type ClockRange, type Inspection, inspect } from '../yjs-guard/inspect.js'
 import { DEFAULT_MAX_INTEGRATION_COST, type UpdateLimits } from '../yjs-guard/limits.js'
 import { applyPlanned } from '../yjs-guard/planned-apply.js'
 import type { ChannelLimits } from './limits.js'
@@ -96,6 +97,8 @@ export type IngestCounters = {
   applied: number
   rejected: number
   gaps: number
+  /** Gossip updates not applied because they start past this peer's clock of their client (see `applyParsed`). */
+  deferred: number
   sliced: number
   slices: number
 } & Record<`refused.${string}`, number>
@@ -119,7 +122,7 @@ class Parsed implements ParsedUpdate {
 }
 
 class IngestPipeline extends TypedEventEmitter<IngestEvents> implements Ingest {
-  readonly counters: IngestCounters = { applied: 0, rejected: 0, gaps: 0, sliced: 0, slices: 0 }
+  readonly counters: IngestCounters = { applied: 0, rejected: 0, gaps: 0, deferred: 0, sliced: 0, slices: 0 }
   private readonly init: IngestInit
   private readonly checks: IngestCheck[] = []
   /** The sync channel's limits without the conflict-cost bound: a reply is parsed with these, the bound is applied
@@ -148,6 +151,18 @@ class IngestPipeline extends TypedEventEmitter<IngestEvents> implements Ingest {
     if (refused !== undefined) return refused
     const { context } = parsed
     const { doc } = this.init
+    // A gossip update that starts past this peer's clock of its client (an earlier update of that client never
+    // arrived: a lost message, a restart, the far side of a healed partition) would only be parked by Yjs until the
+    // missing ones come, and every parked update is merged again with all parked before it (quadratic: after a heal,
+    // the few thousand updates gossipsub re-delivers from its message cache stalled the event loop for seconds). It is
+    // left out instead, and its author (who holds everything it wrote) is pulled from: the pull brings it with what
+    // it depends on.
+    if (context.via === 'gossip' && startsPastState(doc, parsed.inspection.info.ranges)) {
+      this.counters.deferred++
+      this.counters.gaps++
+      this.safeDispatchEvent('gap', { detail: context.from })
+      return undefined
+    }
     const origin: RemoteOrigin | typeof STORAGE_ORIGIN =
       context.via === 'storage' ? STORAGE_ORIGIN : { remote: true, context }
     const pendingBefore = pendingOf(doc)
@@ -220,6 +235,12 @@ class IngestPipeline extends TypedEventEmitter<IngestEvents> implements Ingest {
 }
 
 /** The document's pending buffers (parked structs and deletes), or `undefined` when nothing is pending. */
+/** Whether some run of `ranges` starts past the clock `doc` holds of its client (the update would be parked). */
+function startsPastState(doc: Y.Doc, ranges: readonly ClockRange[]): boolean {
+  for (const r of ranges) if (r.clock > Y.getState(doc.store, r.client)) return true
+  return false
+}
+
 function pendingOf(doc: Y.Doc): [Uint8Array | undefined, Uint8Array | undefined] | undefined {
   const { pendingStructs, pendingDs } = doc.store
   if (pendingStructs === null && pendingDs === null) return undefined

@@ -14,6 +14,9 @@
  * - a push-pull of the whole table with one random member every `pushPullIntervalMs` (scaled with N; below 32
  *   members every `localPushPullIntervalMs`, with a connected member between the wide ones), and a
  *   reconnect ping to one random failed member every `probeIntervalMs * 4`, so views converge after a partition;
+ *   the pair a reconnect revives exchanges its live members at once, and a member alive in a received table but held
+ *   down or suspect here is told so at once (`#remindAccused`), so a healed partition converges in a few round trips
+ *   after the first reconnect, not one reconnect period per member;
  * - a message from a sender this peer has no record of (its `alive` reached the sender's probe targets but not this
  *   peer) starts a push-pull with that sender at once, so a member that talks to this peer is known within a round
  *   trip, not a push-pull period.
@@ -98,6 +101,8 @@ type Pending =
   | { kind: 'relay'; origin: string; originSeq: number; nack: boolean; acked: boolean }
 
 const RECONNECT_PERIODS = 4
+/** Members accused here but alive in a received table that are told so at once, per table (`#remindAccused`). */
+const REMINDERS_PER_TABLE = 8
 /** A sender this peer does not know is asked for its table (a push-pull) at most once per this many probe periods. */
 const INTRODUCTION_INTERVAL_PERIODS = 4
 
@@ -300,6 +305,7 @@ export class Swim {
     // A `down` heard from a peer we held down until lately (the other side of a healed partition) is probably its
     // stale view of our side: it counts as a suspicion, which the accused refutes, not as a verdict.
     const doubtDowns = msg.kind === 'push-pull' || this.#lately(from)
+    const senderWasDown = this.#table.get(from)?.state === 'down'
     for (const u of msg.updates) this.#apply(u, doubtDowns)
     // The sender still accuses an incarnation we already refuted: our answer carries our current `alive`.
     const self = this.#staleAccusation && msg.kind !== 'push-pull' ? [this.#selfBytes()] : []
@@ -325,7 +331,7 @@ export class Swim {
       }
       case 'push-pull':
         if (msg.reply) this.#hasTable = true
-        else this.#pushPull(from, true, false)
+        else this.#pushPull(from, true, false, this.#lately(from))
         break
       case 'gossip':
         if (self.length > 0) this.#send(from, { kind: 'gossip', updates: self })
@@ -333,6 +339,33 @@ export class Swim {
     }
     this.#answerDown(from)
     this.#askUnknown(from, msg.kind)
+    if (msg.kind === 'push-pull') this.#remindAccused(msg.updates)
+    else if (senderWasDown && this.#table.get(from)?.state === 'alive') this.#pushPull(from, false, false, true)
+  }
+
+  /**
+   * Partition evidence in a push-pull: members the sender holds alive that this peer holds down (not departed) or
+   * suspect, at an incarnation their `alive` does not override, were most likely on the far side of a partition that
+   * has healed (or are slow). Each is told at once what it is accused of here (the reconnect timer would tell one down
+   * member per {@link RECONNECT_PERIODS} periods, and a suspicion heard by nobody since the split would run out into
+   * a false `down`), so it refutes, and its answer revives it here. At most {@link REMINDERS_PER_TABLE} per table and
+   * once per probe period per member (the `#replied` limit of `#answerDown`): a crashed member still alive in a
+   * slower peer's view costs one message, not a burst.
+   */
+  #remindAccused(updates: readonly MemberUpdate[]): void {
+    let budget = REMINDERS_PER_TABLE
+    for (const u of updates) {
+      if (budget === 0) return
+      if (u.type !== 'alive' || u.id === this.id) continue
+      const e = this.#table.get(u.id)
+      if (e === undefined || e.state === 'alive' || e.left) continue
+      const last = this.#replied.get(e.id) ?? -Infinity
+      if (this.#now - last < this.config.probeIntervalMs) continue
+      this.#replied.set(e.id, this.#now)
+      if (this.#replied.size > 1024) this.#replied.clear()
+      this.#send(e.id, { kind: 'gossip', updates: [this.#accuseBytes(e, e.state)] })
+      budget--
+    }
   }
 
   /**
@@ -661,9 +694,16 @@ export class Swim {
     this.#tellDown(e)
   }
 
-  #pushPull(to: string, reply: boolean, join: boolean): void {
+  /**
+   * Sends this peer's table to `to`. `livesOnly`: without the suspects and downs, for a member on the far side of a
+   * healed partition (it was held down here until lately): the members this peer holds down are then mostly the far
+   * side, which `to` has been talking to all along, and each accusation would only make `to` suspect a live member
+   * and that member refute. The live members are what `to` needs (see `#remindAccused`).
+   */
+  #pushPull(to: string, reply: boolean, join: boolean, livesOnly = false): void {
     const updates: Uint8Array[] = [this.#selfBytes()]
     for (const e of this.#table.entries()) {
+      if (livesOnly && e.state !== 'alive') continue
       if (e.state === 'alive') {
         const signature = this.#signatures.get(e.id)
         const u: AliveUpdate = { type: 'alive', id: e.id, incarnation: e.incarnation, meta: e.meta }
