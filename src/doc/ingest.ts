@@ -234,13 +234,13 @@ class IngestPipeline extends TypedEventEmitter<IngestEvents> implements Ingest {
   }
 }
 
-/** The document's pending buffers (parked structs and deletes), or `undefined` when nothing is pending. */
 /** Whether some run of `ranges` starts past the clock `doc` holds of its client (the update would be parked). */
 function startsPastState(doc: Y.Doc, ranges: readonly ClockRange[]): boolean {
   for (const r of ranges) if (r.clock > Y.getState(doc.store, r.client)) return true
   return false
 }
 
+/** The document's pending buffers (parked structs and deletes), or `undefined` when nothing is pending. */
 function pendingOf(doc: Y.Doc): [Uint8Array | undefined, Uint8Array | undefined] | undefined {
   const { pendingStructs, pendingDs } = doc.store
   if (pendingStructs === null && pendingDs === null) return undefined
