@@ -147,12 +147,15 @@ describe('SWIM simulation', () => {
     console.log(`partition healed: every view holds all ${n} after ${sim.now - healedAt} ms`)
     expect(converged()).toBe(true)
     // The first reconnect of the island's 20 peers comes within 4 periods; the pairs it revives exchange live members
-    // and remind every accused member at once: measured 2.7-3.5 s over 20 seeds (3.9-8.5 s before the reminders).
-    expect(sim.now - healedAt).toBeLessThanOrEqual(12 * DEFAULT_SWIM_CONFIG.probeIntervalMs)
+    // and remind every accused member at once: typically 3-3.5 s (37 of 40 seeds within 3.7 s; 3.9-8.5 s before the
+    // reminders). A refutation that misses a peer which suspected a member during the split is repaired only when that
+    // suspicion runs out (a `down`, refuted at once): one detection bound more (seed 1029: 13.1 s).
+    const { boundMs } = detectionBoundMs(DEFAULT_SWIM_CONFIG, n)
+    expect(sim.now - healedAt).toBeLessThanOrEqual(4 * DEFAULT_SWIM_CONFIG.probeIntervalMs + boundMs)
     for (const id of ids) expect(allHold(sim, id, 'alive')).toBe(true)
   })
 
-  it('a 3/3 split of 6 heals within 2 probe periods per side: a table shows which downs are the far side', () => {
+  it('a 3/3 split of 6 heals within 6 probe periods (first reconnect, then a table shows the far side), no loss', () => {
     // Each side holds the other down; after the heal one reconnect ping revives one pair, and the push-pull the
     // revival starts shows each of them the far side's live members, which are told at once and refute (not one
     // member per reconnect timer each). Measured over 20 seeds: the slowest heal, in virtual ms.
