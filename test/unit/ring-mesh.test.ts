@@ -14,6 +14,20 @@ import { waitFor } from '../helpers/wait-for.js'
 
 const SEED = testSeed('ring-mesh')
 
+/** Join-sync options that apply every slice to `target` and expect no whole-pull fallback. */
+function appliedTo(target: Y.Doc) {
+  return {
+    apply: (update: Uint8Array) => {
+      Y.applyUpdate(target, update)
+      return true
+    },
+    pullWhole: async (): Promise<void> => {
+      throw new Error('no fallback expected')
+    },
+    logger: { debug: () => {}, info: () => {} },
+  }
+}
+
 /** A membership whose live members the test sets directly. */
 class FakeMembership extends TypedEventEmitter<MembershipEvents> implements Membership {
   readonly self: string
@@ -237,14 +251,7 @@ describe('join sync (ring-served first state)', () => {
         bytes += update.length
         return update
       },
-      apply: (update) => {
-        Y.applyUpdate(target, update)
-        return true
-      },
-      pullWhole: async () => {
-        throw new Error('no fallback expected')
-      },
-      logger: { debug: () => {}, info: () => {} },
+      ...appliedTo(target),
     })
     join.start()
     await join.done
@@ -275,14 +282,7 @@ describe('join sync (ring-served first state)', () => {
       },
       stateVector: () => Y.encodeStateVector(target),
       fetchPart: async (_peerId, part, sv) => encodeUpdatePart(source, sv, part, { minPartWeight: 1 }),
-      apply: (update) => {
-        Y.applyUpdate(target, update)
-        return true
-      },
-      pullWhole: async () => {
-        throw new Error('no fallback expected')
-      },
-      logger: { debug: () => {}, info: () => {} },
+      ...appliedTo(target),
     })
     join.start()
     await join.done
