@@ -14,6 +14,7 @@ import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { MAX_GOSSIP_MESSAGE_BYTES } from '../doc/limits.js'
+import { noiseCrypto } from './noise-crypto.js'
 
 /** Default connection cap per peer. */
 export const DEFAULT_MAX_CONNECTIONS = 128
@@ -63,7 +64,7 @@ export async function createNode(init: NodeInit): Promise<MeshNode> {
     privateKey: init.privateKey,
     addresses: { listen: init.listen },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: noiseCrypto })],
     streamMuxers: [yamux()],
     ...(init.networkKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: init.networkKey }) }),
     ...(init.connectionGater === undefined ? {} : { connectionGater: init.connectionGater }),

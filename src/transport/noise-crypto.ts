@@ -1,0 +1,55 @@
+/**
+ * The Noise handshake's crypto, with a cheaper X25519: every connection a peer opens or accepts runs three X25519
+ * key agreements on each side (Noise XX: `ee`, `es`, `se`). `@chainsafe/libp2p-noise`'s Node crypto imports both keys
+ * of each agreement from DER (PKCS #8 / SPKI) first, and the PKCS #8 parse alone took ~370 µs of the ~560 µs an
+ * agreement cost here (`bench/noise-crypto.ts`); a 100-peer mesh forming in one process spent 9 % of its CPU there.
+ * This crypto imports the raw keys as JWK instead (Node's documented raw-key import before Node 24; the same
+ * `initEDRaw` the DER path ends in, without the ASN.1 parse): ~110 µs an agreement.
+ *
+ * Guarantees: the same shared secret as the library's own crypto for every key pair (checked in
+ * `test/unit/noise-crypto.test.ts` against it, on random keys and on the RFC 7748 vectors), so peers using either
+ * interoperate; everything else (hashing, HKDF, ChaCha20-Poly1305, key generation) is the library's default crypto,
+ * unchanged. A key of the wrong length throws, as the library's does.
+ *
+ * @module
+ */
+import { createPrivateKey, createPublicKey, diffieHellman } from 'node:crypto'
+import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
+import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
+
+/** A key as the Noise handshake hands it over (one buffer, or a list of chunks). */
+type KeyBytes = Parameters<ICryptoInterface['generateX25519SharedKey']>[0]
+
+/** Length of an X25519 key (private or public), in bytes. */
+const X25519_KEY_BYTES = 32
+
+function base64url(key: KeyBytes, what: string): string {
+  const bytes = key instanceof Uint8Array ? key : key.subarray()
+  if (bytes.byteLength !== X25519_KEY_BYTES) {
+    throw new RangeError(`X25519 ${what} key must be ${X25519_KEY_BYTES} bytes, got ${bytes.byteLength}`)
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
+}
+
+/**
+ * X25519 shared secret of a raw private key and a raw public key (32 bytes each), as
+ * `defaultCrypto.generateX25519SharedKey` computes it.
+ *
+ * @throws {RangeError} a key is not 32 bytes long
+ */
+export function x25519SharedKey(privateKey: KeyBytes, publicKey: KeyBytes): Uint8Array {
+  // A private OKP JWK is read from `d` alone (Node checks only that `x` is a string), so the public half of the
+  // private key need not be derived first.
+  const priv = createPrivateKey({
+    key: { kty: 'OKP', crv: 'X25519', d: base64url(privateKey, 'private'), x: '' },
+    format: 'jwk',
+  })
+  const pub = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: base64url(publicKey, 'public') }, format: 'jwk' })
+  return diffieHellman({ privateKey: priv, publicKey: pub })
+}
+
+/** The Noise crypto every confmesh peer uses: the library's default with {@link x25519SharedKey}. */
+export const noiseCrypto: ICryptoInterface = Object.freeze({
+  ...defaultCrypto,
+  generateX25519SharedKey: x25519SharedKey,
+})
