@@ -287,7 +287,12 @@ export async function randomRun(seed: number, options: RandomRunOptions): Promis
   /** Runs until every running replica is identical (no partition is in place when this is called). */
   const inSync = async (what: string): Promise<void> => {
     checkedAt = Number.NEGATIVE_INFINITY
-    await network.runUntil(converged, { what, limitMs: 5 * 60_000 })
+    try {
+      await network.runUntil(converged, { what, limitMs: 5 * 60_000 })
+    } catch (err) {
+      console.log(`[simulated mesh] seed ${seed}: replicas at the deadline (${what})\n${cluster.differences()}`)
+      throw err
+    }
   }
   const written = (refused: boolean): void => {
     if (refused) result.refused++
@@ -346,12 +351,19 @@ export async function randomRun(seed: number, options: RandomRunOptions): Promis
       // made with every replica in sync, and a removal only while every peer runs (THREAT_MODEL.md §4 "Removal
       // races": a change made concurrently with a removal, or one only the removed writer holds, is refused by the
       // peers that applied the removal and stays where it was accepted, so those replicas would differ for good).
+      // In sync means with the crashed peers restarted first: a writer takes catch-up from writers only (§4
+      // "Authorship of past entries"), so a change that reached only a read-only peer before its writer crashed
+      // reaches the other writers once that writer is back, not before (seed 1031823223: the writer of three keys
+      // crashed 0.7 virtual s after a heal, when only a read-only peer had pulled them).
       const current = m.writers() ?? []
       const other = rnd.pick(cluster.peers).id
       const removing = current.includes(other)
       const next = removing ? current.filter((id) => id !== other) : [...current, other]
       if (next.length > 0 && (!removing || live.length === cluster.peers.length)) {
-        if (isWriter(m)) await inSync('every replica identical before a writer-set change')
+        if (isWriter(m)) {
+          for (const x of cluster.peers) if (x.mesh === undefined) await cluster.restart(x)
+          await inSync('every replica identical before a writer-set change')
+        }
         const refused = await apiWrite(network, m, () => m.setWriters(next))
         if (!refused) {
           for (const id of next) everWriters.add(id)
