@@ -53,6 +53,7 @@ import { WRITERS_KEY, WRITERS_NAMESPACE } from '../security/writers.js'
 import { type CatchUp, createCatchUp } from '../sync/catch-up.js'
 import { createGossip, type Gossip } from '../sync/gossip.js'
 import { createJoinSync, type JoinSync } from '../sync/join-sync.js'
+import { documentWeight } from '../sync/parts.js'
 import { createPullScheduler, type PullScheduler } from '../sync/pull-scheduler.js'
 import { createNode } from '../transport/libp2p-node.js'
 import { createLibp2pTransport } from '../transport/libp2p-transport.js'
@@ -420,6 +421,7 @@ async function wireParts(
           ...(o.ring.vnodes === undefined ? {} : { vnodes: o.ring.vnodes }),
           connect: connectMember,
           stateVector: () => Y.encodeStateVector(doc),
+          weight: (stopAt) => documentWeight(doc, stopAt),
           fetchPart: (id, part, sv) => catchUp.fetchPart(id, part, sv),
           apply: (update, from) => ingest.apply(update, { from, via: 'sync' }) === undefined,
           pullWhole: async (id) => {

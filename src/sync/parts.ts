@@ -150,6 +150,21 @@ function structWeight(struct: Struct, offset: number): number {
   return 1
 }
 
+/**
+ * Total weight of everything `doc` holds (the weight a responder splits when the requester has nothing), counted until
+ * it reaches `stopAt` (then `stopAt` or more is returned: a large document is not walked to the end).
+ */
+export function documentWeight(doc: Y.Doc, stopAt = Number.POSITIVE_INFINITY): number {
+  let total = 0
+  for (const structs of doc.store.clients.values()) {
+    for (const s of structs) {
+      total += structWeight(s, 0)
+      if (total >= stopAt) return total
+    }
+  }
+  return total
+}
+
 function missingRanges(doc: Y.Doc, stateVector: Uint8Array): ClientRange[] {
   const sv = Y.decodeStateVector(stateVector)
   const ranges: ClientRange[] = []

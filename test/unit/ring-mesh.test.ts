@@ -7,8 +7,8 @@ import type { Member, Membership, MembershipEvents } from '../../src/membership/
 import { NoLiveMembersError } from '../../src/ring/errors.js'
 import { createMeshRing } from '../../src/ring/mesh-ring.js'
 import { MAX_MEMBER_WEIGHT, MIN_MEMBER_WEIGHT } from '../../src/ring/weight.js'
-import { createJoinSync } from '../../src/sync/join-sync.js'
-import { encodeUpdatePart, type SyncPart } from '../../src/sync/parts.js'
+import { createJoinSync, PROBE_PARTS } from '../../src/sync/join-sync.js'
+import { documentWeight, encodeUpdatePart, type SyncPart } from '../../src/sync/parts.js'
 import { seededRandom, testSeed } from '../helpers/cluster.js'
 import { waitFor } from '../helpers/wait-for.js'
 
@@ -433,6 +433,82 @@ describe('join sync (ring-served first state)', () => {
     await join2.done
     expect(whole).toEqual(['x'])
     expect(join2.counters.fallbacks).toBe(1)
+  })
+
+  /** A join sync of `target` over six connected ready members serving `source`, with the probe (step 1a) on. */
+  function probingJoin(source: Y.Doc, target: Y.Doc, failProbe = false) {
+    const membership = new FakeMembership('joiner')
+    for (let i = 0; i < 6; i++) membership.join(`m${i}`, { connected: i === 0 })
+    const fetched: Array<[string, SyncPart]> = []
+    const dials: string[] = []
+    const bytes = { fetched: 0 }
+    // Four slices after the probe; only m0 is connected, so any other member would have to be dialled.
+    const join = createJoinSync({
+      parts: 4,
+      self: 'joiner',
+      joining: true,
+      membership,
+      heartbeatMs: 20,
+      connect: async (peerId) => {
+        dials.push(peerId)
+      },
+      stateVector: () => Y.encodeStateVector(target),
+      weight: (stopAt) => documentWeight(target, stopAt),
+      fetchPart: async (peerId, part, sv) => {
+        fetched.push([peerId, part])
+        if (failProbe && part.count === PROBE_PARTS) throw new Error('stream reset')
+        const update = encodeUpdatePart(source, sv, part)
+        bytes.fetched += update.length
+        return update
+      },
+      ...appliedTo(target),
+    })
+    return { join, fetched, dials, bytes }
+  }
+
+  it('a small document comes whole in the first slice from the connected ready member: one fetch, no dial', async () => {
+    const source = new Y.Doc()
+    source.getArray('entries').push(Array.from({ length: 20 }, (_, i) => ({ k: `key-${i}`, v: 'v'.repeat(100) })))
+    const target = new Y.Doc()
+    const { join, fetched, dials } = probingJoin(source, target)
+    join.start()
+    await join.done
+    expect(join.ready).toBe(true)
+    expect(fetched).toEqual([['m0', { index: 0, count: PROBE_PARTS }]])
+    expect(dials).toEqual([])
+    expect(join.counters).toMatchObject({ probes: 1, probeComplete: true, fallbacks: 0 })
+    expect(target.getArray('entries').toJSON()).toEqual(source.getArray('entries').toJSON())
+  })
+
+  it('a larger document keeps the first slice and fetches the rest in slices cut after it (no byte twice)', async () => {
+    const source = responderDoc() // ~200 KB: more than one minPartWeight in its first 64th
+    const target = new Y.Doc()
+    const { join, fetched, bytes } = probingJoin(source, target)
+    join.start()
+    await join.done
+    expect(join.counters).toMatchObject({ probes: 1, probeComplete: false, parts: 4, fallbacks: 0 })
+    expect(fetched[0]).toEqual(['m0', { index: 0, count: PROBE_PARTS }])
+    expect(
+      fetched
+        .slice(1)
+        .map(([, p]) => p.index)
+        .sort(),
+    ).toEqual([0, 1, 2, 3])
+    expect(target.getArray('entries').toJSON()).toEqual(source.getArray('entries').toJSON())
+    expect(target.store.pendingStructs).toBeNull()
+    // the slices after the probe are cut against the state vector that includes it: one copy of the document in all
+    expect(bytes.fetched).toBeLessThan(Y.encodeStateAsUpdate(source).length * 1.05)
+  })
+
+  it('a failed first slice only skips the probe: the join goes on in slices', async () => {
+    const source = responderDoc()
+    const target = new Y.Doc()
+    const { join, fetched } = probingJoin(source, target, true)
+    join.start()
+    await join.done
+    expect(join.counters).toMatchObject({ probes: 0, probeComplete: false, parts: 4, fallbacks: 0 })
+    expect(fetched.length).toBe(5)
+    expect(target.getArray('entries').toJSON()).toEqual(source.getArray('entries').toJSON())
   })
 
   it('waits for a ready member, then falls back to any connected one after timeoutMs', async () => {
