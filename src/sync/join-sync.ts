@@ -8,12 +8,13 @@
  * 1. The joiner holds every catch-up pull (`CatchUp.hold`) until its first state is complete.
  * 1a. As soon as a ready member is connected (its bootstrap peer, usually), it fetches from it the first of
  *    {@link PROBE_PARTS} slices. Parts of a small reply are not split (`sync/parts.ts`: under two `minPartWeight`
- *    of weight, slice 0 holds everything), so if what it holds now weighs less than one `minPartWeight`, the slice was
- *    the whole document and the join is complete after one fetch: no waiting for the view, no dial to the other
+ *    of weight, slice 0 holds everything), so if what it holds now weighs less than one `minPartWeight`, the slice
+ *    was the whole document and the join is complete after one fetch: no waiting for the view, no dial to the other
  *    owners. (Without it, an empty mesh of 40 peers forming on a loaded machine made each joiner dial ~20 members
- *    for empty slices: 317 of those dials timed out, and formation took a third more CPU than with the probe; a peer
- *    restarted with an empty data dir in the churn suite waited for the slowest of its 7 slices.) A larger document keeps that 1/64th (the
- *    slices below are cut against the state vector after it) and goes on:
+ *    for empty slices: 317 of those dials timed out, and formation took a third more CPU than with the probe; a
+ *    peer restarted with an empty data dir in the churn suite waited for the slowest of its 7 slices.) Should the
+ *    weights disagree, nothing is lost: the catch-up pulls released at the end fill any gap. A larger document keeps
+ *    that 1/64th (the slices below are cut against the state vector after it) and goes on:
  * 2. It waits until it knows the mesh: at least one *ready* member (one that has its first state; heartbeats carry
  *    the flag) and as many members as the ready members say they see (`meshSize` in their heartbeats), or 90 % of
  *    them and no membership change for `settleMs`; or `timeoutMs` after its first connection at the latest.
