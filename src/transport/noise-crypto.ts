@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { createPrivateKey, createPublicKey, diffieHellman } from 'node:crypto'
+import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto'
 import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
 
@@ -38,15 +38,28 @@ function base64url(key: KeyBytes, what: string): string {
  * @throws {RangeError} a key is not 32 bytes long
  */
 export function x25519SharedKey(privateKey: KeyBytes, publicKey: KeyBytes): Uint8Array {
-  // A private OKP JWK is read from `d` alone (Node checks only that `x` is a string), so the public half of the
-  // private key need not be derived first.
-  const priv = createPrivateKey({
-    key: { kty: 'OKP', crv: 'X25519', d: base64url(privateKey, 'private'), x: '' },
-    format: 'jwk',
-  })
-  const pub = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: base64url(publicKey, 'public') }, format: 'jwk' })
-  return diffieHellman({ privateKey: priv, publicKey: pub })
+  const d = base64url(privateKey, 'private')
+  const x = base64url(publicKey, 'public')
+  let keys: { privateKey: KeyObject; publicKey: KeyObject } | undefined
+  if (jwkImport) {
+    try {
+      // A private OKP JWK is read from `d` alone (Node 20-24 only check that `x` is a string), so the public half of
+      // the private key need not be derived first. Any 32 bytes import (length checked above).
+      keys = {
+        privateKey: createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d, x: '' }, format: 'jwk' }),
+        publicKey: createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x }, format: 'jwk' }),
+      }
+    } catch {
+      // A Node that reads JWKs more strictly: the library's DER path from now on (same result, slower).
+      jwkImport = false
+    }
+  }
+  // The agreement itself may throw on a degenerate public key (as the library's does): that is the peer's doing.
+  return keys === undefined ? defaultCrypto.generateX25519SharedKey(privateKey, publicKey) : diffieHellman(keys)
 }
+
+/** Whether raw keys go in as JWK (until a Node refuses that once). */
+let jwkImport = true
 
 /** The Noise crypto every confmesh peer uses: the library's default with {@link x25519SharedKey}. */
 export const noiseCrypto: ICryptoInterface = Object.freeze({

@@ -46,6 +46,13 @@ describe('noise crypto: X25519 from raw keys', () => {
     expect(() => x25519SharedKey(a.privateKey.subarray(1), a.publicKey)).toThrow(RangeError)
     expect(() => x25519SharedKey(a.privateKey, new Uint8Array(33))).toThrow(RangeError)
     expect(() => defaultCrypto.generateX25519SharedKey(a.privateKey.subarray(1), a.publicKey)).toThrow()
+    // a degenerate (all-zero) public key from a peer fails the agreement, as with the library's crypto
+    expect(() => x25519SharedKey(a.privateKey, new Uint8Array(32))).toThrow()
+    expect(() => defaultCrypto.generateX25519SharedKey(a.privateKey, new Uint8Array(32))).toThrow()
+    const b = defaultCrypto.generateX25519KeyPair()
+    expect(Buffer.from(x25519SharedKey(a.privateKey, b.publicKey))).toEqual(
+      Buffer.from(defaultCrypto.generateX25519SharedKey(a.privateKey, b.publicKey)),
+    )
   })
 
   it('keeps the rest of the default crypto', () => {
