@@ -2,14 +2,15 @@
  * The Noise handshake's crypto, with a cheaper X25519: every connection a peer opens or accepts runs three X25519
  * key agreements on each side (Noise XX: `ee`, `es`, `se`). `@chainsafe/libp2p-noise`'s Node crypto imports both keys
  * of each agreement from DER (PKCS #8 / SPKI) first, and the PKCS #8 parse alone took ~370 µs of the ~560 µs an
- * agreement cost here (`bench/noise-crypto.ts`); a 100-peer mesh forming in one process spent 9 % of its CPU there.
- * This crypto imports the raw keys as JWK instead (Node's documented raw-key import before Node 24; the same
- * `initEDRaw` the DER path ends in, without the ASN.1 parse): ~110 µs an agreement.
+ * agreement cost here; a 100-peer mesh forming in one process spent 9 % of its CPU in these agreements. This crypto
+ * imports the raw keys as JWK instead (Node's JWK import of OKP keys ends in the same `initEDRaw` as the DER path,
+ * without the ASN.1 parse): ~100 µs an agreement (`bench/noise-crypto.ts`).
  *
  * Guarantees: the same shared secret as the library's own crypto for every key pair (checked in
  * `test/unit/noise-crypto.test.ts` against it, on random keys and on the RFC 7748 vectors), so peers using either
- * interoperate; everything else (hashing, HKDF, ChaCha20-Poly1305, key generation) is the library's default crypto,
- * unchanged. A key of the wrong length throws, as the library's does.
+ * interoperate; should a Node version refuse the import, it falls back to the library's path for good. Everything
+ * else (hashing, HKDF, ChaCha20-Poly1305, key generation) is the library's default crypto, unchanged. A key of the
+ * wrong length throws, as the library's does.
  *
  * @module
  */
@@ -22,6 +23,8 @@ type KeyBytes = Parameters<ICryptoInterface['generateX25519SharedKey']>[0]
 
 /** Length of an X25519 key (private or public), in bytes. */
 const X25519_KEY_BYTES = 32
+/** Whether raw keys go in as JWK (until a Node refuses that once). */
+let jwkImport = true
 
 function base64url(key: KeyBytes, what: string): string {
   const bytes = key instanceof Uint8Array ? key : key.subarray()
@@ -57,9 +60,6 @@ export function x25519SharedKey(privateKey: KeyBytes, publicKey: KeyBytes): Uint
   // The agreement itself may throw on a degenerate public key (as the library's does): that is the peer's doing.
   return keys === undefined ? defaultCrypto.generateX25519SharedKey(privateKey, publicKey) : diffieHellman(keys)
 }
-
-/** Whether raw keys go in as JWK (until a Node refuses that once). */
-let jwkImport = true
 
 /** The Noise crypto every confmesh peer uses: the library's default with {@link x25519SharedKey}. */
 export const noiseCrypto: ICryptoInterface = Object.freeze({

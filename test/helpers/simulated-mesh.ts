@@ -354,7 +354,7 @@ export async function randomRun(seed: number, options: RandomRunOptions): Promis
       // In sync means with the crashed peers restarted first: a writer takes catch-up from writers only (§4
       // "Authorship of past entries"), so a change that reached only a read-only peer before its writer crashed
       // reaches the other writers once that writer is back, not before (seed 1031823223: the writer of three keys
-      // crashed 0.7 virtual s after a heal, when only a read-only peer had pulled them).
+      // crashed a few steps after a heal, when only a read-only peer had pulled them).
       const current = m.writers() ?? []
       const other = rnd.pick(cluster.peers).id
       const removing = current.includes(other)
