@@ -60,6 +60,15 @@ export interface FleetResult {
   rssPerPeerMiB: number
   /** Worst process's event-loop delay p99 over the idle window, ms: how starved of CPU the peers were. */
   lagP99Ms: number
+  /**
+   * SWIM events in the idle window (no peer crashed then, so all are false): suspicions raised per peer per second
+   * and members declared down (summed over every observer); and the same counts from the start to the end of
+   * formation. NaN for heartbeat membership (no counters).
+   */
+  idleSuspectsPerSec: number
+  idleDowns: number
+  formSuspects: number
+  formDowns: number
   /** Propagation per (write, receiver) and per write (until the last receiver), ms. */
   delivery: Summary
   perWrite: Summary
@@ -173,6 +182,10 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
     idleReadBytesPerSec: Number.NaN,
     rssPerPeerMiB: Number.NaN,
     lagP99Ms: Number.NaN,
+    idleSuspectsPerSec: Number.NaN,
+    idleDowns: Number.NaN,
+    formSuspects: Number.NaN,
+    formDowns: Number.NaN,
     delivery: summarize([]),
     perWrite: summarize([]),
     missed: 0,
@@ -222,11 +235,18 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
     result.idleReadBytesPerSec = s1.reduce((a, s, i) => a + s.rchar - s0[i]!.rchar, 0) / secs / n
     result.rssPerPeerMiB = s1.reduce((a, s) => a + s.rss, 0) / n / 2 ** 20
     result.lagP99Ms = Math.max(...s1.map((s) => s.eventLoopDelay.p99Ms))
+    const swimCount = (st: HostStats[], key: string) =>
+      sumPeers(st, (p) => p.counters[`membership.events.${key}`] ?? Number.NaN)
+    result.idleSuspectsPerSec = (swimCount(s1, 'suspect') - swimCount(s0, 'suspect')) / secs / n
+    result.idleDowns = swimCount(s1, 'down') - swimCount(s0, 'down')
+    result.formSuspects = swimCount(afterForm, 'suspect')
+    result.formDowns = swimCount(afterForm, 'down')
     init.log(
       `idle over ${secs.toFixed(1)} s: CPU ${result.idleCpuPct.toFixed(2)} % of a core per peer, ` +
         `${result.idleMsgsPerSec.toFixed(1)} msgs/s and ${(result.idleBytesPerSec / 1024).toFixed(1)} KiB/s per peer ` +
         `(process reads ${(result.idleReadBytesPerSec / 1024).toFixed(1)} KiB/s per peer); event-loop delay p99 ` +
-        `${result.lagP99Ms.toFixed(0)} ms`,
+        `${result.lagP99Ms.toFixed(0)} ms; false suspicions ${result.idleSuspectsPerSec.toFixed(3)} per peer per s, ` +
+        `${result.idleDowns} false downs (formation: ${result.formSuspects} suspicions, ${result.formDowns} downs)`,
     )
 
     // (d) propagation: one write at a time on a random peer; every other peer's watch must fire

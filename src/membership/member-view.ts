@@ -87,4 +87,9 @@ export interface Membership extends TypedEventEmitter<MembershipEvents> {
    * the answer to its join). Absent or `false`: unknown (heartbeats announce `meshSize` instead).
    */
   hasFullView?(): boolean
+  /**
+   * Counters of the failure detector for diagnostics and metrics (e.g. SWIM: members seen up, suspected, declared
+   * down; messages; local health). Absent: the protocol keeps none.
+   */
+  counters?(): Record<string, number>
 }

@@ -147,6 +147,8 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
   readonly #live = new Map<string, LiveMember>()
   readonly #everSeen: KnownPeers
   readonly #timers = new Set<TimerHandle>()
+  /** Membership events emitted by the state machine, by type (a member seen up, suspected, declared down, updated). */
+  readonly #events: Record<SwimEvent['type'], number> = { up: 0, suspect: 0, down: 0, updated: 0 }
   readonly #discovery: SwimDiscovery
   /**
    * Lost members -> since when: a live member whose connection closed without it (or this peer) letting go first: it
@@ -263,6 +265,29 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
 
   hasFullView(): boolean {
     return this.#swim.hasTable
+  }
+
+  /**
+   * Counters for diagnostics and metrics: `events.up`, `events.suspect`, `events.down`, `events.updated` (members
+   * this peer saw join, suspected, declared down, saw change), `incarnation` (how often this peer refuted a suspicion
+   * of itself, plus its metadata changes), `health` (Lifeguard local health score, 0 = healthy), and the SWIM links'
+   * traffic (`sent`, `received`, `dropped`, `dials`, `evictions`).
+   */
+  counters(): Record<string, number> {
+    const t = this.#links.traffic
+    return {
+      'events.up': this.#events.up,
+      'events.suspect': this.#events.suspect,
+      'events.down': this.#events.down,
+      'events.updated': this.#events.updated,
+      incarnation: this.#swim.incarnation,
+      health: this.#swim.healthScore,
+      sent: t.sent,
+      received: t.received,
+      dropped: t.dropped,
+      dials: t.dials,
+      evictions: t.evictions,
+    }
   }
 
   /** Lifeguard local health score (0 = healthy). */
@@ -448,6 +473,7 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
   }
 
   #onEvent(e: SwimEvent): void {
+    this.#events[e.type]++
     const { id, meta } = e.member
     const now = this.#clock.now()
     if (meta.addresses.length > 0 && e.type !== 'down') this.#everSeen.see(id, meta.addresses, now)

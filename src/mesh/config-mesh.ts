@@ -292,6 +292,7 @@ class Mesh implements ConfigMesh {
         ...prefixed('lease', p.leases.counters),
         ...prefixed('security', p.security.counters),
         ...prefixed('schema', p.schemas.counters),
+        ...prefixed('membership', p.membership.counters?.() ?? {}),
         'ring.members': p.ring.members().length,
         'ring.version': p.ring.version,
         'transport.connections': p.transport.connections().length,

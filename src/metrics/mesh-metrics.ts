@@ -144,6 +144,23 @@ export function createMeshMetrics(mesh: ConfigMesh, options: MeshMetricsOptions 
     },
   )
   mirror(
+    'confmesh_membership_events_total',
+    'Failure-detector events this peer saw (SWIM): members up, suspected, declared down, updated',
+    ['event'],
+    () =>
+      Object.entries(counters())
+        .filter(([k]) => k.startsWith('membership.events.'))
+        .map(([k, v]) => [{ event: k.slice('membership.events.'.length) }, v]),
+  )
+  new Gauge({
+    name: 'confmesh_membership_health_score',
+    help: "Lifeguard local health score (SWIM; 0 = healthy, higher = this peer's probes time out: it slows its probing)",
+    registers,
+    collect() {
+      this.set(counters()['membership.health'] ?? 0)
+    },
+  })
+  mirror(
     'confmesh_catchup_bytes_total',
     'Catch-up (state-vector exchange) bytes: served to peers, fetched from peers',
     ['direction'],

@@ -189,6 +189,8 @@ describe('HTTP API: every route', () => {
       'confmesh_updates_refused_total',
       'confmesh_gossip_messages_total',
       'confmesh_catchup_bytes_total',
+      'confmesh_membership_events_total',
+      'confmesh_membership_health_score',
       'confmesh_pulls_total',
       'confmesh_storage_commit_seconds',
       'confmesh_write_apply_seconds',

@@ -307,12 +307,18 @@ export class Swim {
     const doubtDowns = msg.kind === 'push-pull' || this.#lately(from)
     const senderWasDown = this.#table.get(from)?.state === 'down'
     for (const u of msg.updates) this.#apply(u, doubtDowns)
-    // The sender still accuses an incarnation we already refuted: our answer carries our current `alive`.
-    const self = this.#staleAccusation && msg.kind !== 'push-pull' ? [this.#selfBytes()] : []
+    // The sender accused an incarnation of ours that is no longer current (refuted before, or just now by this very
+    // message): our answer to it carries our current `alive`. The accuser is the one peer sure to need it, and a
+    // refutation left to the broadcast queue alone may be spent on others first (`retransmitLimit` sends), leaving the
+    // accuser to hold us down until the next reconnect or push-pull (seen in a 3/3 heal of 6: one pair stayed apart
+    // for 2 s). A push-pull (not a reply) is answered with our table, which holds that record anyway.
+    let self = this.#staleAccusation && (msg.kind !== 'push-pull' || msg.reply) ? [this.#selfBytes()] : []
     switch (msg.kind) {
       case 'ping':
-        if (msg.target === this.id) this.#send(from, { kind: 'ack', seq: msg.seq, updates: self })
-        else if (self.length > 0) this.#send(from, { kind: 'gossip', updates: self })
+        if (msg.target === this.id) {
+          this.#send(from, { kind: 'ack', seq: msg.seq, updates: self })
+          self = []
+        }
         break
       case 'ping-req': {
         const seq = ++this.#seq
@@ -334,9 +340,9 @@ export class Swim {
         else this.#pushPull(from, true, false, this.#lately(from))
         break
       case 'gossip':
-        if (self.length > 0) this.#send(from, { kind: 'gossip', updates: self })
         break
     }
+    if (self.length > 0) this.#send(from, { kind: 'gossip', updates: self })
     this.#answerDown(from)
     this.#askUnknown(from, msg.kind)
     if (msg.kind === 'push-pull') this.#remindAccused(msg.updates)
@@ -627,6 +633,8 @@ export class Swim {
     this.#incarnation = Math.max(this.#incarnation, incarnation) + 1
     this.#awareness.applyDelta(1)
     this.#broadcastSelf()
+    // the sender of the message being handled now accuses an incarnation we no longer hold: it is answered directly
+    this.#staleAccusation = true
   }
 
   // --- dissemination -----------------------------------------------------------------------------------------------
@@ -723,7 +731,9 @@ export class Swim {
     let budget = c.maxPacketBytes - SWIM_HEADER_BYTES
     for (const u of first) budget -= u.length
     const limit = retransmitLimit(c, this.size)
-    const extra = this.#queue.take(budget, c.maxPiggyback - first.length, limit)
+    let extra = this.#queue.take(budget, c.maxPiggyback - first.length, limit)
+    // a record given in `first` (e.g. our refutation answering an accuser) may be queued too: carried once
+    if (first.length > 0 && extra.length > 0) extra = extra.filter((x) => !first.some((f) => sameBytes(f, x)))
     const updates = extra.length === 0 ? first : [...first, ...extra]
     this.#effects.sends.push({ to, bytes: encodeSwimMessage({ ...msg, updates }), stream: false })
   }
@@ -735,4 +745,10 @@ export class Swim {
   #event(type: SwimEvent['type'], e: MemberEntry): void {
     this.#effects.events.push({ type, member: snapshotOf(e), at: this.#now })
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
