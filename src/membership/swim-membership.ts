@@ -270,7 +270,8 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
   /**
    * Counters for diagnostics and metrics: `events.up`, `events.suspect`, `events.down`, `events.updated` (members
    * this peer saw join, suspected, declared down, saw change), `incarnation` (how often this peer refuted a suspicion
-   * of itself, plus its metadata changes), `health` (Lifeguard local health score, 0 = healthy), and the SWIM links'
+   * of itself, plus its metadata changes), `health` (Lifeguard local health score, 0 = healthy), `pushPulls.<reason>`
+   * (whole-table exchanges by reason, see `PushPullCounts`), and the SWIM links'
    * traffic (`sent`, `received`, `dropped`, `dials`, `evictions`).
    */
   counters(): Record<string, number> {
@@ -281,6 +282,7 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
       'events.down': this.#events.down,
       'events.updated': this.#events.updated,
       incarnation: this.#swim.incarnation,
+      ...Object.fromEntries(Object.entries(this.#swim.pushPulls).map(([why, n]) => [`pushPulls.${why}`, n])),
       health: this.#swim.healthScore,
       sent: t.sent,
       received: t.received,

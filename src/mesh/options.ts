@@ -71,8 +71,13 @@ export interface MeshTiming {
    * suspicion is sized from it (see {@link MembershipOptions.swim}).
    */
   memberTimeoutMs?: number
-  /** Anti-entropy catch-up period in ms (±25 % jitter); 0 disables. Default 5000. */
+  /**
+   * Anti-entropy catch-up period in ms (±25 % jitter) while this peer's document changes; 0 disables. Default 5000.
+   * A quiet peer doubles it after 6 rounds without a change, up to {@link MeshTiming.maxAntiEntropyMs}.
+   */
   antiEntropyMs?: number
+  /** Longest anti-entropy period of a quiet peer, in ms (equal to `antiEntropyMs`: a fixed period). Default 60000. */
+  maxAntiEntropyMs?: number
   /** Time limit of one catch-up exchange in ms. Default 30000. */
   catchUpTimeoutMs?: number
 }

@@ -367,7 +367,10 @@ async function wireParts(
         .filter((p) => p.connected && mayServeUs(p.peerId))
         .map((p) => p.peerId),
     ...(o.timing.antiEntropyMs === undefined ? {} : { antiEntropyMs: o.timing.antiEntropyMs }),
+    ...(o.timing.maxAntiEntropyMs === undefined ? {} : { maxAntiEntropyMs: o.timing.maxAntiEntropyMs }),
   })
+  // every change of the document (local write or applied remote update) keeps anti-entropy at its base period
+  doc.on('update', () => pulls.noteActivity())
   ingest.addEventListener('gap', (evt) => void pulls.requestPull(evt.detail))
   /** One pull round from every connected member: `syncNow`, and how versions fetch writes they lack. */
   const pullAll = async (): Promise<void> => {

@@ -8,7 +8,12 @@
  * - the catch-up protocol's `ahead` (a peer that pulled from us holds changes we lack);
  * - `syncNow()`;
  * - anti-entropy: one peer among `candidates()` every `antiEntropyMs` (±25 % jitter), so a peer that missed messages
- *   converges without depending on luck (subscribed here).
+ *   converges without depending on luck (subscribed here). The period is adaptive: it holds while this peer's document
+ *   changed within the last {@link ACTIVE_ROUNDS} rounds ({@link PullScheduler.noteActivity}), then doubles every quiet
+ *   round up to `maxAntiEntropyMs`, and drops back at the next change. A quiet mesh has nothing to repair, and a peer
+ *   that missed a change is still reached at the base rate: every peer that did apply it pulls from random peers,
+ *   and an exchange heals both sides (the catch-up protocol's `ahead`), so the peer that missed it is picked about
+ *   once a period for {@link ACTIVE_ROUNDS} periods (missed by all with probability about e^-6), then at the slow rate.
  *
  * Guarantees: pulls are de-duplicated per peer (a request while one is queued or running makes it run once more after,
  * never twice in parallel) and at most `concurrency` run at once, so a peer that connects to many others fetches the
@@ -25,6 +30,10 @@ import type { Transport } from '../transport/transport.js'
 
 /** Default anti-entropy period (each round adds up to ±25 % jitter). */
 export const DEFAULT_ANTI_ENTROPY_MS = 5_000
+/** Default longest anti-entropy period of a quiet peer (the period doubles from `antiEntropyMs` up to this). */
+export const DEFAULT_MAX_ANTI_ENTROPY_MS = 60_000
+/** Anti-entropy rounds at the base period after this peer's document last changed. */
+export const ACTIVE_ROUNDS = 6
 /** Default number of pulls in flight at once. */
 export const DEFAULT_PULL_CONCURRENCY = 2
 
@@ -47,6 +56,11 @@ export interface PullSchedulerInit {
   choosePeer?: (candidates: string[]) => string | undefined
   /** Default {@link DEFAULT_ANTI_ENTROPY_MS}; 0 disables the periodic round. */
   antiEntropyMs?: number
+  /**
+   * Longest period of a quiet peer (see the module header). Default {@link DEFAULT_MAX_ANTI_ENTROPY_MS}, and never
+   * below `antiEntropyMs` (equal to it: a fixed period).
+   */
+  maxAntiEntropyMs?: number
   /** Default {@link DEFAULT_PULL_CONCURRENCY}. */
   concurrency?: number
 }
@@ -59,6 +73,11 @@ export interface PullScheduler {
   requestPull(peerId: string): Promise<void>
   /** Until `until` settles, queued pulls wait (and anti-entropy skips its rounds); then they run. */
   hold(until: Promise<void>): void
+  /**
+   * This peer's document changed (a local write or an applied remote update): anti-entropy runs at its base period
+   * for the next {@link ACTIVE_ROUNDS} rounds (a round due later than one base period from now is brought forward).
+   */
+  noteActivity(): void
 }
 
 /** Creates the scheduler. */
@@ -74,6 +93,11 @@ interface QueuedPull {
 class Scheduler implements PullScheduler {
   private readonly init: PullSchedulerInit
   private readonly antiEntropyMs: number
+  private readonly maxAntiEntropyMs: number
+  /** Anti-entropy rounds since the document last changed. */
+  private quietRounds = 0
+  /** When the next anti-entropy round is due (clock ms). */
+  private dueAt = Number.POSITIVE_INFINITY
   private readonly concurrency: number
   private readonly queued = new Map<string, QueuedPull>()
   private active = 0
@@ -90,6 +114,7 @@ class Scheduler implements PullScheduler {
   constructor(init: PullSchedulerInit) {
     this.init = init
     this.antiEntropyMs = init.antiEntropyMs ?? DEFAULT_ANTI_ENTROPY_MS
+    this.maxAntiEntropyMs = Math.max(this.antiEntropyMs, init.maxAntiEntropyMs ?? DEFAULT_MAX_ANTI_ENTROPY_MS)
     this.concurrency = init.concurrency ?? DEFAULT_PULL_CONCURRENCY
     this.clock = init.clock ?? systemClock
     this.random = init.random ?? Math.random
@@ -149,14 +174,33 @@ class Scheduler implements PullScheduler {
     })
   }
 
+  noteActivity(): void {
+    this.quietRounds = 0
+    if (this.antiEntropyMs <= 0 || !this.running) return
+    // a quiet peer's next round may be a minute away: bring it within one base period
+    if (this.dueAt - this.clock.now() > this.antiEntropyMs * 1.25) {
+      this.clock.clearTimeout(this.timer)
+      this.scheduleAntiEntropy()
+    }
+  }
+
+  /** The next round's period: the base while active, then doubling per quiet round up to the maximum. */
+  private period(): number {
+    const doublings = Math.max(0, this.quietRounds - ACTIVE_ROUNDS)
+    return Math.min(this.maxAntiEntropyMs, this.antiEntropyMs * 2 ** Math.min(doublings, 30))
+  }
+
   private scheduleAntiEntropy(): void {
     if (this.antiEntropyMs <= 0 || !this.running) return
-    const delay = this.antiEntropyMs * (0.75 + this.random() * 0.5)
+    const delay = this.period() * (0.75 + this.random() * 0.5)
+    this.dueAt = this.clock.now() + delay
     this.timer = this.clock.setTimeout(() => {
+      this.dueAt = Number.POSITIVE_INFINITY
       if (this.held !== undefined) {
         this.scheduleAntiEntropy()
         return
       }
+      this.quietRounds++
       const candidates = this.init.candidates?.() ?? this.connectedPeers()
       const choose = this.init.choosePeer ?? ((c: string[]) => c[Math.floor(this.random() * c.length)])
       const peer = candidates.length > 0 ? choose(candidates) : undefined

@@ -11,7 +11,9 @@
  * - Push-pull interval: `pushPullIntervalMs` up to 32 members, then multiplied by `ceil(log2 N - log2 32) + 1`
  *   (memberlist's `pushPullScale`), so the full-state exchange costs O(N / log N) bytes per peer per second. Below
  *   32 members push-pulls run more often (`max(N, 6) / 32` of it), most with a connected member
- *   (`localPushPullIntervalMs`), so a small mesh repairs a missed update in seconds at the same bytes per peer.
+ *   (`localPushPullIntervalMs`), so a small mesh repairs a missed update in seconds at the same bytes per peer;
+ *   only while the peer's table changed within the last 6 of those periods (a quiet table has nothing to repair: it
+ *   runs the wide period alone).
  *
  * @module
  */

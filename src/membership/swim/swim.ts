@@ -101,10 +101,29 @@ type Pending =
   | { kind: 'relay'; origin: string; originSeq: number; nack: boolean; acked: boolean }
 
 const RECONNECT_PERIODS = 4
+/**
+ * Local push-pull periods (`localPushPullIntervalMs`) after this peer's table last changed during which push-pulls
+ * keep the local rate; a quiet table runs only the wide ones (`pushPullIntervalMs`).
+ */
+const ACTIVE_PUSH_PULL_PERIODS = 6
 /** Members accused here but alive in a received table that are told so at once, per table (`#remindAccused`). */
 const REMINDERS_PER_TABLE = 8
 /** A sender this peer does not know is asked for its table (a push-pull) at most once per this many probe periods. */
 const INTRODUCTION_INTERVAL_PERIODS = 4
+
+/**
+ * Push-pulls (whole-table exchanges) by reason: `join` (to a seed), `reply` (the answer to one), `revived` (to a
+ * member just heard from again after this peer held it down), `unknown` (to a sender this peer had no record of),
+ * `local` (periodic, with a connected member), `wide` (periodic, with any member).
+ */
+export interface PushPullCounts {
+  join: number
+  reply: number
+  revived: number
+  unknown: number
+  local: number
+  wide: number
+}
 
 /** Creates a SWIM peer; call `start(now)` and perform the drained effects. */
 export function createSwim(init: SwimInit): Swim {
@@ -115,6 +134,8 @@ export function createSwim(init: SwimInit): Swim {
 export class Swim {
   /** This peer's id. */
   readonly id: string
+  /** Push-pulls this peer started or answered, by reason. */
+  readonly pushPulls: PushPullCounts = { join: 0, reply: 0, revived: 0, unknown: 0, local: 0, wide: 0 }
   /** The settings in use. */
   readonly config: SwimConfig
   readonly #random: () => number
@@ -147,6 +168,8 @@ export class Swim {
   #selfAlive: AliveUpdate | undefined
   /** Earliest time the next push-pull may run; earlier push-pull timers are stale. */
   #nextPushPullAt = 0
+  /** When this peer's table last changed (a member up, suspected, down or updated). */
+  #tableChangedAt = Number.NEGATIVE_INFINITY
 
   constructor(init: SwimInit) {
     this.id = init.id
@@ -178,7 +201,7 @@ export class Swim {
   /** Joins through `seeds` (member ids the host can reach): a push-pull with each. */
   join(seeds: readonly string[], now: number): void {
     this.#now = now
-    for (const seed of seeds) if (seed !== this.id) this.#pushPull(seed, false, true)
+    for (const seed of seeds) if (seed !== this.id) this.#pushPull(seed, false, true, false, 'join')
   }
 
   /** Announces new metadata (a higher incarnation, so it overrides everywhere). */
@@ -337,7 +360,7 @@ export class Swim {
       }
       case 'push-pull':
         if (msg.reply) this.#hasTable = true
-        else this.#pushPull(from, true, false, this.#lately(from))
+        else this.#pushPull(from, true, false, this.#lately(from), 'reply')
         break
       case 'gossip':
         break
@@ -346,7 +369,8 @@ export class Swim {
     this.#answerDown(from)
     this.#askUnknown(from, msg.kind)
     if (msg.kind === 'push-pull') this.#remindAccused(msg.updates)
-    else if (senderWasDown && this.#table.get(from)?.state === 'alive') this.#pushPull(from, false, false, true)
+    else if (senderWasDown && this.#table.get(from)?.state === 'alive')
+      this.#pushPull(from, false, false, true, 'revived')
   }
 
   /**
@@ -391,7 +415,7 @@ export class Swim {
     if (this.#introduced.size >= 1024) this.#introduced.clear()
     this.#introduced.set(from, this.#now)
     this.#introducedAt = this.#now
-    this.#pushPull(from, false, false)
+    this.#pushPull(from, false, false, false, 'unknown')
   }
 
   /** Handles a fired timer. */
@@ -441,17 +465,19 @@ export class Swim {
         }
         break
       case 'push-pull': {
-        if (now < this.#nextPushPullAt) break // superseded by restore()
-        this.#nextPushPullAt = now + localPushPullIntervalMs(c, this.size)
+        if (now < this.#nextPushPullAt) break // superseded by restore() or brought forward by a change
+        this.#nextPushPullAt = now + this.#pushPullPeriod(now)
         this.#timer(this.#nextPushPullAt, { kind: 'push-pull' })
         // a wide one (any member: it may cross a partition) once per wide period, else one with a connected member
         const wide = now - this.#widePushPullAt >= pushPullIntervalMs(c, this.size)
         let [peer] = wide ? [] : this.#table.sample(1, (m) => m.state !== 'down' && this.#connected(m.id))
+        let why: 'local' | 'wide' = 'local'
         if (peer === undefined) {
           ;[peer] = this.#table.sample(1, (m) => m.state !== 'down')
           if (peer !== undefined) this.#widePushPullAt = now
+          why = 'wide'
         }
-        if (peer !== undefined) this.#pushPull(peer.id, false, false)
+        if (peer !== undefined) this.#pushPull(peer.id, false, false, false, why)
         break
       }
       case 'reconnect': {
@@ -708,7 +734,8 @@ export class Swim {
    * side, which `to` has been talking to all along, and each accusation would only make `to` suspect a live member
    * and that member refute. The live members are what `to` needs (see `#remindAccused`).
    */
-  #pushPull(to: string, reply: boolean, join: boolean, livesOnly = false): void {
+  #pushPull(to: string, reply: boolean, join: boolean, livesOnly: boolean, why: keyof PushPullCounts): void {
+    this.pushPulls[why]++
     const updates: Uint8Array[] = [this.#selfBytes()]
     for (const e of this.#table.entries()) {
       if (livesOnly && e.state !== 'alive') continue
@@ -744,6 +771,25 @@ export class Swim {
 
   #event(type: SwimEvent['type'], e: MemberEntry): void {
     this.#effects.events.push({ type, member: snapshotOf(e), at: this.#now })
+    this.#tableChangedAt = this.#now
+    // a quiet peer's next push-pull may be a wide period away: bring it within a local one
+    const local = localPushPullIntervalMs(this.config, this.size)
+    if (this.#nextPushPullAt > this.#now + local) {
+      this.#nextPushPullAt = this.#now + Math.floor(this.#random() * local)
+      this.#timer(this.#nextPushPullAt, { kind: 'push-pull' })
+    }
+  }
+
+  /**
+   * Period to the next push-pull: the local one while the table changed within the last
+   * {@link ACTIVE_PUSH_PULL_PERIODS} local periods (a missed update is repaired within seconds: push-pulls merge both
+   * ways), else the wide one (a quiet table has nothing to repair; below 32 members the two differ).
+   */
+  #pushPullPeriod(now: number): number {
+    const local = localPushPullIntervalMs(this.config, this.size)
+    return now - this.#tableChangedAt < ACTIVE_PUSH_PULL_PERIODS * local
+      ? local
+      : pushPullIntervalMs(this.config, this.size)
   }
 }
 

@@ -5,7 +5,12 @@
  */
 import { describe, expect, it } from 'vitest'
 import { encodeSwimMessage, encodeUpdate } from '../../../src/membership/swim/codec.js'
-import { DEFAULT_SWIM_CONFIG, detectionBoundMs } from '../../../src/membership/swim/config.js'
+import {
+  DEFAULT_SWIM_CONFIG,
+  detectionBoundMs,
+  localPushPullIntervalMs,
+  pushPullIntervalMs,
+} from '../../../src/membership/swim/config.js'
 import type { SwimEvent } from '../../../src/membership/swim/effects.js'
 import { SwimSimulation, simMeta } from '../../../src/membership/swim/simulation.js'
 
@@ -186,6 +191,26 @@ describe('SWIM simulation', () => {
     expect(joiner.size).toBe(151)
     expect(allHold(sim, 'newcomer', 'alive')).toBe(true)
     for (const id of ids) expect(sim.peer(id).member('newcomer')?.meta).toEqual(simMeta(999))
+  })
+
+  it('a quiet small mesh push-pulls at the wide period only; a table change brings the local rate back', () => {
+    // Below 32 members push-pulls run every localPushPullIntervalMs (9.4 s at 10) so a missed update is repaired
+    // within seconds; a table that has not changed for 6 of those periods has nothing to repair.
+    const { sim, ids } = setup(10, 0)
+    const streamBytes = () => ids.reduce((sum, id) => sum + sim.traffic(id).streamBytes, 0)
+    sim.runFor(120_000)
+    const q0 = streamBytes()
+    sim.runFor(120_000)
+    const quiet = streamBytes() - q0
+    sim.setMeta('peer-3', { ...simMeta(3), weight: 2 })
+    const a0 = streamBytes()
+    sim.runFor(50_000)
+    const active = ((streamBytes() - a0) * 120) / 50
+    console.log(`push-pull bytes per 2 min, 10 peers: quiet ${quiet}, after a change ${Math.round(active)}`)
+    const local = localPushPullIntervalMs(DEFAULT_SWIM_CONFIG, 10)
+    const wide = pushPullIntervalMs(DEFAULT_SWIM_CONFIG, 10)
+    expect(quiet).toBeGreaterThan(0)
+    expect(active / quiet).toBeGreaterThan((wide / local) * 0.6)
   })
 
   it('a metadata change (weight, tags, readiness) reaches every member as an update', () => {
