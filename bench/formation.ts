@@ -6,10 +6,11 @@
  * the ring-served join sync as shipped, and `ring.joinSync: false`) the run measures the time until every peer lists
  * every other (up to `--timeout` s), the process CPU spent until then, the connections per peer at that moment
  * (discovery aims for 12), the connections opened meanwhile (both ends counted) and the dials that timed out (from
- * the peers' debug log). All peers share one event loop, so absolute times say more about this process than about a
+ * the peers' debug log), then over `--after` s (default 20) with nothing happening, the CPU per peer and the SWIM
+ * suspicions raised per peer per second (all false: does the formed mesh go quiet?). All peers share one event loop, so absolute times say more about this process than about a
  * deployment (a peer per process or host); the settings are measured alternately in one sitting and compared.
  *
- * Run: `npx tsx bench/formation.ts [--peers=40] [--join=default,off] [--rounds=2] [--timeout=120]`
+ * Run: `npx tsx bench/formation.ts [--peers=40] [--join=default,off] [--rounds=2] [--timeout=120] [--after=20]`
  *
  * @module
  */
@@ -31,11 +32,21 @@ interface Row {
   connectionsPerPeer: number
   opened: number
   dialTimeouts: number
+  /** SWIM suspicions raised until formation (all peers). */
+  formSuspects: number
+  /** After formation, over the `after` window: process CPU per peer (% of a core), suspicions per peer per second. */
+  afterCpuPct: number
+  afterSuspectsPerSec: number
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function measure(n: number, join: string, timeoutMs: number): Promise<Row> {
+/** SWIM suspicions the peers raised so far (every observer counted). */
+function suspicions(meshes: ConfigMesh[]): number {
+  return meshes.reduce((s, m) => s + (m.diagnostics().counters['membership.events.suspect'] ?? 0), 0)
+}
+
+async function measure(n: number, join: string, timeoutMs: number, afterMs: number): Promise<Row> {
   let dialTimeouts = 0
   const logger: MeshLogger = {
     debug: (m: string) => {
@@ -74,6 +85,13 @@ async function measure(n: number, join: string, timeoutMs: number): Promise<Row>
     await sleep(250)
   }
   const cpu = process.cpuUsage(cpu0)
+  const formSuspects = suspicions(meshes)
+  // (a window, not synchronisation) after formation: is the mesh quiet, or does it keep suspecting itself?
+  const after0 = process.cpuUsage()
+  const w0 = performance.now()
+  await sleep(afterMs)
+  const afterCpu = process.cpuUsage(after0)
+  const afterS = (performance.now() - w0) / 1000
   const transportOf = (m: ConfigMesh) => (m as unknown as { p: { transport: { connections(): string[] } } }).p.transport
   const row: Row = {
     join,
@@ -84,6 +102,9 @@ async function measure(n: number, join: string, timeoutMs: number): Promise<Row>
     connectionsPerPeer: meshes.reduce((s, m) => s + transportOf(m).connections().length, 0) / n,
     opened,
     dialTimeouts,
+    formSuspects,
+    afterCpuPct: ((afterCpu.user + afterCpu.system) / 1e6 / afterS / n) * 100,
+    afterSuspectsPerSec: (suspicions(meshes) - formSuspects) / afterS / n,
   }
   await Promise.all(meshes.map((m) => m.stop().catch(() => {})))
   return row
@@ -95,6 +116,7 @@ async function main(): Promise<void> {
   const joins = cli.str('join', 'default,off').split(',')
   const rounds = cli.num('rounds', 2, 1)
   const timeoutMs = cli.num('timeout', 120, 60) * 1000
+  const afterMs = cli.num('after', 20, 10) * 1000
   const machine = await sampleMachine()
   warnIfBusy(machine)
   // the settings alternate, round after round, so a change in the machine's load hits them alike
@@ -102,7 +124,7 @@ async function main(): Promise<void> {
   const rows: Row[] = []
   for (const [i, join] of order.entries()) {
     process.stderr.write(`[formation] ${i + 1}/${order.length}: ${n} peers, join sync ${join}...\n`)
-    rows.push(await measure(n, join, timeoutMs))
+    rows.push(await measure(n, join, timeoutMs, afterMs))
   }
   const table: Table = {
     headers: [
@@ -113,6 +135,9 @@ async function main(): Promise<void> {
       'connections per peer',
       'connections opened (both ends)',
       'dials timed out',
+      'suspicions until formed',
+      `next ${afterMs / 1000} s: CPU per peer`,
+      'next: suspicions per peer per s',
     ],
     rows: rows.map((r) => [
       r.join,
@@ -124,6 +149,9 @@ async function main(): Promise<void> {
       r.connectionsPerPeer.toFixed(1),
       String(r.opened),
       String(r.dialTimeouts),
+      String(r.formSuspects),
+      `${r.afterCpuPct.toFixed(2)} %`,
+      r.afterSuspectsPerSec.toFixed(2),
     ]),
   }
   printTable('formation', table)
@@ -134,12 +162,13 @@ async function main(): Promise<void> {
       '',
       machineLine(machine),
       '',
-      `\`npx tsx bench/formation.ts --peers=${n} --join=${joins.join(',')} --rounds=${rounds}\`: ${n} SWIM peers start ` +
+      `\`npx tsx bench/formation.ts --peers=${n} --join=${joins.join(',')} --rounds=${rounds} --after=${afterMs / 1000}\`: ${n} SWIM peers start ` +
         'at once in one Node process on 127.0.0.1, all bootstrapping from the first, empty document. "join sync ' +
         'default": the ring-served join sync as shipped; "off": `ring.joinSync: false`. CPU is the process CPU until ' +
         'every peer listed every other; connections per peer at that moment (discovery aims for 12); connections ' +
-        "opened counts both ends; dials timed out are counted from the peers' debug log. One event loop for all " +
-        'peers: compare the rows of one run, not with a deployment.',
+        "opened counts both ends; dials timed out are counted from the peers' debug log. Then, for the next " +
+        `${afterMs / 1000} s (nothing written, nobody crashed): process CPU per peer and SWIM suspicions raised per ` +
+        'peer per second (all false). One event loop for all peers: compare the rows of one run, not with a deployment.',
       '',
       renderMarkdown(table),
     ].join('\n'),

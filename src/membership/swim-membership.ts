@@ -460,6 +460,7 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
         if (!this.#running) return
         const now = this.#clock.now()
         const late = now - at
+        if (late > LATE_MS) this.#swim.noteStall(late, now)
         if (!deferred && late > LATE_MS && VERDICTS.has(timer.kind)) {
           this.#schedule(now + Math.min(late, MAX_DEFER_MS), timer, true)
           return

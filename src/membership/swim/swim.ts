@@ -168,6 +168,8 @@ export class Swim {
   #selfAlive: AliveUpdate | undefined
   /** Earliest time the next push-pull may run; earlier push-pull timers are stale. */
   #nextPushPullAt = 0
+  /** When {@link Swim.noteStall} last raised the health score. */
+  #stallNotedAt = Number.NEGATIVE_INFINITY
   /** When this peer's table last changed (a member up, suspected, down or updated). */
   #tableChangedAt = Number.NEGATIVE_INFINITY
 
@@ -282,6 +284,20 @@ export class Swim {
   /** Lifeguard local health score (0 = healthy). */
   get healthScore(): number {
     return this.#awareness.score
+  }
+
+  /**
+   * The host saw its own event loop stalled: a timer of this machine fired `lateMs` late. Over half a probe timeout
+   * late, the local health score rises by one (at most once per probe period; every acked probe lowers it by one), so
+   * a peer starved of CPU probes less often and waits longer before it suspects anyone. Lifeguard infers a slow peer
+   * from missing nacks; a host that can observe its own stalls says so directly: in 40 peers sharing half a core,
+   * each raised 3-5 false suspicions a second (each refuted, each gossiped to all) and kept the core saturated.
+   */
+  noteStall(lateMs: number, now: number): void {
+    if (lateMs <= this.config.probeTimeoutMs / 2) return
+    if (now - this.#stallNotedAt < this.config.probeIntervalMs) return
+    this.#stallNotedAt = now
+    this.#awareness.applyDelta(1)
   }
 
   /**
