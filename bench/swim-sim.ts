@@ -330,7 +330,7 @@ async function main(): Promise<void> {
   writeResultsSection(
     'swim-sim',
     [
-      '## Scale: SWIM membership (simulated; not yet wired into the mesh)',
+      '## Scale: SWIM membership (simulated)',
       '',
       machineLine(machine),
       '',

@@ -240,8 +240,13 @@ export class SwimSimulation {
       node.resumeAt = -1
       const held = node.held
       node.held = []
-      // Node's event loop after a stall: expired timers first, then the I/O that arrived meanwhile.
-      for (const h of held) if (h.timer !== undefined) this.#run(node, h)
+      // Node's event loop after a stall: expired timers first, then the I/O that arrived meanwhile. The host sees
+      // its timers fire late and tells the machine (as swim-membership.ts does on a real event loop).
+      for (const h of held) {
+        if (h.timer === undefined) continue
+        node.swim.noteStall(this.now - h.at, this.now)
+        this.#run(node, h)
+      }
       for (const h of held) if (h.timer === undefined) this.#run(node, h)
       return
     }
