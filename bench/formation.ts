@@ -7,7 +7,8 @@
  * every other (up to `--timeout` s), the process CPU spent until then, the connections per peer at that moment
  * (discovery aims for 12), the connections opened meanwhile (both ends counted) and the dials that timed out (from
  * the peers' debug log), then over `--after` s (default 20) with nothing happening, the CPU per peer and the SWIM
- * suspicions raised per peer per second (all false: does the formed mesh go quiet?). All peers share one event loop, so absolute times say more about this process than about a
+ * suspicion events per peer per second (all false; each suspicion counted by every peer that applies it: does the
+ * formed mesh go quiet?). All peers share one event loop, so absolute times say more about this process than about a
  * deployment (a peer per process or host); the settings are measured alternately in one sitting and compared.
  *
  * Run: `npx tsx bench/formation.ts [--peers=40] [--join=default,off] [--rounds=2] [--timeout=120] [--after=20]`
@@ -32,7 +33,7 @@ interface Row {
   connectionsPerPeer: number
   opened: number
   dialTimeouts: number
-  /** SWIM suspicions raised until formation (all peers). */
+  /** SWIM suspicion events until formation (every peer that applied a suspicion counts it). */
   formSuspects: number
   /** After formation, over the `after` window: process CPU per peer (% of a core), suspicions per peer per second. */
   afterCpuPct: number
@@ -167,8 +168,8 @@ async function main(): Promise<void> {
         'default": the ring-served join sync as shipped; "off": `ring.joinSync: false`. CPU is the process CPU until ' +
         'every peer listed every other; connections per peer at that moment (discovery aims for 12); connections ' +
         "opened counts both ends; dials timed out are counted from the peers' debug log. Then, for the next " +
-        `${afterMs / 1000} s (nothing written, nobody crashed): process CPU per peer and SWIM suspicions raised per ` +
-        'peer per second (all false). One event loop for all peers: compare the rows of one run, not with a deployment.',
+        `${afterMs / 1000} s (nothing written, nobody crashed): process CPU per peer and SWIM suspicion events per ` +
+        'peer per second (all false; a suspicion counts once per peer that applies it). One event loop for all peers: compare the rows of one run, not with a deployment.',
       '',
       renderMarkdown(table),
     ].join('\n'),

@@ -451,15 +451,18 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
    * Schedules a timer of the machine. A verdict timer (probe timeout, probe end, relay timeout, suspicion) that fires
    * more than {@link LATE_MS} late means this peer's event loop was stalled, and the answers that arrived meanwhile
    * are still unread in its sockets: it waits as long again (once, at most {@link MAX_DEFER_MS}) so they are read
-   * first (Lifeguard's point: a slow peer must not blame others for its own slowness). Virtual time is never late.
+   * first (Lifeguard's point: a slow peer must not blame others for its own slowness). Lateness counts from when the
+   * timer could first fire: a deadline already past when it is set (a suspicion shortened by confirmations) is due
+   * at once, not late. Late timers also feed the local health ({@link Swim.noteStall}).
    */
   #schedule(at: number, timer: SwimTimer, deferred = false): void {
+    const due = Math.max(at, this.#clock.now())
     const handle = this.#clock.setTimeout(
       () => {
         this.#timers.delete(handle)
         if (!this.#running) return
         const now = this.#clock.now()
-        const late = now - at
+        const late = now - due
         if (late > LATE_MS) this.#swim.noteStall(late, now)
         if (!deferred && late > LATE_MS && VERDICTS.has(timer.kind)) {
           this.#schedule(now + Math.min(late, MAX_DEFER_MS), timer, true)

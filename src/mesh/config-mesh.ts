@@ -50,7 +50,11 @@ export interface MeshDiagnostics {
   pending: boolean
   /** Entries held (live values, tombstones, losers awaiting GC, replaced values history still refers to). */
   entries: number
-  /** Gossip, catch-up and applier counters. */
+  /**
+   * Counters by part (`gossip.`, `catchUp.`, `applier.`, `storage.`, `join.`, `lease.`, `security.`, `schema.`,
+   * `membership.`) and a few gauges (`membership.health`, `membership.incarnation`, `ring.members`, `ring.version`,
+   * `transport.connections`).
+   */
   counters: Record<string, number>
 }
 

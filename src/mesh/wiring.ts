@@ -368,6 +368,8 @@ async function wireParts(
         .map((p) => p.peerId),
     ...(o.timing.antiEntropyMs === undefined ? {} : { antiEntropyMs: o.timing.antiEntropyMs }),
     ...(o.timing.maxAntiEntropyMs === undefined ? {} : { maxAntiEntropyMs: o.timing.maxAntiEntropyMs }),
+    // with a writer set only writers are pulled from: a peer that may not write is reached by nobody's anti-entropy
+    mayBackOff: () => security.policy.current() === undefined || security.policy.mayWrite(transport.peerId),
   })
   // every change of the document (local write or applied remote update) keeps anti-entropy at its base period
   doc.on('update', () => pulls.noteActivity())

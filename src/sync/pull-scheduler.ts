@@ -14,6 +14,8 @@
  *   that missed a change is still reached at the base rate: every peer that did apply it pulls from random peers,
  *   and an exchange heals both sides (the catch-up protocol's `ahead`), so the peer that missed it is picked about
  *   once a period for {@link ACTIVE_ROUNDS} periods (missed by all with probability about e^-6), then at the slow rate.
+ *   With a writer set nobody pulls from a peer that may not write, so such a peer keeps the base period
+ *   (`mayBackOff`).
  *
  * Guarantees: pulls are de-duplicated per peer (a request while one is queued or running makes it run once more after,
  * never twice in parallel) and at most `concurrency` run at once, so a peer that connects to many others fetches the
@@ -56,6 +58,12 @@ export interface PullSchedulerInit {
   choosePeer?: (candidates: string[]) => string | undefined
   /** Default {@link DEFAULT_ANTI_ENTROPY_MS}; 0 disables the periodic round. */
   antiEntropyMs?: number
+  /**
+   * Whether this peer's anti-entropy may slow down while quiet (see the module header): only while other peers pull
+   * from it too, so those that applied a change it missed reach it (with a writer set nobody pulls from a peer that
+   * may not write: it keeps the base period). Default: always.
+   */
+  mayBackOff?: () => boolean
   /**
    * Longest period of a quiet peer (see the module header). Default {@link DEFAULT_MAX_ANTI_ENTROPY_MS}, and never
    * below `antiEntropyMs` (equal to it: a fixed period).
@@ -186,7 +194,8 @@ class Scheduler implements PullScheduler {
 
   /** The next round's period: the base while active, then doubling per quiet round up to the maximum. */
   private period(): number {
-    const doublings = Math.max(0, this.quietRounds - ACTIVE_ROUNDS)
+    if (this.init.mayBackOff?.() === false) return this.antiEntropyMs
+    const doublings = Math.max(0, this.quietRounds - ACTIVE_ROUNDS + 1)
     return Math.min(this.maxAntiEntropyMs, this.antiEntropyMs * 2 ** Math.min(doublings, 30))
   }
 

@@ -11,7 +11,7 @@ import { createVirtualScheduler } from '../../src/transport/virtual-scheduler.js
 
 const SILENT = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }
 
-function setup(options: { antiEntropyMs?: number; maxAntiEntropyMs?: number } = {}) {
+function setup(options: { antiEntropyMs?: number; maxAntiEntropyMs?: number; mayBackOff?: () => boolean } = {}) {
   const sched = createVirtualScheduler()
   const t0 = sched.now()
   const pulls: number[] = []
@@ -44,10 +44,11 @@ describe('pull scheduler: adaptive anti-entropy', () => {
     await sched.runFor(10 * 60_000)
     scheduler.stop()
     const g = gaps(pulls)
-    // rounds 1..ACTIVE_ROUNDS+1 at 5 s (the first round counts from start), then 10, 20, 40 s, then 60 s for good
-    expect(g.slice(0, ACTIVE_ROUNDS)).toEqual(Array(ACTIVE_ROUNDS).fill(5_000))
-    expect(g.slice(ACTIVE_ROUNDS, ACTIVE_ROUNDS + 3)).toEqual([10_000, 20_000, 40_000])
-    expect(new Set(g.slice(ACTIVE_ROUNDS + 3))).toEqual(new Set([DEFAULT_MAX_ANTI_ENTROPY_MS]))
+    // ACTIVE_ROUNDS rounds 5 s apart (the first 5 s after start), then 10, 20, 40 s, then 60 s for good
+    expect(pulls[0]).toBe(5_000)
+    expect(g.slice(0, ACTIVE_ROUNDS - 1)).toEqual(Array(ACTIVE_ROUNDS - 1).fill(5_000))
+    expect(g.slice(ACTIVE_ROUNDS - 1, ACTIVE_ROUNDS + 2)).toEqual([10_000, 20_000, 40_000])
+    expect(new Set(g.slice(ACTIVE_ROUNDS + 2))).toEqual(new Set([DEFAULT_MAX_ANTI_ENTROPY_MS]))
   })
 
   it('a change brings a quiet round forward to one base period and restarts the active rounds', async () => {
@@ -61,6 +62,19 @@ describe('pull scheduler: adaptive anti-entropy', () => {
     const after = pulls.slice(before)
     expect(after[0]).toBe(changedAt + 5_000)
     expect(gaps(after).slice(0, ACTIVE_ROUNDS - 1)).toEqual(Array(ACTIVE_ROUNDS - 1).fill(5_000))
+    scheduler.stop()
+  })
+
+  it('a peer that may not back off (nobody pulls from it) keeps the base period', async () => {
+    let mayBackOff = false
+    const { sched, pulls, scheduler } = setup({ mayBackOff: () => mayBackOff })
+    scheduler.start()
+    await sched.runFor(3 * 60_000)
+    expect(new Set(gaps(pulls))).toEqual(new Set([5_000]))
+    mayBackOff = true // e.g. it became a writer
+    const before = pulls.length
+    await sched.runFor(3 * 60_000)
+    expect(Math.max(...gaps(pulls.slice(before)))).toBe(DEFAULT_MAX_ANTI_ENTROPY_MS)
     scheduler.stop()
   })
 

@@ -102,6 +102,12 @@ type Pending =
 
 const RECONNECT_PERIODS = 4
 /**
+ * A stall longer than the current probe timeout divided by this raises the local health ({@link Swim.noteStall}): a
+ * probe's round trip waits on both peers' event loops, each maybe twice, so the timeout should outlast about four
+ * stalls.
+ */
+const STALL_TIMEOUT_FRACTION = 4
+/**
  * Local push-pull periods (`localPushPullIntervalMs`) after this peer's table last changed during which push-pulls
  * keep the local rate; a quiet table runs only the wide ones (`pushPullIntervalMs`).
  */
@@ -287,15 +293,17 @@ export class Swim {
   }
 
   /**
-   * The host saw its own event loop stalled: a timer of this machine fired `lateMs` late. Over half a probe timeout
-   * late, the local health score rises by one (at most once per probe period; every acked probe lowers it by one), so
-   * a peer starved of CPU probes less often and waits longer before it suspects anyone. Lifeguard infers a slow peer
-   * from missing nacks; a host that can observe its own stalls says so directly: in 40 peers sharing half a core,
-   * each raised 3-5 false suspicions a second (each refuted, each gossiped to all) and kept the core saturated.
+   * The host saw its own event loop stalled: a timer of this machine fired `lateMs` after it was due. Over a quarter
+   * of the current (scaled) probe timeout late ({@link STALL_TIMEOUT_FRACTION}), the local health score rises by one,
+   * at most once per current probe period; every acked probe lowers it by one. A peer starved of CPU probes less
+   * often and waits longer before it suspects anyone, and the score settles where its probe timeout outlasts about
+   * four of its stalls (a host with an occasional 150 ms pause settles at 2, not at the maximum). Lifeguard infers a slow peer from missing nacks; a host that can
+   * observe its own stalls says so directly: 40 peers sharing half a core kept suspecting each other after they had
+   * formed (3-5 suspicion events per peer per second, each refuted and gossiped to all) and the core saturated.
    */
   noteStall(lateMs: number, now: number): void {
-    if (lateMs <= this.config.probeTimeoutMs / 2) return
-    if (now - this.#stallNotedAt < this.config.probeIntervalMs) return
+    if (lateMs <= this.#awareness.scale(this.config.probeTimeoutMs) / STALL_TIMEOUT_FRACTION) return
+    if (now - this.#stallNotedAt < this.#awareness.scale(this.config.probeIntervalMs)) return
     this.#stallNotedAt = now
     this.#awareness.applyDelta(1)
   }
@@ -351,7 +359,9 @@ export class Swim {
     // refutation left to the broadcast queue alone may be spent on others first (`retransmitLimit` sends), leaving the
     // accuser to hold us down until the next reconnect or push-pull (seen in a 3/3 heal of 6: one pair stayed apart
     // for 2 s). A push-pull (not a reply) is answered with our table, which holds that record anyway.
-    let self = this.#staleAccusation && (msg.kind !== 'push-pull' || msg.reply) ? [this.#selfBytes()] : []
+    // (a leaving peer does not answer with `alive`: its goodbye is queued)
+    let self =
+      this.#staleAccusation && !this.#leaving && (msg.kind !== 'push-pull' || msg.reply) ? [this.#selfBytes()] : []
     switch (msg.kind) {
       case 'ping':
         if (msg.target === this.id) {
