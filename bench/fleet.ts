@@ -67,7 +67,7 @@ function table(all: FleetRows[]): Table {
         String(r.hosts),
         Number.isNaN(r.formMs)
           ? `not formed: ${r.formed}/${r.peers} peers, fewest ${r.minMembers} members`
-          : `${fmt(r.formMs / 1000, 1)} s`,
+          : `${fmt(r.formMs / 1000, 1)} s (${fmt((r.formAfterStartMs ?? Number.NaN) / 1000, 1)} s after the last start)`,
         fmt(r.idleCpuPct),
         fmt(r.idleMsgsPerSec, 1),
         `${fmt(r.idleBytesPerSec / 1024, 1)} / ${fmt(r.idleReadBytesPerSec / 1024, 1)}`,
@@ -168,6 +168,8 @@ async function main(): Promise<void> {
       'and control). Propagation: closed-loop writes on random peers, time from the writer to each watch callback;',
       `missed = not seen within ${deliveryS} s. Crash: SIGKILL of the lone peer, time until every survivor dropped it.`,
       "Loop delay: the worst process's event-loop delay p99 in the idle window (how long ready work waited for a CPU).",
+      'Full membership: from the first spawn until every peer listed all others; the processes start one after another',
+      '(a rollout, each bootstrapping from 2 peers of earlier processes), so the time after the last one started is given too.',
       'False suspicions: SWIM suspicions raised in the idle window (nobody crashed then) per peer per second, and the',
       'members declared down meanwhile, summed over every observer.',
       '',

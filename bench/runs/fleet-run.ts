@@ -47,6 +47,8 @@ export interface FleetResult {
   hosts: number
   /** Time from the first spawn until every peer saw N-1 members, ms (NaN: did not form). */
   formMs: number
+  /** Time from the moment the last process had started all its peers until every peer saw N-1 members, ms. */
+  formAfterStartMs: number
   /** Peers that saw all N-1 others by the formation deadline, and the fewest members any peer saw. */
   formed: number
   minMembers: number
@@ -128,7 +130,10 @@ function hostSizes(peers: number, perHost: number): number[] {
 }
 
 /** Starts the fleet: one process after another, each peer bootstrapping from 2 peers of earlier processes. */
-async function startFleet(init: FleetInit, rand: () => number): Promise<{ hosts: PeerHost[]; t0: number }> {
+async function startFleet(
+  init: FleetInit,
+  rand: () => number,
+): Promise<{ hosts: PeerHost[]; t0: number; lastStartedAt: number }> {
   const sizes = hostSizes(init.peers, init.perHost)
   // Only the first process's peers bootstrap from a local peer; every other peer bootstraps from two peers in other
   // processes and from nothing local, as a peer of a fleet would: a peer that bootstrapped from a peer of its own process
@@ -162,7 +167,7 @@ async function startFleet(init: FleetInit, rand: () => number): Promise<{ hosts:
       }),
     )
   }
-  return { hosts, t0 }
+  return { hosts, t0, lastStartedAt: nowMs() }
 }
 
 /** Runs one fleet measurement; stops every process it started. */
@@ -174,6 +179,7 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
     peers: n,
     hosts: hostSizes(n, init.perHost).length,
     formMs: Number.NaN,
+    formAfterStartMs: Number.NaN,
     formed: 0,
     minMembers: 0,
     idleCpuPct: Number.NaN,
@@ -208,8 +214,10 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
     result.formed = formTimes.length
     const afterForm = await snapshot(hosts)
     result.minMembers = Math.min(...afterForm.flatMap((s) => s.peers.map((p) => p.members)))
-    if (formTimes.length >= n) result.formMs = Math.max(...formTimes) - started.t0
-    else {
+    if (formTimes.length >= n) {
+      result.formMs = Math.max(...formTimes) - started.t0
+      result.formAfterStartMs = Math.max(...formTimes) - started.lastStartedAt
+    } else {
       const view = afterForm.map((s) => s.peers.map((p) => `${p.members}/${p.connected}/${p.connections}`).join(' '))
       init.log(`members/connected members/connections per peer, by process: ${view.join(' | ')}`)
     }
@@ -217,7 +225,7 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
       `formation: ${formTimes.length}/${n} peers saw all ${n - 1} others` +
         (Number.isNaN(result.formMs)
           ? ` (fewest members seen: ${result.minMembers})`
-          : ` in ${result.formMs.toFixed(0)} ms`),
+          : ` in ${result.formMs.toFixed(0)} ms (${result.formAfterStartMs.toFixed(0)} ms after the last process started)`),
     )
 
     // (a, b) idle window: a measurement window (a duration), not synchronisation
@@ -241,6 +249,21 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
     result.idleDowns = swimCount(s1, 'down') - swimCount(s0, 'down')
     result.formSuspects = swimCount(afterForm, 'suspect')
     result.formDowns = swimCount(afterForm, 'down')
+    for (const [i, s] of s1.entries()) {
+      const before = s0[i]!
+      const count = (st: HostStats, key: string) => st.peers.reduce((a, p) => a + (p.counters[key] ?? 0), 0)
+      const health = Math.max(...s.peers.map((p) => p.counters['membership.health'] ?? 0))
+      init.log(
+        `  process ${i} (${s.peers.length} peers): CPU ${(((s.cpuUs - before.cpuUs) / 1e6 / secs) * 100).toFixed(1)} % ` +
+          `of a core, loop delay p50/p99/max ${s.eventLoopDelay.p50Ms.toFixed(0)}/${s.eventLoopDelay.p99Ms.toFixed(0)}/` +
+          `${s.eventLoopDelay.maxMs.toFixed(0)} ms, suspicions seen ` +
+          `${count(s, 'membership.events.suspect') - count(before, 'membership.events.suspect')}, ` +
+          `refutations ${count(s, 'membership.incarnation') - count(before, 'membership.incarnation')}, highest health score ${health}, ` +
+          `SWIM dials ${((count(s, 'membership.dials') - count(before, 'membership.dials')) / secs / s.peers.length).toFixed(2)}/peer/s, ` +
+          `evictions ${((count(s, 'membership.evictions') - count(before, 'membership.evictions')) / secs / s.peers.length).toFixed(2)}/peer/s, ` +
+          `connections/peer ${(s.peers.reduce((a, p) => a + p.connections, 0) / s.peers.length).toFixed(1)}`,
+      )
+    }
     init.log(
       `idle over ${secs.toFixed(1)} s: CPU ${result.idleCpuPct.toFixed(2)} % of a core per peer, ` +
         `${result.idleMsgsPerSec.toFixed(1)} msgs/s and ${(result.idleBytesPerSec / 1024).toFixed(1)} KiB/s per peer ` +

@@ -60,7 +60,7 @@ const LATE_MS = 30
 /** Longest such wait (ms). */
 const MAX_DEFER_MS = 5_000
 /** Timers whose firing judges another member. */
-const VERDICTS: ReadonlySet<SwimTimer['kind']> = new Set(['probe-timeout', 'probe-end', 'relay-timeout', 'suspicion'])
+const VERDICTS: ReadonlySet<SwimTimer['kind']> = new Set(['probe', 'probe-timeout', 'relay-timeout', 'suspicion'])
 /** Refusals logged per minute at most (a flood must not flood the log). */
 const MAX_REFUSALS_LOGGED = 10
 
@@ -448,7 +448,7 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
   }
 
   /**
-   * Schedules a timer of the machine. A verdict timer (probe timeout, probe end, relay timeout, suspicion) that fires
+   * Schedules a timer of the machine. A verdict timer (probe timeout, probe period end, relay timeout, suspicion) that fires
    * more than {@link LATE_MS} late means this peer's event loop was stalled, and the answers that arrived meanwhile
    * are still unread in its sockets: it waits as long again (once, at most {@link MAX_DEFER_MS}) so they are read
    * first (Lifeguard's point: a slow peer must not blame others for its own slowness). Lateness counts from when the

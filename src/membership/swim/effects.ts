@@ -13,7 +13,6 @@ import type { SwimMember } from './member.js'
 export type SwimTimer =
   | { readonly kind: 'probe' }
   | { readonly kind: 'probe-timeout'; readonly seq: number }
-  | { readonly kind: 'probe-end'; readonly seq: number }
   | { readonly kind: 'relay-timeout'; readonly seq: number }
   | { readonly kind: 'suspicion'; readonly id: string; readonly incarnation: number }
   | { readonly kind: 'reap'; readonly id: string; readonly incarnation: number }

@@ -178,6 +178,12 @@ export class Swim {
   #stallNotedAt = Number.NEGATIVE_INFINITY
   /** When this peer's table last changed (a member up, suspected, down or updated). */
   #tableChangedAt = Number.NEGATIVE_INFINITY
+  /** The probe of the current period (its verdict is due when the next period starts), if one was sent. */
+  #probing: number | undefined
+  /** Whether a gossip timer is pending (one is armed only while the broadcast queue holds something). */
+  #gossipArmed = false
+  /** Whether a reconnect timer is pending (one is armed only while a member is held down). */
+  #reconnectArmed = false
 
   constructor(init: SwimInit) {
     this.id = init.id
@@ -193,17 +199,19 @@ export class Swim {
     this.#verify = init.verify
   }
 
-  /** Starts the periodic timers (probe, gossip, push-pull, reconnect) and queues this peer's `alive`. */
+  /**
+   * Starts the periodic timers and queues this peer's `alive`. Only the probe and push-pull timers run always; the
+   * gossip timer runs while the broadcast queue holds something and the reconnect timer while a member is held down,
+   * so an idle peer wakes up once per probe period, once per probe timeout and once per push-pull.
+   */
   start(now: number): void {
     this.#now = now
     this.#broadcastSelf()
     const c = this.config
     this.#timer(now + Math.floor(this.#random() * c.probeIntervalMs), { kind: 'probe' })
-    this.#timer(now + c.gossipIntervalMs, { kind: 'gossip' })
     this.#widePushPullAt = now - Math.floor(this.#random() * c.pushPullIntervalMs)
     this.#nextPushPullAt = now + Math.floor(this.#random() * localPushPullIntervalMs(c, this.size))
     this.#timer(this.#nextPushPullAt, { kind: 'push-pull' })
-    this.#timer(now + RECONNECT_PERIODS * c.probeIntervalMs, { kind: 'reconnect' })
   }
 
   /** Joins through `seeds` (member ids the host can reach): a push-pull with each. */
@@ -450,14 +458,14 @@ export class Swim {
     const c = this.config
     switch (timer.kind) {
       case 'probe':
+        // the verdict on the previous period's probe first (a probe ends when the next period starts)
+        if (this.#probing !== undefined) this.#probeEnd(this.#probing)
+        this.#probing = undefined
         this.#timer(now + this.#awareness.scale(c.probeIntervalMs), { kind: 'probe' })
         this.#probe()
         break
       case 'probe-timeout':
         this.#indirect(timer.seq)
-        break
-      case 'probe-end':
-        this.#probeEnd(timer.seq)
         break
       case 'relay-timeout': {
         const p = this.#pending.get(timer.seq)
@@ -483,12 +491,13 @@ export class Swim {
         break
       }
       case 'gossip':
-        this.#timer(now + c.gossipIntervalMs, { kind: 'gossip' })
+        this.#gossipArmed = false
         if (this.#queue.size === 0) break
         for (const e of this.#table.sample(c.gossipFanout, (m) => m.state !== 'down' && this.#reachable(m.id))) {
           this.#send(e.id, { kind: 'gossip', updates: [] })
           if (this.#queue.size === 0) break
         }
+        this.#armGossip()
         break
       case 'push-pull': {
         if (now < this.#nextPushPullAt) break // superseded by restore() or brought forward by a change
@@ -507,9 +516,10 @@ export class Swim {
         break
       }
       case 'reconnect': {
-        this.#timer(now + RECONNECT_PERIODS * c.probeIntervalMs, { kind: 'reconnect' })
+        this.#reconnectArmed = false
         const [peer] = this.#table.sample(1, (m) => m.state === 'down' && !m.left)
         if (peer !== undefined) this.#tellDown(peer)
+        this.#armReconnect()
         break
       }
     }
@@ -531,9 +541,8 @@ export class Swim {
     // Buddy system: a suspect hears its suspicion in the ping itself and can refute at once.
     const buddy = target.state === 'suspect' ? [this.#accuseBytes(target, 'suspect')] : []
     this.#send(target.id, { kind: 'ping', seq, target: target.id, updates: buddy })
-    const c = this.config
-    this.#timer(this.#now + this.#awareness.scale(c.probeTimeoutMs), { kind: 'probe-timeout', seq })
-    this.#timer(this.#now + this.#awareness.scale(c.probeIntervalMs), { kind: 'probe-end', seq })
+    this.#probing = seq
+    this.#timer(this.#now + this.#awareness.scale(this.config.probeTimeoutMs), { kind: 'probe-timeout', seq })
   }
 
   #onAck(seq: number): void {
@@ -676,6 +685,7 @@ export class Swim {
     e.downFrom = from
     e.suspicion = undefined
     this.#timer(this.#now + this.config.removeDownAfterMs, { kind: 'reap', id: e.id, incarnation })
+    if (!e.left) this.#armReconnect()
     this.#event('down', e)
     this.#enqueue({ type: 'down', id: e.id, incarnation, from })
   }
@@ -720,6 +730,21 @@ export class Swim {
 
   #enqueue(u: MemberUpdate): void {
     this.#queue.push(u.id, encodeUpdate(u))
+    this.#armGossip()
+  }
+
+  /** Arms the gossip timer while the broadcast queue holds something and none is pending. */
+  #armGossip(): void {
+    if (this.#gossipArmed || this.#queue.size === 0) return
+    this.#gossipArmed = true
+    this.#timer(this.#now + this.config.gossipIntervalMs, { kind: 'gossip' })
+  }
+
+  /** Arms the reconnect timer while some member is held down and none is pending. */
+  #armReconnect(): void {
+    if (this.#reconnectArmed || this.#table.size === this.#table.liveCount) return
+    this.#reconnectArmed = true
+    this.#timer(this.#now + RECONNECT_PERIODS * this.config.probeIntervalMs, { kind: 'reconnect' })
   }
 
   #accuseBytes(e: MemberEntry, type: 'suspect' | 'down'): Uint8Array {

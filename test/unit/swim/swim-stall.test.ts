@@ -43,8 +43,9 @@ describe('SWIM local health from stalls', () => {
     // b acks: the probe ends well, the score falls by one
     const seq = (decodeSwimMessage(ping!.bytes) as { seq: number }).seq
     a.handleMessage('b', encodeSwimMessage({ kind: 'ack', seq, updates: [] }), 1_010)
-    const end = fx.timers.find((t) => t.timer.kind === 'probe-end')!
-    a.handleTimer(end.timer, end.at)
+    // the probe ends when the next period starts
+    const next = fx.timers.find((t) => t.timer.kind === 'probe')!
+    a.handleTimer(next.timer, next.at)
     expect(a.healthScore).toBe(1)
   })
 })
