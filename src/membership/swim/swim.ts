@@ -378,6 +378,15 @@ export class Swim {
         }
         break
       case 'ping-req': {
+        // Relayed only over a connection this peer holds: a dial would cost both ends a handshake at the moment the
+        // target is slow to answer already (in a 100-peer fleet on 2 cores those dials kept suspicion storms going).
+        // A nack at once says this relay is alive but cannot help, so the prober does not blame its own health.
+        if (!this.#connected(msg.target)) {
+          if (msg.nack) this.#send(from, { kind: 'nack', seq: msg.seq, updates: self })
+          else if (self.length > 0) this.#send(from, { kind: 'gossip', updates: self })
+          self = []
+          break
+        }
         const seq = ++this.#seq
         this.#pending.set(seq, { kind: 'relay', origin: from, originSeq: msg.seq, nack: msg.nack, acked: false })
         this.#send(msg.target, { kind: 'ping', seq, target: msg.target, updates: [] })
