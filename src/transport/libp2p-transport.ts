@@ -66,6 +66,8 @@ const VERDICTS: Record<Verdict, TopicValidatorResult> = {
 
 /** Most parsed peer ids a transport keeps (see `Libp2pTransport.peerIds`). */
 const PEER_ID_CACHE_SIZE = 8_192
+/** Longest a cached address list is used without libp2p reporting a change of its own record (ms). */
+const ADDRESS_CACHE_MS = 10_000
 
 class Libp2pTransport extends TypedEventEmitter<TransportEvents> implements Transport {
   readonly peerId: string
@@ -82,6 +84,16 @@ class Libp2pTransport extends TypedEventEmitter<TransportEvents> implements Tran
   private readonly peerIds = new Map<string, PeerId>()
   /** The seam's view of each gossipsub message, so `onMessage` gets the very object `validate` saw. */
   private readonly views = new WeakMap<PubsubMessage, TopicMessage>()
+  /**
+   * This peer's addresses as last read, and when: libp2p builds the list anew on every read (124 µs, read once per
+   * second by SWIM's announce: about a third of a SWIM peer's own idle work besides its probes). Dropped when libp2p
+   * updates this peer's own record (`self:peer:update`, a listener opened or closed, an address confirmed) and after
+   * {@link ADDRESS_CACHE_MS}.
+   */
+  private addressCache: { at: number; list: readonly string[] } | undefined
+  private readonly onSelfUpdate = (): void => {
+    this.addressCache = undefined
+  }
   private readonly onMessage = (evt: CustomEvent<PubsubMessage>): void => {
     const msg = evt.detail
     if (msg.type !== 'signed') return
@@ -116,11 +128,13 @@ class Libp2pTransport extends TypedEventEmitter<TransportEvents> implements Tran
     this.node.addEventListener('peer:connect', this.onConnect)
     this.node.addEventListener('peer:disconnect', this.onDisconnect)
     this.node.addEventListener('peer:identify', this.onIdentify)
+    this.node.addEventListener('self:peer:update', this.onSelfUpdate)
   }
 
   async start(): Promise<void> {
     this.assertRunning()
     await this.node.start()
+    this.addressCache = undefined
   }
 
   async stop(): Promise<void> {
@@ -136,10 +150,19 @@ class Libp2pTransport extends TypedEventEmitter<TransportEvents> implements Tran
     this.node.removeEventListener('peer:connect', this.onConnect)
     this.node.removeEventListener('peer:disconnect', this.onDisconnect)
     this.node.removeEventListener('peer:identify', this.onIdentify)
+    this.node.removeEventListener('self:peer:update', this.onSelfUpdate)
   }
 
   addresses(): string[] {
-    return this.node.getMultiaddrs().map((a) => a.toString())
+    const now = Date.now()
+    let cached = this.addressCache
+    if (cached === undefined || now - cached.at >= ADDRESS_CACHE_MS || now < cached.at) {
+      const list = this.node.getMultiaddrs().map((a) => a.toString())
+      cached = { at: now, list }
+      // an empty list (not listening yet) is not kept: the first addresses must show at once
+      this.addressCache = list.length > 0 ? cached : undefined
+    }
+    return [...cached.list]
   }
 
   subscribe(topic: string, subscriber: TopicSubscriber): void {
