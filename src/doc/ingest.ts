@@ -28,6 +28,7 @@
  */
 import { TypedEventEmitter } from 'main-event'
 import * as Y from 'yjs'
+import { sameBytes } from '../bytes.js'
 import { ConfmeshError, UpdateRejectedError } from '../errors.js'
 import type { MeshLogger } from '../logger.js'
 import { applyInspected } from '../yjs-guard/guarded-apply.js'
@@ -252,11 +253,4 @@ function pendingChanged(before: ReturnType<typeof pendingOf>, after: ReturnType<
   if (after === undefined) return false
   if (before === undefined) return true
   return !sameBytes(before[0], after[0]) || !sameBytes(before[1], after[1])
-}
-
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === b) return true
-  if (a === undefined || b === undefined || a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }

@@ -44,7 +44,20 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 export function createMeshMetrics(mesh: ConfigMesh, options: MeshMetricsOptions = {}): MeshMetrics {
   const registry = options.registry ?? new Registry()
   const registers = [registry]
-  const counters = (): Record<string, number> => mesh.diagnostics().counters
+  let diagnosed: Record<string, number> | undefined
+  /**
+   * The mesh's counters, read once per scrape: `diagnostics()` also encodes the state vector, and a dozen metrics
+   * read counters. A scrape collects every metric in one turn of the event loop; the next turn reads afresh.
+   */
+  const counters = (): Record<string, number> => {
+    if (diagnosed === undefined) {
+      diagnosed = mesh.diagnostics().counters
+      setImmediate(() => {
+        diagnosed = undefined
+      })
+    }
+    return diagnosed
+  }
   let stats: { at: number; value: Promise<MeshStats> } | undefined
   /** One `stats()` per scrape (it encodes the document), shared by the gauges that need it. */
   const statsOnce = (): Promise<MeshStats> => {

@@ -6,6 +6,7 @@
  * @module
  */
 import * as Y from 'yjs'
+import { sameBytes } from '../bytes.js'
 import { UpdateRejectedError } from '../errors.js'
 import { UpdateApplyError, UpdateTooLargeError } from './errors.js'
 import { type Inspection, inspect, inspectResolved, type UpdateInfo } from './inspect.js'
@@ -42,12 +43,6 @@ type Pending = { missing: Map<number, number>; update: Uint8Array }
 
 /** Rounds of re-applying pending structs after progress before they are parked (each round integrates >= 1 struct). */
 const MAX_APPLY_ROUNDS = 8
-
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
 
 const mergePending = (parts: Pending[]): Pending | null => {
   if (parts.length <= 1) return parts[0] ?? null

@@ -31,6 +31,7 @@
  * @module
  */
 
+import { sameBytes } from '../../bytes.js'
 import { Awareness } from './awareness.js'
 import { BroadcastQueue } from './broadcast-queue.js'
 import {
@@ -851,10 +852,4 @@ export class Swim {
       ? local
       : pushPullIntervalMs(this.config, this.size)
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }
