@@ -117,17 +117,23 @@ const ACTIVE_PUSH_PULL_PERIODS = 6
 const REMINDERS_PER_TABLE = 8
 /** A sender this peer does not know is asked for its table (a push-pull) at most once per this many probe periods. */
 const INTRODUCTION_INTERVAL_PERIODS = 4
+/** Most unknown members remembered as rumoured about (see `Swim.#askAboutUnknown`); the memory is cleared beyond. */
+const MAX_RUMOURED = 1_024
+/** Probe periods a member may stay unknown after the first rumour about it before its sender is asked (5 s). */
+const RUMOUR_GRACE_PERIODS = 10
 
 /**
  * Push-pulls (whole-table exchanges) by reason: `join` (to a seed), `reply` (the answer to one), `revived` (to a
  * member just heard from again after this peer held it down), `unknown` (to a sender this peer had no record of),
- * `local` (periodic, with a connected member), `wide` (periodic, with any member).
+ * `rumour` (to a sender that spoke of a member this peer had no record of), `local` (periodic, with a connected
+ * member), `wide` (periodic, with any member).
  */
 export interface PushPullCounts {
   join: number
   reply: number
   revived: number
   unknown: number
+  rumour: number
   local: number
   wide: number
 }
@@ -142,7 +148,7 @@ export class Swim {
   /** This peer's id. */
   readonly id: string
   /** Push-pulls this peer started or answered, by reason. */
-  readonly pushPulls: PushPullCounts = { join: 0, reply: 0, revived: 0, unknown: 0, local: 0, wide: 0 }
+  readonly pushPulls: PushPullCounts = { join: 0, reply: 0, revived: 0, unknown: 0, rumour: 0, local: 0, wide: 0 }
   /** The settings in use. */
   readonly config: SwimConfig
   readonly #random: () => number
@@ -159,6 +165,10 @@ export class Swim {
   #replied = new Map<string, number>()
   /** Senders this peer did not know -> when it last asked them for their table (see {@link Swim.handleMessage}). */
   #introduced = new Map<string, number>()
+  /** Members this peer heard rumours about while it had no record of them (`#askAboutUnknown`). */
+  #rumoured = new Map<string, { firstAt: number; askedAt: number }>()
+  /** When this peer last asked a rumour's sender for its table. */
+  #askedAboutAt = -Infinity
   /** When this peer last asked an unknown sender for its table. */
   #introducedAt = -Infinity
   #hasTable = false
@@ -412,6 +422,7 @@ export class Swim {
     if (self.length > 0) this.#send(from, { kind: 'gossip', updates: self })
     this.#answerDown(from)
     this.#askUnknown(from, msg.kind)
+    if (msg.kind !== 'push-pull') this.#askAboutUnknown(from, msg.updates)
     if (msg.kind === 'push-pull') this.#remindAccused(msg.updates)
     else if (senderWasDown && this.#table.get(from)?.state === 'alive')
       this.#pushPull(from, false, false, true, 'revived')
@@ -460,6 +471,43 @@ export class Swim {
     this.#introduced.set(from, this.#now)
     this.#introducedAt = this.#now
     this.#pushPull(from, false, false, false, 'unknown')
+  }
+
+  /**
+   * A rumour (`suspect`, `down`) about a member this peer has no record of: the sender holds one, so this peer's
+   * table misses a member whose `alive` (sent `retransmitLimit` times by each peer that learnt it) never reached it,
+   * e.g. one that joined while this peer did. The periodic push-pull would repair it only after
+   * `pushPullIntervalMs` scaled (90 s at 100 members); a push-pull with the sender brings the record. Only for a
+   * member still unknown {@link RUMOUR_GRACE_PERIODS} probe periods after this peer first heard of it (while a mesh
+   * forms, rumours about members whose `alive` is still on its way are common and resolve themselves), only once
+   * this peer merged a push-pull answer (a joiner's own join brings the table), at most once per
+   * {@link INTRODUCTION_INTERVAL_PERIODS} probe periods in all, and once per wide push-pull period per member.
+   */
+  #askAboutUnknown(from: string, updates: readonly MemberUpdate[]): void {
+    if (!this.#hasTable || this.#leaving || from === this.id || this.#table.get(from)?.state !== 'alive') return
+    const period = this.config.probeIntervalMs
+    let ask: string | undefined
+    for (const u of updates) {
+      // a departure has nothing to teach; a known member needs nothing
+      if (u.type === 'alive' || u.from === u.id || u.id === this.id || this.#table.get(u.id) !== undefined) continue
+      let heard = this.#rumoured.get(u.id)
+      if (heard === undefined) {
+        if (this.#rumoured.size >= MAX_RUMOURED) this.#rumoured.clear()
+        heard = { firstAt: this.#now, askedAt: Number.NEGATIVE_INFINITY }
+        this.#rumoured.set(u.id, heard)
+      }
+      if (
+        ask === undefined &&
+        this.#now - heard.firstAt >= RUMOUR_GRACE_PERIODS * period &&
+        this.#now - heard.askedAt >= pushPullIntervalMs(this.config, this.size)
+      )
+        ask = u.id
+    }
+    if (ask === undefined || this.#now - this.#askedAboutAt < INTRODUCTION_INTERVAL_PERIODS * period) return
+    const heard = this.#rumoured.get(ask)
+    if (heard !== undefined) heard.askedAt = this.#now
+    this.#askedAboutAt = this.#now
+    this.#pushPull(from, false, false, false, 'rumour')
   }
 
   /** Handles a fired timer. */

@@ -5,7 +5,7 @@
  * in-process mesh of 7 missed a member for the 20 s a test waited.
  */
 import { describe, expect, it } from 'vitest'
-import { decodeSwimMessage, encodeSwimMessage } from '../../../src/membership/swim/codec.js'
+import { decodeSwimMessage, encodeSwimMessage, encodeUpdate } from '../../../src/membership/swim/codec.js'
 import { simMeta } from '../../../src/membership/swim/simulation.js'
 import { Swim } from '../../../src/membership/swim/swim.js'
 
@@ -82,5 +82,64 @@ describe('SWIM introduction of unknown senders', () => {
     expect(asked('y', 2)).toBe(0)
     expect(asked('z', period)).toBe(0)
     expect(asked('z', 1 + period)).toBe(1)
+  })
+
+  it('a rumour about a member this peer has no record of is answered with a push-pull with its sender, rarely', () => {
+    const a = new Swim({ id: 'a', meta: simMeta(1), random: () => 0.5 })
+    const b = new Swim({ id: 'b', meta: simMeta(2), random: () => 0.5 })
+    a.start(0)
+    b.start(0)
+    a.drain()
+    b.drain()
+    a.join(['b'], 1)
+    const join = a.drain().sends.find((s) => s.to === 'b' && s.stream)!
+    b.handleMessage('a', join.bytes, 2)
+    const reply = b.drain().sends.find((s) => s.to === 'a' && s.stream)!
+    a.handleMessage('b', reply.bytes, 3)
+    a.drain()
+    expect(a.members().map((m) => m.id)).toEqual(['b'])
+    const period = a.config.probeIntervalMs
+    const rumour = (about: string, at: number, departure = false): number => {
+      const update = encodeUpdate({
+        type: departure ? 'down' : 'suspect',
+        id: about,
+        incarnation: 0,
+        from: departure ? about : 'b',
+      })
+      a.handleMessage('b', encodeSwimMessage({ kind: 'gossip', updates: [update] }), at)
+      return a.drain().sends.filter((s) => s.to === 'b' && s.stream).length
+    }
+    // while a member's alive may still be on its way (10 probe periods after the first rumour) nobody is asked
+    expect(rumour('c', 10)).toBe(0)
+    expect(rumour('c', 10 + 10 * period - 1)).toBe(0)
+    expect(rumour('c', 10 + 10 * period)).toBe(1)
+    expect(a.pushPulls.rumour).toBe(1)
+    expect(rumour('d', 11)).toBe(0) // first heard
+    expect(rumour('d', 11 + 10 * period)).toBe(0) // at most once per 4 probe periods in all
+    expect(rumour('c', 10 + 14 * period)).toBe(0) // c was asked about within a push-pull period
+    expect(rumour('d', 10 + 14 * period)).toBe(1)
+    expect(rumour('x', 10 + 20 * period, true)).toBe(0) // a departure: nothing to learn
+    expect(rumour('x', 10 + 40 * period, true)).toBe(0)
+    expect(rumour('b', 10 + 44 * period)).toBe(0) // known
+  })
+
+  it('no rumour asks before this peer merged a push-pull answer (its own join brings the table)', () => {
+    const a = new Swim({ id: 'a', meta: simMeta(1), random: () => 0.5 })
+    const b = new Swim({ id: 'b', meta: simMeta(2), random: () => 0.5 })
+    a.start(0)
+    b.start(0)
+    a.drain()
+    b.drain()
+    // a knows b from b's join request, but has merged no answer of its own
+    b.join(['a'], 1)
+    a.handleMessage('b', b.drain().sends.find((s) => s.to === 'a' && s.stream)!.bytes, 2)
+    a.drain()
+    expect(a.members().map((m) => m.id)).toEqual(['b'])
+    const update = encodeUpdate({ type: 'suspect', id: 'c', incarnation: 0, from: 'b' })
+    for (const at of [10, 10 + 20 * a.config.probeIntervalMs]) {
+      a.handleMessage('b', encodeSwimMessage({ kind: 'gossip', updates: [update] }), at)
+      a.drain()
+    }
+    expect(a.pushPulls.rumour).toBe(0)
   })
 })
