@@ -9,18 +9,21 @@ import { decodeSwimMessage, encodeSwimMessage, encodeUpdate } from '../../../src
 import { simMeta } from '../../../src/membership/swim/simulation.js'
 import { Swim } from '../../../src/membership/swim/swim.js'
 
+/** A peer started at time 0, its start effects drained. */
+function started(id: string, weight: number): Swim {
+  const peer = new Swim({ id, meta: simMeta(weight), random: () => 0.5 })
+  peer.start(0)
+  peer.drain()
+  return peer
+}
+
 function ping(target: string, seq: number): Uint8Array {
   return encodeSwimMessage({ kind: 'ping', seq, target, updates: [] })
 }
 
 describe('SWIM introduction of unknown senders', () => {
   it('a ping from an unknown sender is acked and answered with a push-pull that brings the sender in', () => {
-    const a = new Swim({ id: 'a', meta: simMeta(1), random: () => 0.5 })
-    const b = new Swim({ id: 'b', meta: simMeta(2), random: () => 0.5 })
-    a.start(0)
-    b.start(0)
-    a.drain()
-    b.drain()
+    const [a, b] = [started('a', 1), started('b', 2)]
     // a learns b from b's join push-pull; a's reply is lost, so b does not know a
     b.join(['a'], 1)
     const join = b.drain().sends.find((s) => s.to === 'a' && s.stream)
@@ -55,9 +58,7 @@ describe('SWIM introduction of unknown senders', () => {
   })
 
   it('asks one unknown sender at most once per four probe periods', () => {
-    const b = new Swim({ id: 'b', meta: simMeta(2), random: () => 0.5 })
-    b.start(0)
-    b.drain()
+    const b = started('b', 2)
     const period = b.config.probeIntervalMs
     const asks = (at: number): number => {
       b.handleMessage('x', ping('b', at), at)
@@ -70,9 +71,7 @@ describe('SWIM introduction of unknown senders', () => {
   })
 
   it('asks unknown senders at most once per probe period in all', () => {
-    const b = new Swim({ id: 'b', meta: simMeta(2), random: () => 0.5 })
-    b.start(0)
-    b.drain()
+    const b = started('b', 2)
     const period = b.config.probeIntervalMs
     const asked = (from: string, at: number): number => {
       b.handleMessage(from, ping('b', at), at)
@@ -85,12 +84,7 @@ describe('SWIM introduction of unknown senders', () => {
   })
 
   it('a rumour about a member this peer has no record of is answered with a push-pull with its sender, rarely', () => {
-    const a = new Swim({ id: 'a', meta: simMeta(1), random: () => 0.5 })
-    const b = new Swim({ id: 'b', meta: simMeta(2), random: () => 0.5 })
-    a.start(0)
-    b.start(0)
-    a.drain()
-    b.drain()
+    const [a, b] = [started('a', 1), started('b', 2)]
     a.join(['b'], 1)
     const join = a.drain().sends.find((s) => s.to === 'b' && s.stream)!
     b.handleMessage('a', join.bytes, 2)
@@ -124,12 +118,7 @@ describe('SWIM introduction of unknown senders', () => {
   })
 
   it('no rumour asks before this peer merged a push-pull answer (its own join brings the table)', () => {
-    const a = new Swim({ id: 'a', meta: simMeta(1), random: () => 0.5 })
-    const b = new Swim({ id: 'b', meta: simMeta(2), random: () => 0.5 })
-    a.start(0)
-    b.start(0)
-    a.drain()
-    b.drain()
+    const [a, b] = [started('a', 1), started('b', 2)]
     // a knows b from b's join request, but has merged no answer of its own
     b.join(['a'], 1)
     a.handleMessage('b', b.drain().sends.find((s) => s.to === 'a' && s.stream)!.bytes, 2)
