@@ -111,6 +111,8 @@ async function main(): Promise<void> {
   const perHost = cli.num('per-host', 10)
   const seed = cli.num('seed', 1)
   const deliveryS = cli.num('delivery-timeout', 5)
+  const settleS = cli.num('settle', 5, 3)
+  const idleS = cli.num('idle', 15, 5)
   const machine = await sampleMachine()
   const all: FleetRows[] = []
   for (const protocol of protocols) {
@@ -123,8 +125,8 @@ async function main(): Promise<void> {
         perHost,
         mesh: membershipOption(protocol),
         formTimeoutMs: cli.num('form-timeout', 60, 30) * 1000,
-        settleMs: cli.num('settle', 5, 3) * 1000,
-        idleMs: cli.num('idle', 15, 5) * 1000,
+        settleMs: settleS * 1000,
+        idleMs: idleS * 1000,
         writes: cli.num('writes', 100, 20),
         deliveryTimeoutMs: deliveryS * 1000,
         crashTimeoutMs: cli.num('crash-timeout', 30, 20) * 1000,
@@ -158,7 +160,8 @@ async function main(): Promise<void> {
         .map((x) => x.toFixed(1))
         .join(' ')} (${describeMachine().cores} cores shared with other work).`,
       '',
-      `\`npx tsx bench/fleet.ts --peers=${sizes.join(',')} --protocols=${protocols.join(',')} --per-host=${perHost}\`:`,
+      `\`npx tsx bench/fleet.ts --peers=${sizes.join(',')} --protocols=${protocols.join(',')} --per-host=${perHost} ` +
+        `--settle=${settleS} --idle=${idleS}\`: the idle window (${idleS} s) starts ${settleS} s after full membership;`,
       `real libp2p peers over TCP on 127.0.0.1, ${perHost} per Node process (test/helpers/peer-host) and the last peer`,
       'alone in its own process (the crash victim), default timing;',
       "libp2p's per-IP inbound limits lifted as if every process had its own address. Idle CPU is the process CPU",
