@@ -5,7 +5,7 @@
  *
  * Options (or `BENCH_<NAME>`): `--peers=10,100` sizes; `--per-host=10` peers per process; `--protocols=heartbeat,swim`;
  * `--idle=15` idle window (s); `--settle=5` pause after formation (s); `--writes=100`; `--form-timeout=60` (s);
- * `--crash-timeout=30` (s); `--seed=1`; `--quick` (10 and 20 peers, 5 s idle, 20 writes). A fleet that does not form
+ * `--crash-timeout=30` (s); `--seed=1`; `--swim={...}` SWIM settings (JSON, e.g. `{"probeIntervalMs":1000}`); `--quick` (10 and 20 peers, 5 s idle, 20 writes). A fleet that does not form
  * by the deadline is reported with what formed and measured idle as it is; propagation and the crash are skipped.
  *
  * Writes the section `fleet` of bench/RESULTS.md, `bench/data/fleet.json` and `bench/fleet-cpu.svg`.
@@ -39,6 +39,12 @@ function membershipOption(protocol: string): Record<string, unknown> {
   const supported = /\bmembership\??:/.test(source)
   if (!supported && protocol !== 'heartbeat') throw new Error(`membership protocol ${protocol} is not in this build`)
   return supported ? { membership: { protocol } } : {}
+}
+
+/** `mesh` with SWIM settings (`--swim='{"probeIntervalMs":1000}'`) when any are given. */
+function withSwim(mesh: Record<string, unknown>, swim: Record<string, unknown>): Record<string, unknown> {
+  if (Object.keys(swim).length === 0) return mesh
+  return { ...mesh, membership: { ...(mesh.membership as object), swim } }
 }
 
 function table(all: FleetRows[]): Table {
@@ -111,6 +117,7 @@ async function main(): Promise<void> {
   const perHost = cli.num('per-host', 10)
   const seed = cli.num('seed', 1)
   const deliveryS = cli.num('delivery-timeout', 5)
+  const swim = JSON.parse(cli.str('swim', '{}')) as Record<string, unknown>
   const settleS = cli.num('settle', 5, 3)
   const idleS = cli.num('idle', 15, 5)
   const machine = await sampleMachine()
@@ -123,7 +130,7 @@ async function main(): Promise<void> {
       const r = await runFleet({
         peers,
         perHost,
-        mesh: membershipOption(protocol),
+        mesh: withSwim(membershipOption(protocol), swim),
         formTimeoutMs: cli.num('form-timeout', 60, 30) * 1000,
         settleMs: settleS * 1000,
         idleMs: idleS * 1000,
