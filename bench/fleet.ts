@@ -5,8 +5,8 @@
  *
  * Options (or `BENCH_<NAME>`): `--peers=10,100` sizes; `--per-host=10` peers per process; `--protocols=heartbeat,swim`;
  * `--idle=15` idle window (s); `--settle=5` pause after formation (s); `--writes=100`; `--form-timeout=60` (s);
- * `--crash-timeout=30` (s); `--seed=1`; `--swim={...}` SWIM settings (JSON, e.g. `{"probeIntervalMs":1000}`); `--quick` (10 and 20 peers, 5 s idle, 20 writes). A fleet that does not form
- * by the deadline is reported with what formed and measured idle as it is; propagation and the crash are skipped.
+ * `--crash-timeout=30` (s); `--seed=1`; `--swim={...}` SWIM settings (JSON, e.g. `{"probeIntervalMs":1000}`);
+ * `--quick` (10 and 20 peers, 5 s idle, 20 writes). A fleet that does not form by the deadline is reported with what formed and measured idle as it is; propagation and the crash are skipped.
  *
  * Writes the section `fleet` of bench/RESULTS.md, `bench/data/fleet.json` and `bench/fleet-cpu.svg`.
  *

@@ -169,7 +169,8 @@ async function main(): Promise<void> {
         'every peer listed every other; connections per peer at that moment (discovery aims for 12); connections ' +
         "opened counts both ends; dials timed out are counted from the peers' debug log. Then, for the next " +
         `${afterMs / 1000} s (nothing written, nobody crashed): process CPU per peer and SWIM suspicion events per ` +
-        'peer per second (all false; a suspicion counts once per peer that applies it). One event loop for all peers: compare the rows of one run, not with a deployment.',
+        'peer per second (all false; a suspicion counts once per peer that applies it). One event loop for all ' +
+        'peers: compare the rows of one run, not with a deployment.',
       '',
       renderMarkdown(table),
     ].join('\n'),

@@ -40,31 +40,31 @@ export interface MeshMetrics {
 /** Latency buckets in seconds: 0.5 ms .. 30 s. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
+/**
+ * `read`, called at most once per turn of the event loop: a scrape collects every metric in one turn, so the metrics
+ * that need the same reading share it, and the next scrape reads afresh.
+ */
+function oncePerScrape<T>(read: () => T): () => T {
+  let held: { value: T } | undefined
+  return () => {
+    if (held === undefined) {
+      held = { value: read() }
+      setImmediate(() => {
+        held = undefined
+      })
+    }
+    return held.value
+  }
+}
+
 /** Creates and registers the metrics of `mesh`. */
 export function createMeshMetrics(mesh: ConfigMesh, options: MeshMetricsOptions = {}): MeshMetrics {
   const registry = options.registry ?? new Registry()
   const registers = [registry]
-  let diagnosed: Record<string, number> | undefined
-  /**
-   * The mesh's counters, read once per scrape: `diagnostics()` also encodes the state vector, and a dozen metrics
-   * read counters. A scrape collects every metric in one turn of the event loop; the next turn reads afresh.
-   */
-  const counters = (): Record<string, number> => {
-    if (diagnosed === undefined) {
-      diagnosed = mesh.diagnostics().counters
-      setImmediate(() => {
-        diagnosed = undefined
-      })
-    }
-    return diagnosed
-  }
-  let stats: { at: number; value: Promise<MeshStats> } | undefined
+  /** The mesh's counters, once per scrape (`diagnostics()` also encodes the state vector; a dozen metrics read them). */
+  const counters = oncePerScrape(() => mesh.diagnostics().counters)
   /** One `stats()` per scrape (it encodes the document), shared by the gauges that need it. */
-  const statsOnce = (): Promise<MeshStats> => {
-    const now = Date.now()
-    if (stats === undefined || now - stats.at > 500) stats = { at: now, value: mesh.stats() }
-    return stats.value
-  }
+  const statsOnce = oncePerScrape(() => mesh.stats())
   const statGauge = (name: string, help: string, pick: (s: MeshStats) => number): void => {
     new Gauge({
       name,

@@ -316,9 +316,10 @@ export class Swim {
    * of the current (scaled) probe timeout late ({@link STALL_TIMEOUT_FRACTION}), the local health score rises by one,
    * at most once per current probe period; every acked probe lowers it by one. A peer starved of CPU probes less
    * often and waits longer before it suspects anyone, and the score settles where its probe timeout outlasts about
-   * four of its stalls (a host with an occasional 150 ms pause settles at 2, not at the maximum). Lifeguard infers a slow peer from missing nacks; a host that can
-   * observe its own stalls says so directly: 40 peers sharing half a core kept suspecting each other after they had
-   * formed (3-5 suspicion events per peer per second, each refuted and gossiped to all) and the core saturated.
+   * four of its stalls (a host with an occasional 150 ms pause settles at 2, not at the maximum). Lifeguard infers a
+   * slow peer from missing nacks; a host that can observe its own stalls says so directly: 40 peers sharing half a
+   * core kept suspecting each other after they had formed (3-5 suspicion events per peer per second, each refuted
+   * and gossiped to all) and the core saturated.
    */
   noteStall(lateMs: number, now: number): void {
     if (lateMs <= this.#awareness.scale(this.config.probeTimeoutMs) / STALL_TIMEOUT_FRACTION) return
@@ -393,9 +394,10 @@ export class Swim {
         // target is slow to answer already (in a 100-peer fleet on 2 cores those dials kept suspicion storms going).
         // A nack at once says this relay is alive but cannot help, so the prober does not blame its own health.
         if (!this.#connected(msg.target)) {
-          if (msg.nack) this.#send(from, { kind: 'nack', seq: msg.seq, updates: self })
-          else if (self.length > 0) this.#send(from, { kind: 'gossip', updates: self })
-          self = []
+          if (msg.nack) {
+            this.#send(from, { kind: 'nack', seq: msg.seq, updates: self })
+            self = []
+          }
           break
         }
         const seq = ++this.#seq
@@ -486,7 +488,7 @@ export class Swim {
   #askAboutUnknown(from: string, updates: readonly MemberUpdate[]): void {
     if (!this.#hasTable || this.#leaving || from === this.id || this.#table.get(from)?.state !== 'alive') return
     const period = this.config.probeIntervalMs
-    let ask: string | undefined
+    let ask: { firstAt: number; askedAt: number } | undefined
     for (const u of updates) {
       // a departure has nothing to teach; a known member needs nothing
       if (u.type === 'alive' || u.from === u.id || u.id === this.id || this.#table.get(u.id) !== undefined) continue
@@ -501,11 +503,10 @@ export class Swim {
         this.#now - heard.firstAt >= RUMOUR_GRACE_PERIODS * period &&
         this.#now - heard.askedAt >= pushPullIntervalMs(this.config, this.size)
       )
-        ask = u.id
+        ask = heard
     }
     if (ask === undefined || this.#now - this.#askedAboutAt < INTRODUCTION_INTERVAL_PERIODS * period) return
-    const heard = this.#rumoured.get(ask)
-    if (heard !== undefined) heard.askedAt = this.#now
+    ask.askedAt = this.#now
     this.#askedAboutAt = this.#now
     this.#pushPull(from, false, false, false, 'rumour')
   }
