@@ -37,6 +37,8 @@ import { printTable, renderMarkdown, type Table } from './lib/table.js'
 interface Row {
   peers: number
   loss: number
+  /** Probe period of the run, ms (rows from before session 12 lack it: they ran at the 500 ms default of then). */
+  periodMs?: number
   /** Phase lengths, s: warm-up, idle, slow, partition. */
   phases: string
   bytesPerEntry: number
@@ -100,6 +102,7 @@ const EMPTY_ROW: Row = {
   detect99: Number.NaN,
   detect100: Number.NaN,
   expectedDetect: Number.NaN,
+  periodMs: DEFAULT_SWIM_CONFIG.probeIntervalMs,
   boundDetect: Number.NaN,
   healMs: Number.NaN,
   falsePositives: 0,
@@ -260,12 +263,19 @@ function run(n: number, loss: number): Row {
 const COMPARISON = [
   'Rows whose heal column is n/a stopped before the partition: the 10,000-peer run skips the slow-peer and partition phases (phases column; about 30 min of wall time for 20 virtual s on this shared 2-core machine, peak heap about 4.6 GB), and the 1,000-peer 5 % loss row was stopped at the deadline after its crash phase. At 5 % loss more probes fail, so indirect probes, suspicions and refutations keep the gossip queue busy: about 4x the messages of 1 % loss, still flat in N.',
   '',
-  'Detection bound (docs/membership.md, `detectionBoundMs`): first probe of the crashed member after e/(e - 1) periods on average (within ln(10^6) periods with probability 1 - 10^-6, within N - 1 periods always), + 1 period to suspect, + the suspicion `2 log10(N) P` (k = 3 confirmations) up to 4x that (none), + log_4(N) + 1 gossip rounds of 200 ms: expected 4.3 s / 5.5 s / 6.9 s and bound 16.5 s / 20.7 s / 25.1 s at 100 / 1,000 / 10,000 peers.',
-  '',
   "Published figures: the SWIM paper (Das, Gupta, Motivala, DSN 2002) proves an expected first-detection time of e/(e - 1) protocol periods and a per-member message load independent of N (its measurements: constant load per member up to 55 members); the idle rows above (messages per peer per second from 100 to 10,000 peers) show the same flatness. memberlist's shipped LAN profile (1 s period, suspicion 4 log10(N) periods up to 6x) gives, by the same formula, 11.6 s expected / 64 s bound at 100 nodes and 20.2 s / 113 s at 10,000 (Serf's gossip internals page describes the same SWIM adaptations: gossip to 3 nodes every 200 ms, periodic push-pull; HashiCorp publishes a convergence simulator rather than measured figures). Lifeguard (Dadgar, Phillips, Currey, 2018) reports more than 50x fewer false positives under slow members; here a member stalled 75 % of the time was held down briefly by 1 (observer, member) pair in 30 s at 100 peers and never made a healthy peer look dead.",
   '',
   'Memory: every peer holds every member, so one process simulating N peers holds N^2 entries. Member tables are columns (typed arrays by slot) with ids and metadata interned once per process (`member-interner.ts`): the B/entry column is the heap growth per (peer, member) pair, fixed per-peer state included (it dominates at 100 peers); before that change an entry cost about 563 B (55 GB at 10,000 peers), now about 40 B (about 4 GB). Per-peer message rates follow from the protocol (one probe per period whatever N); push-pull bytes from `2 * 68 B * N / (30 s * (ceil(log2 N - 5) + 1))`, the one per-peer cost that grows with N.',
 ].join('\n')
+
+/** The detection bound at the current defaults (a crashed peer here stops answering: the simulation has no connections to close). */
+function detectionText(): string {
+  const sizes = [100, 1_000, 10_000]
+  const b = sizes.map((n) => detectionBoundMs(DEFAULT_SWIM_CONFIG, n))
+  const s = (ms: number) => `${fmt(ms / 1000, 1)} s`
+  const c = DEFAULT_SWIM_CONFIG
+  return `Detection bound (docs/membership.md, \`detectionBoundMs\`) at the defaults: first probe of the crashed member after e/(e - 1) periods on average (within ln(10^6) periods with probability 1 - 10^-6, within N - 1 periods always), + 1 period to suspect, + the suspicion \`${c.suspicionMult === 1 ? '' : `${c.suspicionMult} `}log10(N) P\` (k = ${c.suspicionConfirmations} confirmations) up to ${c.suspicionMaxMult}x that (none), + log_4(N) + 1 gossip rounds of ${c.gossipIntervalMs} ms: expected ${b.map((x) => s(x.expectedMs)).join(' / ')} and bound ${b.map((x) => s(x.boundMs)).join(' / ')} at ${sizes.map((n) => n.toLocaleString('en')).join(' / ')} peers (a crashed process on real peers closes its connections and is found sooner: \`crashDropMs\`).`
+}
 
 async function main(): Promise<void> {
   const machine = await sampleMachine()
@@ -285,6 +295,7 @@ async function main(): Promise<void> {
     headers: [
       'peers',
       'loss',
+      'period',
       'msgs sent/peer/s',
       'bytes sent/peer/s',
       'push-pull B/peer/s',
@@ -303,6 +314,7 @@ async function main(): Promise<void> {
     rows: rows.map((r) => [
       r.peers.toLocaleString('en'),
       `${fmt(r.loss * 100, 0)} %`,
+      `${fmt(r.periodMs ?? 500, 0)} ms`,
       fmt(r.msgsPerPeerSec),
       fmtBytes(r.bytesPerPeerSec),
       fmtBytes(r.pushPullBytesPerPeerSec),
@@ -327,6 +339,8 @@ async function main(): Promise<void> {
       return `N=${n}: suspicion ${minMs}-${maxMs} ms, retransmits ${retransmitLimit(DEFAULT_SWIM_CONFIG, n)}`
     })
     .join('; ')
+  const c = DEFAULT_SWIM_CONFIG
+  const defaults = `period ${c.probeIntervalMs} ms, probe timeout ${c.probeTimeoutMs} ms, k = ${c.indirectChecks}, suspicion ${c.suspicionMult === 1 ? '' : `${c.suspicionMult} `}log10(N) periods up to ${c.suspicionMaxMult}x`
   writeResultsSection(
     'swim-sim',
     [
@@ -334,11 +348,13 @@ async function main(): Promise<void> {
       '',
       machineLine(machine),
       '',
-      `\`node --expose-gc --max-old-space-size=12000 --import tsx bench/swim-sim.ts --peers=N --loss=L --warm=… --idle=… --slow=… --partition=… --seed=${SEED}\`, one invocation per row group (rows merge in bench/data/swim-sim.json; \`--render-only\` redraws this section): the real SWIM state machine and codec (src/membership/swim) on the seeded simulation, virtual time; datagram loss as in the loss column, throughout (push-pull streams are reliable); idle cost measured before one peer turns CPU-starved (runs 300 ms, stalls 900 ms) for the rest of the run; defaults (period 500 ms, probe timeout 250 ms, k = 3, suspicion 2 log10(N) periods up to 4x). Bytes are encoded SWIM bytes (no transport framing). Wall time is this machine's, the rest is virtual and does not depend on load. ${formula}.`,
+      `\`node --expose-gc --max-old-space-size=12000 --import tsx bench/swim-sim.ts --peers=N --loss=L --warm=… --idle=… --slow=… --partition=… --seed=${SEED}\`, one invocation per row group (rows merge in bench/data/swim-sim.json; \`--render-only\` redraws this section): the real SWIM state machine and codec (src/membership/swim) on the seeded simulation, virtual time; datagram loss as in the loss column, throughout (push-pull streams are reliable); idle cost measured before one peer turns CPU-starved (runs 300 ms, stalls 900 ms) for the rest of the run; defaults (${defaults}; rows at another period ran with the defaults of then: period 500 ms, probe timeout 250 ms, suspicion 2 log10(N) periods, the same suspicion in seconds). Bytes are encoded SWIM bytes (no transport framing). Wall time is this machine's, the rest is virtual and does not depend on load. ${formula}.`,
       '',
       renderMarkdown(table),
       '',
       COMPARISON,
+      '',
+      detectionText(),
     ].join('\n'),
   )
 }

@@ -178,7 +178,11 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     this.#hungUp.delete(id)
     if (hungUp !== undefined && now - hungUp <= LET_GO_MS) return
     if (letGo !== undefined && now - letGo <= LET_GO_MS) return // released: a prober closing its idle connection
-    if (this.#live.has(id) && !this.#init.transport.isConnected(id)) this.#lost.set(id, now)
+    if (this.#live.has(id) && !this.#init.transport.isConnected(id)) {
+      this.#lost.set(id, now)
+      // a crash closes its connections at once: probe it next period, not when the round-robin reaches it
+      this.#swim.probeSoon(id)
+    }
   }
   readonly #maxProbe: number
   #exploredAt = -Infinity

@@ -20,15 +20,15 @@
 
 /** Options of the SWIM state machine; every field has a documented default. */
 export interface SwimConfig {
-  /** Protocol period: one probe per period. Default 500 ms. */
+  /** Protocol period: one probe per period. Default 1,000 ms. */
   probeIntervalMs: number
-  /** Wait for a direct ack before asking k others. Default 250 ms (scaled by local health). */
+  /** Wait for a direct ack before asking k others. Default 500 ms (scaled by local health). */
   probeTimeoutMs: number
   /** k: members asked to probe indirectly when the direct probe gets no ack. Default 3. */
   indirectChecks: number
   /** Lambda of the retransmit limit `retransmitMult * ceil(log10(N + 1))`. Default 4. */
   retransmitMult: number
-  /** Suspicion multiplier (see module header). Default 2. */
+  /** Suspicion multiplier (see module header). Default 1. */
   suspicionMult: number
   /** k: independent confirmations after which a suspicion runs only its lower bound (memberlist: suspicionMult - 2). Default 3. */
   suspicionConfirmations: number
@@ -53,16 +53,19 @@ export interface SwimConfig {
 }
 
 /**
- * Defaults: memberlist's LAN profile with a faster period and a shorter suspicion, so a crashed peer is dropped
- * everywhere within about 5 s at 100 peers (the bound the heartbeat membership gave): period 500 ms, probe timeout
- * 250 ms, suspicion `2 * log10 N` periods (2 s at 100 peers) growing to 4x that without confirmations.
+ * Defaults: memberlist's LAN period and probe timeout (1 s, 500 ms) with a shorter suspicion, `log10 N` periods
+ * (2 s at 100 peers, 1 s up to 10) growing to 4x that without confirmations, so a crashed peer is dropped
+ * everywhere within about 5 s at 100 peers (the bound the heartbeat membership gave; {@link crashDropMs}).
+ * Until session 12 the period was 500 ms (probe timeout 250 ms, suspicion `2 log10 N` periods: the same suspicion
+ * in seconds): half the probes cost an idle peer about a quarter of its CPU (20 peers in one process, 3 runs each:
+ * 0.61-0.70 % of a core per peer at 500 ms, 0.49-0.52 % at 1 s; bench/RESULTS.md "Fleet: 100 real peers").
  */
 export const DEFAULT_SWIM_CONFIG: Readonly<SwimConfig> = Object.freeze({
-  probeIntervalMs: 500,
-  probeTimeoutMs: 250,
+  probeIntervalMs: 1_000,
+  probeTimeoutMs: 500,
   indirectChecks: 3,
   retransmitMult: 4,
-  suspicionMult: 2,
+  suspicionMult: 1,
   suspicionMaxMult: 4,
   suspicionConfirmations: 3,
   awarenessMaxMultiplier: 8,
@@ -130,7 +133,8 @@ export function localPushPullIntervalMs(config: SwimConfig, n: number): number {
 }
 
 /**
- * Time (ms) from a crash until every live peer holds the member as down, as a function of N and the period P:
+ * Time (ms) from a silent failure (a host that stops answering: no connection closes) until every live peer holds
+ * the member as down, as a function of N and the period P:
  *
  * - first probe: each of the N - 1 peers probes it with probability ~1/(N - 1) per period, so nobody has probed it
  *   after m periods with probability ~e^-m: on average e/(e - 1) periods, within ln(1/eps) periods with probability
@@ -139,8 +143,9 @@ export function localPushPullIntervalMs(config: SwimConfig, n: number): number {
  *   usual case at N > k + 2, since other probers confirm it) and `max` (none);
  * - the `down` spreads in about log_{fanout+1}(N) + 1 gossip rounds.
  *
- * `expectedMs` assumes confirmations (min), `boundMs` is the 1 - 1e-6 bound with no confirmations (max), `worstMs`
- * the deterministic bound. At the defaults: 100 peers 4.3 s / 16.5 s / 59 s.
+ * `expectedMs` assumes confirmations (min), `boundMs` is the 1 - 1e-6 bound with no confirmations (max) (at most
+ * `worstMs`), `worstMs` the deterministic bound. At the defaults: 100 peers 5.6 s / 24 s / 109 s. A crashed process closes its connections,
+ * which starts its neighbours' probes sooner: see {@link crashDropMs}.
  */
 export function detectionBoundMs(
   config: SwimConfig,
@@ -150,11 +155,27 @@ export function detectionBoundMs(
   const rounds = Math.ceil(Math.log(Math.max(2, n)) / Math.log(config.gossipFanout + 1) + 1)
   const spreadMs = rounds * config.gossipIntervalMs
   const p = config.probeIntervalMs
+  const worstMs = Math.round((n - 1) * p + p + maxMs + spreadMs)
   return {
     expectedMs: Math.round((Math.E / (Math.E - 1)) * p + p + minMs + spreadMs),
-    boundMs: Math.round(Math.ceil(Math.log(1e6)) * p + p + maxMs + spreadMs),
-    worstMs: Math.round((n - 1) * p + p + maxMs + spreadMs),
+    boundMs: Math.min(worstMs, Math.round(Math.ceil(Math.log(1e6)) * p + p + maxMs + spreadMs)),
+    worstMs,
   }
+}
+
+/**
+ * Time (ms) from a process crash (its connections close, so each neighbour probes it in its next period,
+ * `Swim.probeSoon`) until every live peer holds it down: half a period on average (a period at most) until the
+ * first neighbour's probe, + P until that probe ends and the member is suspected, + the suspicion (min: the
+ * ~`targetConnections` neighbours all probe it and confirm; max: none do), + log_{fanout+1}(N) + 1 gossip rounds.
+ * `expectedMs` with confirmations, `boundMs` without. At the defaults: 100 peers 4.5 s / 11 s, 1,000 peers 5.7 s / 15.2 s.
+ */
+export function crashDropMs(config: SwimConfig, n: number): { expectedMs: number; boundMs: number } {
+  const { minMs, maxMs } = suspicionBounds(config, n)
+  const rounds = Math.ceil(Math.log(Math.max(2, n)) / Math.log(config.gossipFanout + 1) + 1)
+  const spreadMs = rounds * config.gossipIntervalMs
+  const p = config.probeIntervalMs
+  return { expectedMs: Math.round(p / 2 + p + minMs + spreadMs), boundMs: Math.round(2 * p + maxMs + spreadMs) }
 }
 
 /** memberlist's `DefaultLANConfig` as it ships (period 1 s, suspicion 4 log10 N periods up to 6x), for comparison. */
