@@ -197,24 +197,6 @@ export class SwimLinks {
       })
   }
 
-  /**
-   * Opens the link to `to` ahead of any message, dialling it (as a probe connection) when not connected, so a
-   * probe sent after this resolves does not wait on a handshake. Resolves `true` once its stream is open, `false`
-   * when it could not be opened (no address, the dial or the stream failed). Never throws.
-   */
-  async connect(to: string): Promise<boolean> {
-    if (!this.#running) return false
-    const link = this.#linkTo(to)
-    try {
-      await link.stream
-      return true
-    } catch (err) {
-      if (this.#links.get(to) === link) this.#links.delete(to)
-      this.#init.logger.debug(`swim: connect to ${to} failed: ${(err as Error).message}`)
-      return false
-    }
-  }
-
   /** Resolves once every message queued so far was written (or dropped), or after `signal` aborts. */
   async flush(signal: AbortSignal): Promise<void> {
     const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))

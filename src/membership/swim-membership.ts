@@ -35,18 +35,16 @@ import { DEFAULT_TARGET_CONNECTIONS, SwimDiscovery } from './swim-discovery.js'
 import { SwimLinks, type SwimTraffic } from './swim-links.js'
 
 /**
- * How often a member that is neither connected nor lost is explored (dialled, then probed; see `#explore`): every
- * 500 ms per live member, within 5..60 s. Each opens a connection (TCP, Noise, Yamux, identify, a catch-up pull): at
- * a fixed 5 s it was most of an idle peer's CPU in a mesh of 40 (0.2 dials per peer per second). Every peer
- * explores, so a given member is still explored by someone about once per period; small meshes (where a far member
- * may have no connection to this side of a partition at all) explore often, large ones mostly rely on the
- * suspicions spread by the peers that lost a connection to it.
+ * How often a member that is neither connected nor lost may be probed (dialled): every 500 ms per live member, within
+ * 5..60 s. Each such probe opens a connection (TCP, Noise, Yamux, identify, a catch-up pull): at a fixed 5 s it was
+ * most of an idle peer's CPU in a mesh of 40 (0.2 dials per peer per second). Every peer explores, so a given member
+ * is still explored by someone about once per period; small meshes (where a far member may have no connection to
+ * this side of a partition at all) explore often, large ones mostly rely on the suspicions spread by the peers that
+ * lost a connection to it.
  */
 const EXPLORE_MIN_MS = 5_000
 const EXPLORE_MAX_MS = 60_000
 const EXPLORE_PER_MEMBER_MS = 500
-/** An explored member stays probeable (by dialling again if its dial failed) for this many probe periods. */
-const EXPLORED_PERIODS = 3
 /** A disconnect this soon (ms) after its peer sent a release (or this peer closed it) is not a loss (`#lost`). */
 const LET_GO_MS = 5_000
 /** A peer that held connections and has had none for this long (ms) probes every member by dialling. */
@@ -188,8 +186,6 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
   }
   readonly #maxProbe: number
   #exploredAt = -Infinity
-  /** Members explored (`#explore`) -> when their dial settled; probeable for {@link EXPLORED_PERIODS} periods. */
-  readonly #explored = new Map<string, number>()
   #weight: number
   #running = false
   #refusalsLogged = 0
@@ -257,9 +253,6 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
         for (const [id, at] of this.#letGo) if (now - at > LET_GO_MS) this.#letGo.delete(id)
         for (const [id, at] of this.#hungUp) if (now - at > LET_GO_MS) this.#hungUp.delete(id)
         for (const [id, at] of this.#lost) if (now - at >= LOST_PROBE_MS || !this.#live.has(id)) this.#lost.delete(id)
-        const exploredMs = this.#exploredMs()
-        for (const [id, at] of this.#explored) if (now - at >= exploredMs) this.#explored.delete(id)
-        this.#explore(now)
       },
     })
   }
@@ -385,7 +378,9 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
   /**
    * Whom the state machine may probe, use as a relay or gossip to: connected members, lost ones (see
    * {@link SwimMembership.#lost}), every member once this peer has been cut off from all for {@link ISOLATED_MS}
-   * (members it was never connected to go down too), and members just explored (`#explore`). Members not yet
+   * (members it was never connected to go down too), and one other member per explore period
+   * ({@link EXPLORE_MIN_MS}), so a member no peer of this side
+   * is connected to (the far side of a partition) is still probed and declared down in the end. Members not yet
    * connected are not probed otherwise: the dial would count against the probe timeout (false suspicions while a
    * mesh forms on a loaded machine); discovery connects them.
    */
@@ -399,36 +394,10 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     }
     // cut off from every peer: probe every member by dialling, so members it was never connected to go down too
     if (this.#isolatedSince !== undefined && now - this.#isolatedSince >= ISOLATED_MS) return true
-    const exploredAt = this.#explored.get(id)
-    return exploredAt !== undefined && now - exploredAt < this.#exploredMs()
-  }
-
-  /** How long an explored member stays probeable (ms): {@link EXPLORED_PERIODS} current probe periods. */
-  #exploredMs(): number {
-    return EXPLORED_PERIODS * this.#swim.config.probeIntervalMs * (this.#swim.healthScore + 1)
-  }
-
-  /**
-   * Once per explore period ({@link EXPLORE_MIN_MS}), dials one random live member this peer holds no connection
-   * to and, once that dial settled, has it probed in the next period ({@link Swim.probeSoon}; reachable meanwhile by
-   * `#explored`), so a member no peer of this side is connected to (the far side of a partition) is still probed and
-   * declared down in the end. The dial comes first so its handshake is not part of the probe: explore probes used to
-   * dial inside the probe, and on a loaded machine (100 peers on 2 cores) a handshake that outlasted the period made
-   * a live member look dead. A failed dial still leads to the probe (which dials again and fails: a suspicion).
-   */
-  #explore(now: number): void {
     const exploreMs = Math.min(EXPLORE_MAX_MS, Math.max(EXPLORE_MIN_MS, EXPLORE_PER_MEMBER_MS * this.#live.size))
-    if (now - this.#exploredAt < exploreMs) return
-    const candidates: string[] = []
-    for (const id of this.#live.keys()) if (!this.#init.transport.isConnected(id)) candidates.push(id)
-    if (candidates.length === 0) return
+    if (now - this.#exploredAt < exploreMs) return false
     this.#exploredAt = now
-    const id = candidates[Math.floor(this.#random() * candidates.length)] as string
-    void this.#links.connect(id).then(() => {
-      if (!this.#running || !this.#live.has(id)) return
-      this.#explored.set(id, this.#clock.now())
-      this.#swim.probeSoon(id)
-    })
+    return true
   }
 
   #member(id: string): Member | undefined {

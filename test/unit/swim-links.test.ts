@@ -2,8 +2,7 @@
  * The SWIM links (`src/membership/swim-links.ts`) on the simulated network, in virtual time: a message to a peer
  * this one is not connected to dials it; when that dial is stuck (into a partition, it waits for the dial timeout
  * even after the heal) and the peer connects to us meanwhile, messages go over that connection at once instead of
- * waiting behind the dial. `connect` opens a link ahead of any message (explore dials first, then probes), and
- * says whether it could. Seeded: `CONFMESH_SEED=<n>` replays a run.
+ * waiting behind the dial. Seeded: `CONFMESH_SEED=<n>` replays a run.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { SwimLinks } from '../../src/membership/swim-links.js'
@@ -62,40 +61,5 @@ describe(`SWIM links on the simulated network (seed ${seed})`, () => {
     expect(got.b).toEqual(['a:after the heal', 'a:later'])
     expect(got.a).toEqual(['b:hello'])
     await net.settle(Promise.all([a.stop(), b.stop()]))
-  })
-
-  it('connect opens the link ahead of a message: true once open, false when the peer cannot be reached', async () => {
-    const net = createSimulatedNetwork({ seed, link: { latency: 5 } })
-    network = net
-    const got: string[] = []
-    const links: SwimLinks[] = []
-    for (const id of ['a', 'b', 'c']) {
-      const transport = net.addPeer(id)
-      await net.settle(transport.start())
-      const l = new SwimLinks({
-        transport,
-        protocol: '/confmesh/test/swim/1',
-        syncProtocol: '/confmesh/test/swim-sync/1',
-        logger: SILENT,
-        addressesOf: (peer) => (peer === 'nowhere' ? [] : net.peer(peer).addresses()),
-        onMessage: (from, bytes) => got.push(`${id}<-${from}:${dec(bytes)}`),
-      })
-      await net.settle(l.start())
-      links.push(l)
-    }
-    const a = links[0]!
-    expect(await net.settle(a.connect('b'))).toBe(true)
-    expect(net.peer('a').isConnected('b')).toBe(true)
-    expect(a.isProbeConnection('b'), 'dialled for SWIM only: closed again when idle').toBe(true)
-    const sentAt = net.scheduler.now()
-    a.send('b', enc('probe'), false)
-    await net.runUntil(() => got.length > 0, { what: 'the message after connect arrives' })
-    expect(got).toEqual(['b<-a:probe'])
-    expect(net.scheduler.now() - sentAt, 'one latency: no handshake in the way').toBeLessThan(20)
-    expect(a.traffic.dials).toBe(1)
-    expect(await net.settle(a.connect('nowhere'))).toBe(false)
-    net.partition([['a', 'b'], ['c']])
-    expect(await net.settle(a.connect('c'))).toBe(false)
-    await net.settle(Promise.all(links.map((l) => l.stop())))
   })
 })
