@@ -132,6 +132,12 @@ export function localPushPullIntervalMs(config: SwimConfig, n: number): number {
   return Math.round((config.pushPullIntervalMs * Math.max(n, PUSH_PULL_MIN_SIZE)) / PUSH_PULL_FULL_SIZE)
 }
 
+/** Time (ms) for a `down` to reach every peer: about log_{fanout+1}(N) + 1 gossip rounds. */
+function spreadTimeMs(config: SwimConfig, n: number): number {
+  const rounds = Math.ceil(Math.log(Math.max(2, n)) / Math.log(config.gossipFanout + 1) + 1)
+  return rounds * config.gossipIntervalMs
+}
+
 /**
  * Time (ms) from a silent failure (a host that stops answering: no connection closes) until every live peer holds
  * the member as down, as a function of N and the period P:
@@ -143,17 +149,16 @@ export function localPushPullIntervalMs(config: SwimConfig, n: number): number {
  *   usual case at N > k + 2, since other probers confirm it) and `max` (none);
  * - the `down` spreads in about log_{fanout+1}(N) + 1 gossip rounds.
  *
- * `expectedMs` assumes confirmations (min), `boundMs` is the 1 - 1e-6 bound with no confirmations (max) (at most
- * `worstMs`), `worstMs` the deterministic bound. At the defaults: 100 peers 5.6 s / 24 s / 109 s. A crashed process closes its connections,
- * which starts its neighbours' probes sooner: see {@link crashDropMs}.
+ * `expectedMs` assumes confirmations (min), `boundMs` is the 1 - 1e-6 bound with no confirmations (max, at most
+ * `worstMs`), `worstMs` the deterministic bound. At the defaults: 100 peers 5.6 s / 24 s / 109 s. A crashed process
+ * closes its connections, which starts its neighbours' probes sooner: see {@link crashDropMs}.
  */
 export function detectionBoundMs(
   config: SwimConfig,
   n: number,
 ): { expectedMs: number; boundMs: number; worstMs: number } {
   const { minMs, maxMs } = suspicionBounds(config, n)
-  const rounds = Math.ceil(Math.log(Math.max(2, n)) / Math.log(config.gossipFanout + 1) + 1)
-  const spreadMs = rounds * config.gossipIntervalMs
+  const spreadMs = spreadTimeMs(config, n)
   const p = config.probeIntervalMs
   const worstMs = Math.round((n - 1) * p + p + maxMs + spreadMs)
   return {
@@ -168,12 +173,12 @@ export function detectionBoundMs(
  * `Swim.probeSoon`) until every live peer holds it down: half a period on average (a period at most) until the
  * first neighbour's probe, + P until that probe ends and the member is suspected, + the suspicion (min: the
  * ~`targetConnections` neighbours all probe it and confirm; max: none do), + log_{fanout+1}(N) + 1 gossip rounds.
- * `expectedMs` with confirmations, `boundMs` without. At the defaults: 100 peers 4.5 s / 11 s, 1,000 peers 5.7 s / 15.2 s.
+ * `expectedMs` with confirmations, `boundMs` without. At the defaults: 100 peers 4.5 s / 11 s, 1,000 peers 5.7 s /
+ * 15.2 s.
  */
 export function crashDropMs(config: SwimConfig, n: number): { expectedMs: number; boundMs: number } {
   const { minMs, maxMs } = suspicionBounds(config, n)
-  const rounds = Math.ceil(Math.log(Math.max(2, n)) / Math.log(config.gossipFanout + 1) + 1)
-  const spreadMs = rounds * config.gossipIntervalMs
+  const spreadMs = spreadTimeMs(config, n)
   const p = config.probeIntervalMs
   return { expectedMs: Math.round(p / 2 + p + minMs + spreadMs), boundMs: Math.round(2 * p + maxMs + spreadMs) }
 }
