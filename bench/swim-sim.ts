@@ -268,13 +268,18 @@ const COMPARISON = [
   'Memory: every peer holds every member, so one process simulating N peers holds N^2 entries. Member tables are columns (typed arrays by slot) with ids and metadata interned once per process (`member-interner.ts`): the B/entry column is the heap growth per (peer, member) pair, fixed per-peer state included (it dominates at 100 peers); before that change an entry cost about 563 B (55 GB at 10,000 peers), now about 40 B (about 4 GB). Per-peer message rates follow from the protocol (one probe per period whatever N); push-pull bytes from `2 * 68 B * N / (30 s * (ceil(log2 N - 5) + 1))`, the one per-peer cost that grows with N.',
 ].join('\n')
 
+/** The suspicion of `c` in words, e.g. `log10(N)` or `2 log10(N)` (periods). */
+function suspicionText(c: typeof DEFAULT_SWIM_CONFIG): string {
+  return `${c.suspicionMult === 1 ? '' : `${c.suspicionMult} `}log10(N)`
+}
+
 /** The detection bound at the current defaults (a crashed peer here stops answering: the simulation has no connections to close). */
 function detectionText(): string {
   const sizes = [100, 1_000, 10_000]
   const b = sizes.map((n) => detectionBoundMs(DEFAULT_SWIM_CONFIG, n))
   const s = (ms: number) => `${fmt(ms / 1000, 1)} s`
   const c = DEFAULT_SWIM_CONFIG
-  return `Detection bound (docs/membership.md, \`detectionBoundMs\`) at the defaults: first probe of the crashed member after e/(e - 1) periods on average (within ln(10^6) periods with probability 1 - 10^-6, within N - 1 periods always), + 1 period to suspect, + the suspicion \`${c.suspicionMult === 1 ? '' : `${c.suspicionMult} `}log10(N) P\` (k = ${c.suspicionConfirmations} confirmations) up to ${c.suspicionMaxMult}x that (none), + log_4(N) + 1 gossip rounds of ${c.gossipIntervalMs} ms: expected ${b.map((x) => s(x.expectedMs)).join(' / ')} and bound ${b.map((x) => s(x.boundMs)).join(' / ')} at ${sizes.map((n) => n.toLocaleString('en')).join(' / ')} peers (a crashed process on real peers closes its connections and is found sooner: \`crashDropMs\`).`
+  return `Detection bound (docs/membership.md, \`detectionBoundMs\`) at the defaults: first probe of the crashed member after e/(e - 1) periods on average (within ln(10^6) periods with probability 1 - 10^-6, within N - 1 periods always), + 1 period to suspect, + the suspicion \`${suspicionText(c)} P\` (k = ${c.suspicionConfirmations} confirmations) up to ${c.suspicionMaxMult}x that (none), + log_4(N) + 1 gossip rounds of ${c.gossipIntervalMs} ms: expected ${b.map((x) => s(x.expectedMs)).join(' / ')} and bound ${b.map((x) => s(x.boundMs)).join(' / ')} at ${sizes.map((n) => n.toLocaleString('en')).join(' / ')} peers (a crashed process on real peers closes its connections and is found sooner: \`crashDropMs\`).`
 }
 
 async function main(): Promise<void> {
@@ -340,7 +345,7 @@ async function main(): Promise<void> {
     })
     .join('; ')
   const c = DEFAULT_SWIM_CONFIG
-  const defaults = `period ${c.probeIntervalMs} ms, probe timeout ${c.probeTimeoutMs} ms, k = ${c.indirectChecks}, suspicion ${c.suspicionMult === 1 ? '' : `${c.suspicionMult} `}log10(N) periods up to ${c.suspicionMaxMult}x`
+  const defaults = `period ${c.probeIntervalMs} ms, probe timeout ${c.probeTimeoutMs} ms, k = ${c.indirectChecks}, suspicion ${suspicionText(c)} periods up to ${c.suspicionMaxMult}x`
   writeResultsSection(
     'swim-sim',
     [

@@ -454,8 +454,8 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
   /**
    * Schedules a timer of the machine. A verdict timer (probe timeout, the next period's probe, which ends the last
    * one, relay timeout, suspicion) that fires more than {@link LATE_MS} late means this peer's event loop was
-   * stalled, and the answers that arrived meanwhile are still unread in its sockets: it waits as long again (once, at most {@link MAX_DEFER_MS}) so they are read
-   * first (Lifeguard's point: a slow peer must not blame others for its own slowness). Lateness counts from when the
+   * stalled, and the answers that arrived meanwhile are still unread in its sockets: it waits as long again (once,
+   * at most {@link MAX_DEFER_MS}) so they are read first (Lifeguard's point: a slow peer must not blame others for its own slowness). Lateness counts from when the
    * timer could first fire: a deadline already past when it is set (a suspicion shortened by confirmations) is due
    * at once, not late. Late timers also feed the local health ({@link Swim.noteStall}).
    */

@@ -243,9 +243,7 @@ export class Swim {
    * {@link MAX_PROBE_SOON} held). Unknown, down or unreachable members are skipped when their turn comes.
    */
   probeSoon(id: string): void {
-    if (id === this.id || this.#soon.has(id)) return
-    if (this.#soon.size >= MAX_PROBE_SOON) return
-    this.#soon.add(id)
+    if (id !== this.id && this.#soon.size < MAX_PROBE_SOON) this.#soon.add(id)
   }
 
   /** Announces new metadata (a higher incarnation, so it overrides everywhere). */
@@ -616,8 +614,9 @@ export class Swim {
   #probe(): void {
     const soon = this.#soon.size > 0 ? this.#nextSoon() : undefined
     let target = soon ?? this.#table.nextProbe()
-    // Unreachable members are skipped this pass (a connection-oriented host probes over its connections).
-    let reachable = target !== undefined && this.#reachable(target.id)
+    // Unreachable members are skipped this pass (a connection-oriented host probes over its connections). `#nextSoon`
+    // asked already: the host's answer may spend an explore turn, so it is not asked twice.
+    let reachable = soon !== undefined || (target !== undefined && this.#reachable(target.id))
     for (let tries = this.#table.liveCount; target !== undefined && !reachable && tries > 0; tries--) {
       target = this.#table.nextProbe()
       reachable = target !== undefined && this.#reachable(target.id)
