@@ -4,9 +4,10 @@
  *
  * - Probe-sized messages (ping, ping-req, ack, nack, gossip) go on one cached outbound stream per peer
  *   (`/confmesh/<mesh>/swim/1`, length-prefixed frames, at most {@link SWIM_LIMITS}.maxPacketBytes each), written
- *   in order; the stream is reopened after an error. They are datagrams: a peer that cannot be reached, or whose
- *   queue already holds {@link MAX_PENDING_PER_PEER} unsent messages, loses them (SWIM counts on loss, not on
- *   delivery). The remote peer of a stream is authenticated (Noise on libp2p), so the sender of every received
+ *   in order; the stream is reopened after an error, and when its connection closed. A message whose write fails
+ *   on a stream that was open goes out once more on a fresh one. They are datagrams: a peer that cannot be
+ *   reached, or whose queue already holds {@link MAX_PENDING_PER_PEER} unsent messages, loses them (SWIM counts on
+ *   loss, not on delivery). The remote peer of a stream is authenticated (Noise on libp2p), so the sender of every received
  *   message is known by construction and nobody can speak for another peer.
  * - Push-pulls (the whole member table) go on a fresh stream of their own protocol (`/confmesh/<mesh>/swim-sync/1`),
  *   one frame of at most {@link SWIM_LIMITS}.maxPushPullBytes (16 MiB), then closed.
@@ -148,6 +149,15 @@ export class SwimLinks {
       )
       link = undefined
     }
+    if (link !== undefined && !link.dial.dialling && !this.#init.transport.isConnected(to)) {
+      // Its connection closed (the member hung up an idle probe connection, or released it): the stream is dead.
+      this.#links.delete(to)
+      link.stream.then(
+        (s) => s.abort(),
+        () => {},
+      )
+      link = undefined
+    }
     if (link === undefined) {
       link = this.#newLink(to, true)
       this.#links.set(to, link)
@@ -166,24 +176,30 @@ export class SwimLinks {
     }
   }
 
-  /** Writes `bytes` on `link` after everything queued before it; a full queue or a failed write drops it. */
-  #enqueue(to: string, link: Link, bytes: Uint8Array): void {
+  /**
+   * Writes `bytes` on `link` after everything queued before it; a full queue or a failed write drops it. `resend`: a
+   * write that fails on a stream that was open (its connection closed under it: the member hung up an idle probe
+   * connection, or released it) goes out once more on a fresh link instead of being lost.
+   */
+  #enqueue(to: string, link: Link, bytes: Uint8Array, resend = true): void {
     if (link.pending >= MAX_PENDING_PER_PEER) {
       this.traffic.dropped++
       return
     }
     const current = link
     current.pending++
+    let opened = false
     current.tail = current.tail
       .then(async () => {
         const s = await current.stream
+        opened = true
         await s.write(bytes)
         this.traffic.sent++
         this.traffic.sentBytes += bytes.length
       })
       .catch((err: Error) => {
-        this.traffic.dropped++
-        if (this.#links.get(to) === current) {
+        const cached = this.#links.get(to) === current
+        if (cached) {
           this.#links.delete(to)
           current.stream.then(
             (s) => s.abort(),
@@ -191,6 +207,11 @@ export class SwimLinks {
           )
           this.#init.logger.debug(`swim: link to ${to} lost: ${err.message}`)
         }
+        // A stale stream, not an unreachable member: in a 100-peer fleet at idle, every false suspicion left was a
+        // probe or an ack written to a stream whose connection the other side had just hung up (SWIM counts on loss,
+        // but this loss is ours to avoid). A failed dial is not retried (the member may be down).
+        if (resend && opened && cached && this.#running) this.#enqueue(to, this.#linkTo(to), bytes, false)
+        else this.traffic.dropped++
       })
       .finally(() => {
         current.pending--
@@ -238,7 +259,7 @@ export class SwimLinks {
       this.#ending.add(peerId)
       const link = this.#links.get(peerId) ?? this.#newLink(peerId, false)
       this.#links.delete(peerId)
-      this.#enqueue(peerId, link, RELEASE)
+      this.#enqueue(peerId, link, RELEASE, false)
       link.tail = link.tail.then(() => link.stream.then((s) => s.close().catch(() => s.abort()))).catch(() => {})
     }
   }

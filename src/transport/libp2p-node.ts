@@ -1,11 +1,11 @@
 /**
- * The only file that builds libp2p. TCP transport, Noise encryption, Yamux multiplexing, identify, bootstrap
- * discovery, gossipsub, and (with a network key) a pre-shared-key private network.
+ * The only file that builds libp2p. TCP transport, Noise encryption, Yamux multiplexing (with half-window updates:
+ * `yamux-window.ts`), identify, bootstrap discovery, gossipsub, and (with a network key) a pre-shared-key private
+ * network.
  *
  * @module
  */
 import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
@@ -15,6 +15,7 @@ import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { MAX_GOSSIP_MESSAGE_BYTES } from '../doc/limits.js'
 import { noiseCrypto } from './noise-crypto.js'
+import { halfWindowYamux } from './yamux-window.js'
 
 /** Default connection cap per peer. */
 export const DEFAULT_MAX_CONNECTIONS = 128
@@ -65,7 +66,7 @@ export async function createNode(init: NodeInit): Promise<MeshNode> {
     addresses: { listen: init.listen },
     transports: [tcp()],
     connectionEncrypters: [noise({ crypto: noiseCrypto })],
-    streamMuxers: [yamux()],
+    streamMuxers: [halfWindowYamux()],
     ...(init.networkKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: init.networkKey }) }),
     ...(init.connectionGater === undefined ? {} : { connectionGater: init.connectionGater }),
     // libp2p's connection monitor opens a ping stream on every connection every 10 s from both ends: in a mesh of 20

@@ -2,7 +2,8 @@
  * The SWIM links (`src/membership/swim-links.ts`) on the simulated network, in virtual time: a message to a peer
  * this one is not connected to dials it; when that dial is stuck (into a partition, it waits for the dial timeout
  * even after the heal) and the peer connects to us meanwhile, messages go over that connection at once instead of
- * waiting behind the dial. Seeded: `CONFMESH_SEED=<n>` replays a run.
+ * waiting behind the dial; a message written to a stream whose connection the other side hung up goes out again on a
+ * fresh one. Seeded: `CONFMESH_SEED=<n>` replays a run.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { SwimLinks } from '../../src/membership/swim-links.js'
@@ -20,29 +21,39 @@ afterEach(() => {
   network = undefined
 })
 
+/** Peers `a` and `b` on a fresh simulated network, each with started SWIM links; `got` logs what each received. */
+async function twoPeers(): Promise<{
+  net: SimulatedNetwork
+  got: Record<string, string[]>
+  a: SwimLinks
+  b: SwimLinks
+}> {
+  const net = createSimulatedNetwork({ seed, link: { latency: 5 } })
+  network = net
+  const got: Record<string, string[]> = { a: [], b: [] }
+  const links: Record<string, SwimLinks> = {}
+  for (const id of ['a', 'b']) {
+    const transport = net.addPeer(id)
+    await net.settle(transport.start())
+    links[id] = new SwimLinks({
+      transport,
+      protocol: '/confmesh/test/swim/1',
+      syncProtocol: '/confmesh/test/swim-sync/1',
+      logger: SILENT,
+      addressesOf: (peer) => net.peer(peer).addresses(),
+      onMessage: (from, bytes) => got[id]!.push(`${from}:${dec(bytes)}`),
+    })
+    await net.settle(links[id].start())
+  }
+  return { net, got, a: links.a!, b: links.b! }
+}
+
 describe(`SWIM links on the simulated network (seed ${seed})`, () => {
   it('a message waiting for a stuck dial goes over the connection the peer opened to us meanwhile', async () => {
     // Seed 2024 of partition-heal-sim.test.ts: peer 2 dialled peer 5 just before the heal; the dial timed out 3.6 s
     // after the heal, and every ack and "you are held down" of peer 2 to peer 5 waited behind it (and was lost with
     // it), though peer 5 had connected to peer 2 0.8 s after the heal: membership took 4.6 s to converge, not 1.2 s.
-    const net = createSimulatedNetwork({ seed, link: { latency: 5 } })
-    network = net
-    const got: Record<string, string[]> = { a: [], b: [] }
-    const links: Record<string, SwimLinks> = {}
-    for (const id of ['a', 'b']) {
-      const transport = net.addPeer(id)
-      await net.settle(transport.start())
-      links[id] = new SwimLinks({
-        transport,
-        protocol: '/confmesh/test/swim/1',
-        syncProtocol: '/confmesh/test/swim-sync/1',
-        logger: SILENT,
-        addressesOf: (peer) => net.peer(peer).addresses(),
-        onMessage: (from, bytes) => got[id]!.push(`${from}:${dec(bytes)}`),
-      })
-      await net.settle(links[id].start())
-    }
-    const [a, b] = [links.a!, links.b!]
+    const { net, got, a, b } = await twoPeers()
     net.partition([['a'], ['b']])
     a.send('b', enc('lost with the dial'), false) // dials b: stuck until the dial timeout (5 s)
     await net.runFor(1_000)
@@ -60,6 +71,23 @@ describe(`SWIM links on the simulated network (seed ${seed})`, () => {
     await net.runUntil(() => got.b!.length > 1, { what: 'a later message of a reaches b' })
     expect(got.b).toEqual(['a:after the heal', 'a:later'])
     expect(got.a).toEqual(['b:hello'])
+    await net.settle(Promise.all([a.stop(), b.stop()]))
+  })
+
+  it('a message written to a stream whose connection the member hung up goes out again on a fresh link', async () => {
+    // 100 real peers, idle: every false suspicion left was a ping or an ack written to a cached stream whose
+    // connection the other side had just closed (an idle probe connection), so it never left and the probe failed.
+    const { net, got, a, b } = await twoPeers()
+    a.send('b', enc('ping'), false)
+    await net.runUntil(() => got.b!.length > 0, { what: 'the ping reaches b' })
+    b.send('a', enc('ack'), false) // b's cached link to a, on the connection a opened
+    await net.runUntil(() => got.a!.length > 0, { what: 'the ack reaches a' })
+    await net.settle(net.peer('a').hangUp('b'))
+    await net.runUntil(() => !net.peer('b').isConnected('a'), { what: 'b sees the connection closed' })
+    b.send('a', enc('next ping'), false) // written to the cached stream of the closed connection
+    await net.runUntil(() => got.a!.length > 1, { what: 'the next ping reaches a' })
+    expect(got.a).toEqual(['b:ack', 'b:next ping'])
+    expect(b.traffic.dropped).toBe(0)
     await net.settle(Promise.all([a.stop(), b.stop()]))
   })
 })
