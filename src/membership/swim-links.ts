@@ -52,6 +52,12 @@ export interface SwimLinksInit {
    * peer (see {@link SwimLinks.closeIdle}), so that close is not a failure.
    */
   onRelease?(peerId: string): void
+  /**
+   * A push-pull could not reach `peerId`: this peer was not connected to it and the dial failed (refused, timed out,
+   * no address). Evidence that the member may be down or on the far side of a partition; not called for a push-pull
+   * lost on an open connection.
+   */
+  onUnreachable?(peerId: string): void
   /** Cap of connections opened for SWIM only. Default {@link DEFAULT_MAX_PROBE_CONNECTIONS}. */
   maxProbeConnections?: number
   /** The time in ms, for idle probe connections. Default `Date.now`. */
@@ -81,6 +87,8 @@ interface Link {
 
 interface DialState {
   dialling: boolean
+  /** Set when the dial failed (or there was no address to dial). */
+  failed?: boolean
 }
 
 /** One peer's SWIM streams. */
@@ -282,8 +290,9 @@ export class SwimLinks {
   }
 
   async #pushPull(to: string, bytes: Uint8Array): Promise<void> {
+    const dial: DialState = { dialling: false }
     try {
-      const s = await this.#open(to, this.#init.syncProtocol, SWIM_LIMITS.maxPacketBytes)
+      const s = await this.#open(to, this.#init.syncProtocol, SWIM_LIMITS.maxPacketBytes, true, dial)
       await s.write(bytes)
       await s.close()
       this.traffic.sent++
@@ -291,6 +300,7 @@ export class SwimLinks {
     } catch (err) {
       this.traffic.dropped++
       this.#init.logger.debug(`swim: push-pull to ${to} failed: ${(err as Error).message}`)
+      if (dial.failed === true) this.#init.onUnreachable?.(to)
     }
   }
 
@@ -304,11 +314,17 @@ export class SwimLinks {
     const { transport } = this.#init
     if (!transport.isConnected(to)) {
       const addresses = this.#init.addressesOf(to)
-      if (addresses.length === 0) throw new Error(`no address known for ${to}`)
+      if (addresses.length === 0) {
+        if (dial !== undefined) dial.failed = true
+        throw new Error(`no address known for ${to}`)
+      }
       this.traffic.dials++
       if (dial !== undefined) dial.dialling = true
       try {
         await transport.dial(addresses)
+      } catch (err) {
+        if (dial !== undefined) dial.failed = true
+        throw err
       } finally {
         if (dial !== undefined) dial.dialling = false
       }

@@ -35,16 +35,21 @@ import { DEFAULT_TARGET_CONNECTIONS, SwimDiscovery } from './swim-discovery.js'
 import { SwimLinks, type SwimTraffic } from './swim-links.js'
 
 /**
- * How often a member that is neither connected nor lost may be probed (dialled): every 500 ms per live member, within
- * 5..60 s. Each such probe opens a connection (TCP, Noise, Yamux, identify, a catch-up pull): at a fixed 5 s it was
- * most of an idle peer's CPU in a mesh of 40 (0.2 dials per peer per second). Every peer explores, so a given member
- * is still explored by someone about once per period; small meshes (where a far member may have no connection to
- * this side of a partition at all) explore often, large ones mostly rely on the suspicions spread by the peers that
- * lost a connection to it.
+ * How often a member that is neither connected nor lost may be probed (dialled): every 500 ms per live member, times
+ * `live / 32` beyond 32 members, within 5 s..5 min (16 s at 32 members, 156 s at 100). Each such probe opens a
+ * connection (TCP, Noise, Yamux, identify, gossipsub, a catch-up pull: ~70 ms of CPU for both ends, `.scratch`-style
+ * measurement of two full peers): at a fixed 5 s it was most of an idle peer's CPU in a mesh of 40 (0.2 dials per
+ * peer per second), and at 50 s (the 500 ms rule at 100 members) a fifth of it in the 100-peer fleet. Every peer
+ * explores, so a given member is still explored by someone about once per period; small meshes (where a far member
+ * may have no connection to this side of a partition at all) explore often, large ones mostly rely on the
+ * suspicions spread by the peers that lost a connection to it, and on wide push-pulls, which dial random members
+ * anyway: one whose dial fails is probed next period (`#unreachable`).
  */
 const EXPLORE_MIN_MS = 5_000
-const EXPLORE_MAX_MS = 60_000
+const EXPLORE_MAX_MS = 300_000
 const EXPLORE_PER_MEMBER_MS = 500
+/** Members beyond which the explore period grows with the square of the mesh (see {@link EXPLORE_PER_MEMBER_MS}). */
+const EXPLORE_LINEAR_MEMBERS = 32
 /** A disconnect this soon (ms) after its peer sent a release (or this peer closed it) is not a loss (`#lost`). */
 const LET_GO_MS = 5_000
 /** A peer that held connections and has had none for this long (ms) probes every member by dialling. */
@@ -184,6 +189,17 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
       this.#swim.probeSoon(id)
     }
   }
+  /**
+   * A periodic push-pull's dial to `id` failed: if it is still a live member nobody connected us to, probe it (by
+   * dialling) next period, as a lost one. Wide push-pulls dial random members anyway; their failures find the members
+   * no peer of this side is connected to (the far side of a partition) at no extra cost, which exploring did by
+   * dialling on purpose.
+   */
+  #unreachable(id: string): void {
+    if (!this.#running || !this.#live.has(id) || this.#init.transport.isConnected(id)) return
+    this.#lost.set(id, this.#clock.now())
+    this.#swim.probeSoon(id)
+  }
   readonly #maxProbe: number
   #exploredAt = -Infinity
   #weight: number
@@ -229,6 +245,7 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
       now: () => this.#clock.now(),
       onEvict: (id) => this.#hungUp.set(id, this.#clock.now()),
       onRelease: (id) => this.#letGo.set(id, this.#clock.now()),
+      onUnreachable: (id) => this.#unreachable(id),
       maxProbeConnections: this.#maxProbe,
     })
     this.#discovery = new SwimDiscovery({
@@ -379,7 +396,7 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
    * Whom the state machine may probe, use as a relay or gossip to: connected members, lost ones (see
    * {@link SwimMembership.#lost}), every member once this peer has been cut off from all for {@link ISOLATED_MS}
    * (members it was never connected to go down too), and one other member per explore period
-   * ({@link EXPLORE_MIN_MS}), so a member no peer of this side
+   * ({@link EXPLORE_PER_MEMBER_MS}), so a member no peer of this side
    * is connected to (the far side of a partition) is still probed and declared down in the end. Members not yet
    * connected are not probed otherwise: the dial would count against the probe timeout (false suspicions while a
    * mesh forms on a loaded machine); discovery connects them.
@@ -394,7 +411,11 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     }
     // cut off from every peer: probe every member by dialling, so members it was never connected to go down too
     if (this.#isolatedSince !== undefined && now - this.#isolatedSince >= ISOLATED_MS) return true
-    const exploreMs = Math.min(EXPLORE_MAX_MS, Math.max(EXPLORE_MIN_MS, EXPLORE_PER_MEMBER_MS * this.#live.size))
+    const live = this.#live.size
+    const exploreMs = Math.min(
+      EXPLORE_MAX_MS,
+      Math.max(EXPLORE_MIN_MS, EXPLORE_PER_MEMBER_MS * live * Math.max(1, live / EXPLORE_LINEAR_MEMBERS)),
+    )
     if (now - this.#exploredAt < exploreMs) return false
     this.#exploredAt = now
     return true

@@ -25,12 +25,14 @@ afterEach(() => {
 async function twoPeers(): Promise<{
   net: SimulatedNetwork
   got: Record<string, string[]>
+  unreachable: Record<string, string[]>
   a: SwimLinks
   b: SwimLinks
 }> {
   const net = createSimulatedNetwork({ seed, link: { latency: 5 } })
   network = net
   const got: Record<string, string[]> = { a: [], b: [] }
+  const unreachable: Record<string, string[]> = { a: [], b: [] }
   const links: Record<string, SwimLinks> = {}
   for (const id of ['a', 'b']) {
     const transport = net.addPeer(id)
@@ -42,10 +44,11 @@ async function twoPeers(): Promise<{
       logger: SILENT,
       addressesOf: (peer) => net.peer(peer).addresses(),
       onMessage: (from, bytes) => got[id]!.push(`${from}:${dec(bytes)}`),
+      onUnreachable: (peer) => unreachable[id]!.push(peer),
     })
     await net.settle(links[id].start())
   }
-  return { net, got, a: links.a!, b: links.b! }
+  return { net, got, unreachable, a: links.a!, b: links.b! }
 }
 
 describe(`SWIM links on the simulated network (seed ${seed})`, () => {
@@ -88,6 +91,20 @@ describe(`SWIM links on the simulated network (seed ${seed})`, () => {
     await net.runUntil(() => got.a!.length > 1, { what: 'the next ping reaches a' })
     expect(got.a).toEqual(['b:ack', 'b:next ping'])
     expect(b.traffic.dropped).toBe(0)
+    await net.settle(Promise.all([a.stop(), b.stop()]))
+  })
+
+  it('a push-pull whose dial fails reports the member unreachable; one that gets through does not', async () => {
+    const { net, got, unreachable, a, b } = await twoPeers()
+    net.partition([['a'], ['b']])
+    a.send('b', enc('table'), true) // a wide push-pull: dials b, into the partition
+    await net.runUntil(() => unreachable.a!.length > 0, { what: 'b reported unreachable', limitMs: 30_000 })
+    expect(unreachable.a).toEqual(['b'])
+    net.heal()
+    a.send('b', enc('table again'), true)
+    await net.runUntil(() => got.b!.length > 0, { what: 'the second push-pull reaches b' })
+    expect(got.b).toEqual(['a:table again'])
+    expect(unreachable.a).toEqual(['b'])
     await net.settle(Promise.all([a.stop(), b.stop()]))
   })
 })
