@@ -7,8 +7,8 @@
  *   in order; the stream is reopened after an error, and when its connection closed. A message whose write fails
  *   on a stream that was open goes out once more on a fresh one. They are datagrams: a peer that cannot be
  *   reached, or whose queue already holds {@link MAX_PENDING_PER_PEER} unsent messages, loses them (SWIM counts on
- *   loss, not on delivery). The remote peer of a stream is authenticated (Noise on libp2p), so the sender of every received
- *   message is known by construction and nobody can speak for another peer.
+ *   loss, not on delivery). The remote peer of a stream is authenticated (Noise on libp2p), so the sender of every
+ *   received message is known by construction and nobody can speak for another peer.
  * - Push-pulls (the whole member table) go on a fresh stream of their own protocol (`/confmesh/<mesh>/swim-sync/1`),
  *   one frame of at most {@link SWIM_LIMITS}.maxPushPullBytes (16 MiB), then closed.
  * - A member this peer is not connected to is dialled on demand at the addresses it announced. Connections opened

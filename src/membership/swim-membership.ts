@@ -37,13 +37,13 @@ import { SwimLinks, type SwimTraffic } from './swim-links.js'
 /**
  * How often a member that is neither connected nor lost may be probed (dialled): every 500 ms per live member, times
  * `live / 32` beyond 32 members, within 5 s..5 min (16 s at 32 members, 156 s at 100). Each such probe opens a
- * connection (TCP, Noise, Yamux, identify, gossipsub, a catch-up pull: ~70 ms of CPU for both ends, `.scratch`-style
- * measurement of two full peers): at a fixed 5 s it was most of an idle peer's CPU in a mesh of 40 (0.2 dials per
- * peer per second), and at 50 s (the 500 ms rule at 100 members) a fifth of it in the 100-peer fleet. Every peer
- * explores, so a given member is still explored by someone about once per period; small meshes (where a far member
- * may have no connection to this side of a partition at all) explore often, large ones mostly rely on the
- * suspicions spread by the peers that lost a connection to it, and on wide push-pulls, which dial random members
- * anyway: one whose dial fails is probed next period (`#unreachable`).
+ * connection (TCP, Noise, Yamux, identify, gossipsub, a catch-up pull: ~70 ms of CPU for both ends, two full peers in
+ * one process, 30 connect/hang-up cycles; bench/RESULTS.md, fleet section): at a fixed 5 s it was most of an idle
+ * peer's CPU in a mesh of 40 (0.2 dials per peer per second), and at 50 s (the 500 ms rule at 100 members) a fifth of
+ * it in the 100-peer fleet. Every peer explores, so a given member is still explored by someone about once per period;
+ * small meshes (where a far member may have no connection to this side of a partition at all) explore often, large ones
+ * mostly rely on the suspicions spread by the peers that lost a connection to it, and on wide push-pulls, which dial
+ * random members anyway: one whose dial fails is probed next period (`#unreachable`).
  */
 const EXPLORE_MIN_MS = 5_000
 const EXPLORE_MAX_MS = 300_000
