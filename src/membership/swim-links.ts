@@ -146,24 +146,14 @@ export class SwimLinks {
   /** The cached link to `to`, opened if there is none. */
   #linkTo(to: string): Link {
     let link = this.#links.get(to)
-    if (link?.dial.dialling === true && this.#init.transport.isConnected(to)) {
-      // Our dial is still pending (one into a partition waits for its timeout even when the partition heals), but
-      // `to` is connected now (it dialled us, or another part of this peer did): use that connection instead of
-      // queueing every message (an ack, the news that it is held down) behind a dial that may still fail.
+    // A cached link is replaced when its state contradicts the connection's: our dial is still pending (one into a
+    // partition waits for its timeout even when the partition heals) but `to` is connected now (it dialled us, or
+    // another part of this peer did), so messages (an ack, the news that it is held down) need not queue behind a
+    // dial that may still fail; or it is not dialling and its connection closed (the member hung up an idle probe
+    // connection, or released it), so its stream is dead.
+    if (link !== undefined && link.dial.dialling === this.#init.transport.isConnected(to)) {
       this.#links.delete(to)
-      link.stream.then(
-        (s) => s.abort(),
-        () => {},
-      )
-      link = undefined
-    }
-    if (link !== undefined && !link.dial.dialling && !this.#init.transport.isConnected(to)) {
-      // Its connection closed (the member hung up an idle probe connection, or released it): the stream is dead.
-      this.#links.delete(to)
-      link.stream.then(
-        (s) => s.abort(),
-        () => {},
-      )
+      abortLink(link)
       link = undefined
     }
     if (link === undefined) {
@@ -209,10 +199,7 @@ export class SwimLinks {
         const cached = this.#links.get(to) === current
         if (cached) {
           this.#links.delete(to)
-          current.stream.then(
-            (s) => s.abort(),
-            () => {},
-          )
+          abortLink(current)
           this.#init.logger.debug(`swim: link to ${to} lost: ${err.message}`)
         }
         // A stale stream, not an unreachable member: in a 100-peer fleet at idle, every false suspicion left was a
@@ -276,11 +263,7 @@ export class SwimLinks {
   async stop(): Promise<void> {
     if (!this.#running) return
     this.#running = false
-    for (const link of this.#links.values())
-      link.stream.then(
-        (s) => s.abort(),
-        () => {},
-      )
+    for (const link of this.#links.values()) abortLink(link)
     this.#links.clear()
     for (const s of this.#inbound) s.abort()
     this.#inbound.clear()
@@ -349,10 +332,7 @@ export class SwimLinks {
     this.#ending.delete(peerId)
     const link = this.#links.get(peerId)
     this.#links.delete(peerId)
-    link?.stream.then(
-      (s) => s.abort(),
-      () => {},
-    )
+    if (link !== undefined) abortLink(link)
     void this.#init.transport.hangUp(peerId).catch(() => {})
     this.#init.onEvict?.(peerId)
   }
@@ -396,4 +376,12 @@ export class SwimLinks {
     this.traffic.receivedBytes += bytes.length
     this.#init.onMessage(from, bytes)
   }
+}
+
+/** Resets the stream of `link` once it is open (a link whose stream never opened has nothing to reset). */
+function abortLink(link: Link): void {
+  link.stream.then(
+    (s) => s.abort(),
+    () => {},
+  )
 }

@@ -43,7 +43,7 @@ import { SwimLinks, type SwimTraffic } from './swim-links.js'
  * it in the 100-peer fleet. Every peer explores, so a given member is still explored by someone about once per period;
  * small meshes (where a far member may have no connection to this side of a partition at all) explore often, large ones
  * mostly rely on the suspicions spread by the peers that lost a connection to it, and on wide push-pulls, which dial
- * random members anyway: one whose dial fails is probed next period (`#unreachable`).
+ * random members anyway: one whose dial fails is probed next period (`#markLost`).
  */
 const EXPLORE_MIN_MS = 5_000
 const EXPLORE_MAX_MS = 300_000
@@ -183,21 +183,18 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     this.#hungUp.delete(id)
     if (hungUp !== undefined && now - hungUp <= LET_GO_MS) return
     if (letGo !== undefined && now - letGo <= LET_GO_MS) return // released: a prober closing its idle connection
-    if (this.#live.has(id) && !this.#init.transport.isConnected(id)) {
-      this.#lost.set(id, now)
-      // a crash closes its connections at once: probe it next period, not when the round-robin reaches it
-      this.#swim.probeSoon(id)
-    }
+    // a crash closes its connections at once: probe it next period, not when the round-robin reaches it
+    this.#markLost(id, now)
   }
   /**
-   * A periodic push-pull's dial to `id` failed: if it is still a live member nobody connected us to, probe it (by
-   * dialling) next period, as a lost one. Wide push-pulls dial random members anyway; their failures find the members
-   * no peer of this side is connected to (the far side of a partition) at no extra cost, which exploring did by
-   * dialling on purpose.
+   * Makes `id`, if it is a live member this peer holds no connection to, a lost one: probed (by dialling) in the next
+   * period. Called when its connection closed without a release, and when a push-pull's dial to it failed: wide
+   * push-pulls dial random members anyway, so their failures find the members no peer of this side is connected to
+   * (the far side of a partition) at no extra cost, which exploring did by dialling on purpose.
    */
-  #unreachable(id: string): void {
-    if (!this.#running || !this.#live.has(id) || this.#init.transport.isConnected(id)) return
-    this.#lost.set(id, this.#clock.now())
+  #markLost(id: string, now: number): void {
+    if (!this.#live.has(id) || this.#init.transport.isConnected(id)) return
+    this.#lost.set(id, now)
     this.#swim.probeSoon(id)
   }
   readonly #maxProbe: number
@@ -245,7 +242,9 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
       now: () => this.#clock.now(),
       onEvict: (id) => this.#hungUp.set(id, this.#clock.now()),
       onRelease: (id) => this.#letGo.set(id, this.#clock.now()),
-      onUnreachable: (id) => this.#unreachable(id),
+      onUnreachable: (id) => {
+        if (this.#running) this.#markLost(id, this.#clock.now())
+      },
       maxProbeConnections: this.#maxProbe,
     })
     this.#discovery = new SwimDiscovery({
@@ -396,8 +395,8 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
    * Whom the state machine may probe, use as a relay or gossip to: connected members, lost ones (see
    * {@link SwimMembership.#lost}), every member once this peer has been cut off from all for {@link ISOLATED_MS}
    * (members it was never connected to go down too), and one other member per explore period
-   * ({@link EXPLORE_PER_MEMBER_MS}), so a member no peer of this side
-   * is connected to (the far side of a partition) is still probed and declared down in the end. Members not yet
+   * ({@link EXPLORE_PER_MEMBER_MS}), so a member no peer of this side is connected to (the far side of a partition)
+   * is still probed and declared down in the end. Members not yet
    * connected are not probed otherwise: the dial would count against the probe timeout (false suspicions while a
    * mesh forms on a loaded machine); discovery connects them.
    */
@@ -473,12 +472,13 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
   }
 
   /**
-   * Schedules a timer of the machine. A verdict timer (probe timeout, the next period's probe, which ends the last
-   * one, relay timeout, suspicion) that fires more than {@link LATE_MS} late means this peer's event loop was
-   * stalled, and the answers that arrived meanwhile are still unread in its sockets: it waits as long again (once,
-   * at most {@link MAX_DEFER_MS}) so they are read first (Lifeguard's point: a slow peer must not blame others for its own slowness). Lateness counts from when the
-   * timer could first fire: a deadline already past when it is set (a suspicion shortened by confirmations) is due
-   * at once, not late. Late timers also feed the local health ({@link Swim.noteStall}).
+   * Schedules a timer of the machine. A verdict timer (probe timeout, the next period's probe, which ends the last one,
+   * relay timeout, suspicion) that fires more than {@link LATE_MS} late means this peer's event loop was stalled, and
+   * the answers that arrived meanwhile are still unread in its sockets: it waits as long again (once, at most
+   * {@link MAX_DEFER_MS}) so they are read first (Lifeguard's point: a slow peer must not blame others for its own
+   * slowness). Lateness counts from when the timer could first fire: a deadline already past when it is set (a
+   * suspicion shortened by confirmations) is due at once, not late. Late timers also feed the local health
+   * ({@link Swim.noteStall}).
    */
   #schedule(at: number, timer: SwimTimer, deferred = false): void {
     const due = Math.max(at, this.#clock.now())
