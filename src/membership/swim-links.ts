@@ -23,6 +23,7 @@
  * @module
  */
 import type { MeshLogger } from '../logger.js'
+import { DialRefusedError } from '../transport/errors.js'
 import type { Transport, TransportStream } from '../transport/transport.js'
 import { SWIM_LIMITS } from './swim/codec.js'
 
@@ -58,6 +59,11 @@ export interface SwimLinksInit {
    * lost on an open connection.
    */
   onUnreachable?(peerId: string): void
+  /**
+   * A dial to `peerId` (for a probe, a relay or a push-pull) was refused at every address ({@link DialRefusedError}):
+   * nothing listens there, its process is gone. Called besides `onUnreachable`.
+   */
+  onRefused?(peerId: string): void
   /** Cap of connections opened for SWIM only. Default {@link DEFAULT_MAX_PROBE_CONNECTIONS}. */
   maxProbeConnections?: number
   /** The time in ms, for idle probe connections. Default `Date.now`. */
@@ -307,6 +313,7 @@ export class SwimLinks {
         await transport.dial(addresses)
       } catch (err) {
         if (dial !== undefined) dial.failed = true
+        if (err instanceof DialRefusedError && this.#running) this.#init.onRefused?.(to)
         throw err
       } finally {
         if (dial !== undefined) dial.dialling = false

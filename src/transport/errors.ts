@@ -16,6 +16,16 @@ export class DialError extends ConfmeshError {
   static override readonly code: string = 'ERR_DIAL_FAILED'
 }
 
+/**
+ * A dial every address of which was refused: the host answered that nothing listens there (a TCP reset), which is
+ * what a peer whose process is gone (crashed, stopped) looks like while its host is up. Stronger evidence than a
+ * dial that timed out (a partition, a dead host, a lost packet): SWIM suspects such a member at once with a short
+ * suspicion.
+ */
+export class DialRefusedError extends DialError {
+  static override readonly code: string = 'ERR_DIAL_REFUSED'
+}
+
 /** The remote peer does not handle the requested protocol. */
 export class UnsupportedProtocolError extends ConfmeshError {
   static override readonly code: string = 'ERR_UNSUPPORTED_PROTOCOL'

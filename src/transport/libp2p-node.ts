@@ -66,12 +66,16 @@ export async function createNode(init: NodeInit): Promise<MeshNode> {
     addresses: { listen: init.listen },
     transports: [tcp()],
     connectionEncrypters: [noise({ crypto: noiseCrypto })],
-    streamMuxers: [halfWindowYamux()],
+    // Yamux's keepalive pinged every connection every 30 s from both ends, a ping and a pong each way: a third of the
+    // frames an idle peer sent in the 100-peer fleet (bench/RESULTS.md, fleet section), and it never closes a connection
+    // whose pings go unanswered. Membership detects dead peers (SWIM probes each connected member in turn, so a
+    // connection carries a probe about every `connections` periods), and TCP keepalive is on (@libp2p/tcp's default).
+    streamMuxers: [halfWindowYamux({ enableKeepAlive: false })],
     ...(init.networkKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: init.networkKey }) }),
     ...(init.connectionGater === undefined ? {} : { connectionGater: init.connectionGater }),
     // libp2p's connection monitor opens a ping stream on every connection every 10 s from both ends: in a mesh of 20
     // that was most of an idle peer's CPU (3.8 stream negotiations per second per peer). Membership already detects
-    // dead peers (SWIM probes, or heartbeats) and closes their connections; Yamux keeps idle connections alive.
+    // dead peers (SWIM probes, or heartbeats) and closes their connections.
     connectionMonitor: { enabled: false },
     peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap, timeout: 0 })] : [],
     connectionManager: {

@@ -21,6 +21,7 @@ import { MAX_GOSSIP_MESSAGE_BYTES } from '../doc/limits.js'
 import type { MeshLogger } from '../logger.js'
 import {
   DialError,
+  DialRefusedError,
   TopicInUseError,
   TransportAbortedError,
   TransportStoppedError,
@@ -303,6 +304,20 @@ class Libp2pTransport extends TypedEventEmitter<TransportEvents> implements Tran
     if (signal?.aborted === true) return new TransportAbortedError(`${what}: aborted`, { cause: err })
     const name = (err as Error).name
     if (name === 'UnsupportedProtocolError') return new UnsupportedProtocolError(`${what}: unsupported`, { cause: err })
+    if (refusedEverywhere(err))
+      return new DialRefusedError(`${what} refused: ${(err as Error).message}`, { cause: err })
     return new DialError(`${what} failed: ${(err as Error).message}`, { cause: err })
   }
+}
+
+/**
+ * Whether a libp2p dial error comes down to connection refusals only: `ECONNREFUSED` from the TCP socket, reached
+ * through `cause` chains, and for an `AggregateError` (one error per address tried) in every one of them.
+ */
+export function refusedEverywhere(err: unknown, depth = 0): boolean {
+  if (err === null || typeof err !== 'object' || depth > 8) return false
+  if ((err as { code?: unknown }).code === 'ECONNREFUSED') return true
+  const errors = (err as { errors?: unknown }).errors
+  if (Array.isArray(errors) && errors.length > 0) return errors.every((e) => refusedEverywhere(e, depth + 1))
+  return refusedEverywhere((err as { cause?: unknown }).cause, depth + 1)
 }

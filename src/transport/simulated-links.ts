@@ -14,6 +14,7 @@
  */
 import {
   DialError,
+  DialRefusedError,
   StreamResetError,
   TransportAbortedError,
   TransportStoppedError,
@@ -220,7 +221,7 @@ export class SimulatedLinks implements SimulatedFabric {
             return
           }
           if (!this.init.peer(to).transport.running) {
-            finish(new DialError(`dial ${to}: connection refused`))
+            finish(new DialRefusedError(`dial ${to}: connection refused`))
             return
           }
           this.openLink(from, to)

@@ -14,7 +14,7 @@
  */
 import { TypedEventEmitter } from 'main-event'
 import type { Clock } from '../clock.js'
-import { DialError, TopicInUseError, TransportStoppedError } from './errors.js'
+import { DialError, DialRefusedError, TopicInUseError, TransportStoppedError } from './errors.js'
 import type { SeededRandom } from './seeded-random.js'
 import type { SimulatedStreamEnd } from './simulated-stream.js'
 import {
@@ -243,7 +243,7 @@ class PeerTransport extends TypedEventEmitter<TransportEvents> implements Simula
     if (ids.size !== 1 || target === undefined)
       throw new DialError(`not the addresses of one peer: ${addresses.join(', ')}`)
     if (!this.fabric.exists(target) || !addresses.includes(this.fabric.addressOf(target))) {
-      throw new DialError(`no peer listens on ${addresses.join(', ')}`)
+      throw new DialRefusedError(`no peer listens on ${addresses.join(', ')}`)
     }
     if (target === this.peerId) throw new DialError('cannot dial self')
     await this.fabric.dial(this.peerId, target, options?.signal)

@@ -134,7 +134,10 @@ export interface Transport extends TypedEventTarget<TransportEvents> {
   /** Opens a stream to a connected peer (dialling it first if needed and its addresses are known). */
   openStream(peerId: string, protocol: string, options?: OpenStreamOptions): Promise<TransportStream>
 
-  /** Connects to the peer at `addresses` (all of one peer); resolves with its peer id. Rejects with {@link DialError}. */
+  /**
+   * Connects to the peer at `addresses` (all of one peer); resolves with its peer id. Rejects with {@link DialError},
+   * or its subclass {@link DialRefusedError} when every address refused the connection (nothing listens there).
+   */
   dial(addresses: readonly string[], options?: { signal?: AbortSignal }): Promise<string>
   /** Closes every connection to `peerId` (no-op if none). */
   hangUp(peerId: string): Promise<void>

@@ -26,6 +26,7 @@ async function twoPeers(): Promise<{
   net: SimulatedNetwork
   got: Record<string, string[]>
   unreachable: Record<string, string[]>
+  refused: Record<string, string[]>
   a: SwimLinks
   b: SwimLinks
 }> {
@@ -33,6 +34,7 @@ async function twoPeers(): Promise<{
   network = net
   const got: Record<string, string[]> = { a: [], b: [] }
   const unreachable: Record<string, string[]> = { a: [], b: [] }
+  const refused: Record<string, string[]> = { a: [], b: [] }
   const links: Record<string, SwimLinks> = {}
   for (const id of ['a', 'b']) {
     const transport = net.addPeer(id)
@@ -45,10 +47,11 @@ async function twoPeers(): Promise<{
       addressesOf: (peer) => net.peer(peer).addresses(),
       onMessage: (from, bytes) => got[id]!.push(`${from}:${dec(bytes)}`),
       onUnreachable: (peer) => unreachable[id]!.push(peer),
+      onRefused: (peer) => refused[id]!.push(peer),
     })
     await net.settle(links[id].start())
   }
-  return { net, got, unreachable, a: links.a!, b: links.b! }
+  return { net, got, unreachable, refused, a: links.a!, b: links.b! }
 }
 
 describe(`SWIM links on the simulated network (seed ${seed})`, () => {
@@ -106,5 +109,24 @@ describe(`SWIM links on the simulated network (seed ${seed})`, () => {
     expect(got.b).toEqual(['a:table again'])
     expect(unreachable.a).toEqual(['b'])
     await net.settle(Promise.all([a.stop(), b.stop()]))
+  })
+
+  it('a dial refused (the member crashed) is reported as refused; one into a partition (a timeout) is not', async () => {
+    const { net, unreachable, refused, a } = await twoPeers()
+    net.partition([['a'], ['b']])
+    a.send('b', enc('ping'), false)
+    await net.runFor(6_000) // past the dial timeout
+    expect(a.traffic.dropped).toBe(1)
+    expect(refused.a).toEqual([])
+    net.heal()
+    net.crash('b')
+    a.send('b', enc('ping'), false) // a probe
+    await net.runUntil(() => refused.a!.length > 0, { what: 'the probe dial refused' })
+    a.send('b', enc('table'), true) // a push-pull: refused, and unreachable as any failed dial
+    await net.runUntil(() => refused.a!.length > 1, { what: 'the push-pull dial refused' })
+    expect(refused.a).toEqual(['b', 'b'])
+    await net.runUntil(() => unreachable.a!.length > 0, { what: 'b unreachable' })
+    expect(unreachable.a).toEqual(['b'])
+    await net.settle(a.stop())
   })
 })

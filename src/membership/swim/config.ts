@@ -20,7 +20,7 @@
 
 /** Options of the SWIM state machine; every field has a documented default. */
 export interface SwimConfig {
-  /** Protocol period: one probe per period. Default 1,000 ms. */
+  /** Protocol period: one probe per period. Default 2,000 ms. */
   probeIntervalMs: number
   /** Wait for a direct ack before asking k others. Default 500 ms (scaled by local health). */
   probeTimeoutMs: number
@@ -34,6 +34,11 @@ export interface SwimConfig {
   suspicionConfirmations: number
   /** Upper suspicion bound as a multiple of the lower one. Default 4. */
   suspicionMaxMult: number
+  /**
+   * Longest suspicion of a member whose dial this peer saw refused (nothing listens at its address: its process is
+   * gone; `Swim.refused`). Default 2,000 ms.
+   */
+  refusedSuspicionMs: number
   /** Lifeguard: highest local health multiplier (score 0 .. max - 1 scales probe period and timeout). Default 8. */
   awarenessMaxMultiplier: number
   /** Gossip period for queued updates (sent only while the queue holds something). Default 200 ms. */
@@ -53,21 +58,25 @@ export interface SwimConfig {
 }
 
 /**
- * Defaults: memberlist's LAN period and probe timeout (1 s, 500 ms) with a shorter suspicion, `log10 N` periods
- * (2 s at 100 peers, 1 s up to 10) growing to 4x that without confirmations, so a crashed peer is dropped
- * everywhere within about 5 s at 100 peers (the bound the heartbeat membership gave; {@link crashDropMs}).
- * Until session 12 the period was 500 ms (probe timeout 250 ms, suspicion `2 log10 N` periods: the same suspicion
- * in seconds): half the probes cost an idle peer about a quarter of its CPU (20 peers in one process, 3 runs each:
- * 0.61-0.70 % of a core per peer at 500 ms, 0.49-0.52 % at 1 s; bench/RESULTS.md "Fleet: 100 real peers").
+ * Defaults: twice memberlist's LAN period (2 s) with its probe timeout (500 ms) and a shorter suspicion, `log10 N`
+ * periods (4 s at 100 peers, 2 s up to 10) growing to 4x that without confirmations. A crashed process is dropped
+ * everywhere within 5 s at 100 peers (the bound the heartbeat membership gave; {@link crashDropMs}) because its
+ * neighbours' dials to it are refused (`refusedSuspicionMs`, 2 s); a host gone silent within
+ * {@link detectionBoundMs} (10 s expected at 100). Until session 12 the period was 500 ms, until session 14 1 s:
+ * each halving of the probes cut the idle CPU of the 100-peer fleet by a fifth or more (session 14: 0.45 % of a core
+ * per peer at 1 s, 0.35 % at 2 s) and, at 2 s, loaded peers got twice the time to refute: 100 peers formed 13 s
+ * after the last start instead of 33 s, with 2,277 suspicions and 23 false downs instead of 8,874 and 630
+ * (bench/RESULTS.md "Fleet: 100 real peers").
  */
 export const DEFAULT_SWIM_CONFIG: Readonly<SwimConfig> = Object.freeze({
-  probeIntervalMs: 1_000,
+  probeIntervalMs: 2_000,
   probeTimeoutMs: 500,
   indirectChecks: 3,
   retransmitMult: 4,
   suspicionMult: 1,
   suspicionMaxMult: 4,
   suspicionConfirmations: 3,
+  refusedSuspicionMs: 2_000,
   awarenessMaxMultiplier: 8,
   gossipIntervalMs: 200,
   gossipFanout: 3,
@@ -169,24 +178,27 @@ export function detectionBoundMs(
 }
 
 /**
- * Time (ms) from a process crash (its connections close, so each neighbour probes it in its next period,
- * `Swim.probeSoon`) until every live peer holds it down: half a period on average (a period at most) until the
- * first neighbour's probe, + P until that probe ends and the member is suspected, + the suspicion (min: the
- * ~`targetConnections` neighbours all probe it and confirm; max: none do), + log_{fanout+1}(N) + 1 gossip rounds.
- * `expectedMs` with confirmations, `boundMs` without. At the defaults: 100 peers 4.5 s / 11 s, 1,000 peers 5.7 s /
- * 15.2 s.
+ * Time (ms) from a process crash on a live host until every live peer holds it down. Its connections close, so each
+ * neighbour probes it in its next period (`Swim.probeSoon`), by dialling it, and the host refuses the dial (nothing
+ * listens on its port any more): the neighbour suspects it at once, for at most `refusedSuspicionMs`
+ * (`Swim.refused`). Half a period on average (a period at most) until the first neighbour's probe, + that
+ * suspicion (or the regular one, when shorter), + log_{fanout+1}(N) + 1 gossip rounds. A host that goes silent
+ * (nothing refuses, nothing closes) takes {@link detectionBoundMs}.
  */
 export function crashDropMs(config: SwimConfig, n: number): { expectedMs: number; boundMs: number } {
   const { minMs, maxMs } = suspicionBounds(config, n)
   const spreadMs = spreadTimeMs(config, n)
   const p = config.probeIntervalMs
-  return { expectedMs: Math.round(p / 2 + p + minMs + spreadMs), boundMs: Math.round(2 * p + maxMs + spreadMs) }
+  return {
+    expectedMs: Math.round(p / 2 + Math.min(minMs, config.refusedSuspicionMs) + spreadMs),
+    boundMs: Math.round(p + Math.min(maxMs, config.refusedSuspicionMs) + spreadMs),
+  }
 }
 
 /** memberlist's `DefaultLANConfig` as it ships (period 1 s, suspicion 4 log10 N periods up to 6x), for comparison. */
 export const MEMBERLIST_LAN_CONFIG: Readonly<SwimConfig> = Object.freeze({
   ...DEFAULT_SWIM_CONFIG,
-  probeIntervalMs: 1_000,
+  probeIntervalMs: 2_000,
   probeTimeoutMs: 500,
   suspicionMult: 4,
   suspicionMaxMult: 6,

@@ -48,7 +48,15 @@ export class Suspicion {
   confirm(from: string): boolean {
     if (this.confirmations >= this.#k || this.#accusers.has(from)) return false
     this.#accusers.add(from)
-    this.#deadline = this.startedAt + suspicionTimeoutMs(this.confirmations, this.#k, this.#minMs, this.#maxMs)
+    const timeout = suspicionTimeoutMs(this.confirmations, this.#k, this.#minMs, this.#maxMs)
+    this.#deadline = Math.min(this.#deadline, this.startedAt + timeout) // a capped deadline stays
+    return true
+  }
+
+  /** Moves the deadline to `deadline` if that is earlier (strong evidence, a refused dial); true when it moved. */
+  cap(deadline: number): boolean {
+    if (deadline >= this.#deadline) return false
+    this.#deadline = deadline
     return true
   }
 

@@ -246,6 +246,23 @@ export class Swim {
     if (id !== this.id && this.#soon.size < MAX_PROBE_SOON) this.#soon.add(id)
   }
 
+  /**
+   * The host's dial to `id` was refused (every address answered that nothing listens there: its process is gone while
+   * its host is up, the common crash). Stronger evidence than a probe gone unanswered, so `id` is suspected now, and
+   * the suspicion runs at most `refusedSuspicionMs` here (other peers keep their own, usually shortened the same way
+   * by their own refused dials), still time for a live member with a stale address to hear it and refute. A dial that
+   * timed out is not this: a partition, a dead host or a lost packet go through the probe and the full suspicion.
+   */
+  refused(id: string, now: number): void {
+    this.#now = now
+    const e = this.#table.get(id)
+    if (id === this.id || e === undefined || e.state === 'down') return
+    if (e.state !== 'suspect') this.#apply({ type: 'suspect', id, incarnation: e.incarnation, from: this.id }, false)
+    if (e.suspicion?.cap(now + this.config.refusedSuspicionMs) === true) {
+      this.#timer(e.suspicion.deadline, { kind: 'suspicion', id: e.id, incarnation: e.incarnation })
+    }
+  }
+
   /** Announces new metadata (a higher incarnation, so it overrides everywhere). */
   setMeta(meta: MemberMeta, now: number): void {
     this.#now = now

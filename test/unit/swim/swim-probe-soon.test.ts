@@ -6,29 +6,13 @@
  */
 import { describe, expect, it } from 'vitest'
 import { decodeSwimMessage } from '../../../src/membership/swim/codec.js'
-import { simMeta } from '../../../src/membership/swim/simulation.js'
-import { Swim } from '../../../src/membership/swim/swim.js'
+import type { Swim } from '../../../src/membership/swim/swim.js'
+import { swimPeerHolding } from '../../helpers/swim-peer.js'
 
 const MEMBERS = ['b', 'c', 'd', 'e', 'f', 'g', 'h']
 
 /** A peer holding MEMBERS, reachable unless in `unreachable`, its start effects drained. */
-function peer(unreachable: ReadonlySet<string> = new Set()): Swim {
-  let x = 0.123
-  const a = new Swim({
-    id: 'a',
-    meta: simMeta(1),
-    random: () => (x = (x * 9301 + 0.49297) % 1),
-    reachable: (id) => !unreachable.has(id),
-  })
-  a.start(0)
-  a.restore(
-    MEMBERS.map((id, i) => ({ type: 'alive' as const, id, incarnation: 0, meta: simMeta(i + 2) })),
-    0,
-  )
-  a.clearBroadcasts()
-  a.drain()
-  return a
-}
+const peer = (unreachable: ReadonlySet<string> = new Set()): Swim => swimPeerHolding(MEMBERS, unreachable)
 
 /** Fires one probe period at `now` and returns whom this peer pinged. */
 function period(a: Swim, now: number): string[] {
@@ -42,13 +26,13 @@ function period(a: Swim, now: number): string[] {
 describe('SWIM probeSoon', () => {
   it('probes the member next period, ahead of the round-robin order, then resumes the order', () => {
     const plain = peer()
-    const order = [1, 2, 3].map((i) => period(plain, i * 1_000)).flat()
+    const order = [1, 2, 3].flatMap((i) => period(plain, i * 1_000))
     const last = MEMBERS.find((m) => !order.includes(m))!
     const a = peer()
     a.probeSoon(last)
     expect(period(a, 1_000)).toEqual([last])
     // the round-robin goes on where it was (the early probe took no one's turn away)
-    expect([2, 3, 4].map((i) => period(a, i * 1_000)).flat()).toEqual(order)
+    expect([2, 3, 4].flatMap((i) => period(a, i * 1_000))).toEqual(order)
   })
 
   it('probes several such members one per period, oldest first, each once', () => {
