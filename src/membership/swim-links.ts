@@ -301,45 +301,30 @@ export class SwimLinks {
     dial?: DialState,
   ): Promise<TransportStream> {
     const { transport } = this.#init
-    if (!transport.isConnected(to)) await this.#dial(to, dial)
-    else if (use && this.#probeConnections.has(to)) this.#useProbeConnection(to)
+    if (!transport.isConnected(to)) {
+      const addresses = this.#init.addressesOf(to)
+      if (addresses.length === 0) {
+        if (dial !== undefined) dial.failed = true
+        throw new Error(`no address known for ${to}`)
+      }
+      this.traffic.dials++
+      if (dial !== undefined) dial.dialling = true
+      try {
+        await transport.dial(addresses)
+      } catch (err) {
+        if (dial !== undefined) dial.failed = true
+        if (err instanceof DialRefusedError && this.#running) this.#init.onRefused?.(to)
+        throw err
+      } finally {
+        if (dial !== undefined) dial.dialling = false
+      }
+      this.#useProbeConnection(to)
+      while (this.#probeConnections.size > this.#maxProbe) {
+        this.traffic.evictions++
+        this.#closeProbeConnection(this.#probeConnections.keys().next().value as string)
+      }
+    } else if (use && this.#probeConnections.has(to)) this.#useProbeConnection(to)
     return transport.openStream(to, protocol, { maxMessageBytes })
-  }
-
-  /** Dials `to` for SWIM: the connection made is a probe connection (evicting the oldest beyond the cap). */
-  async #dial(to: string, dial?: DialState): Promise<void> {
-    const addresses = this.#init.addressesOf(to)
-    if (addresses.length === 0) {
-      if (dial !== undefined) dial.failed = true
-      throw new Error(`no address known for ${to}`)
-    }
-    this.traffic.dials++
-    if (dial !== undefined) dial.dialling = true
-    try {
-      await this.#init.transport.dial(addresses)
-    } catch (err) {
-      if (dial !== undefined) dial.failed = true
-      if (err instanceof DialRefusedError && this.#running) this.#init.onRefused?.(to)
-      throw err
-    } finally {
-      if (dial !== undefined) dial.dialling = false
-    }
-    this.#useProbeConnection(to)
-    while (this.#probeConnections.size > this.#maxProbe) {
-      this.traffic.evictions++
-      this.#closeProbeConnection(this.#probeConnections.keys().next().value as string)
-    }
-  }
-
-  /**
-   * Dials `peerId` now, without a message, unless connected: its connection just closed without a release, and a
-   * refused dial ({@link SwimLinksInit.onRefused}) tells of a crashed process at once rather than at this peer's
-   * next probe period (up to one period later). A connection made is a probe connection, released once idle; any
-   * other failure is left to the probe.
-   */
-  redial(peerId: string): void {
-    if (!this.#running || this.#init.transport.isConnected(peerId)) return
-    this.#dial(peerId).catch((err: Error) => this.#init.logger.debug(`swim: redial of ${peerId}: ${err.message}`))
   }
 
   /** Marks a probe connection used now (most recently used last). */

@@ -186,10 +186,8 @@ export class SwimMembership extends TypedEventEmitter<MembershipEvents> implemen
     this.#hungUp.delete(id)
     if (hungUp !== undefined && now - hungUp <= LET_GO_MS) return
     if (letGo !== undefined && now - letGo <= LET_GO_MS) return // released: a prober closing its idle connection
-    // a crash closes its connections at once: probe it next period, not when the round-robin reaches it, and dial it
-    // now, so a crashed process's refusal (`onRefused`) is known before that
+    // a crash closes its connections at once: probe it next period, not when the round-robin reaches it
     this.#markLost(id, now)
-    if (this.#lost.get(id) === now) this.#links.redial(id)
   }
   /**
    * Makes `id`, if it is a live member this peer holds no connection to, a lost one: probed (by dialling) in the next

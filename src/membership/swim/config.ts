@@ -60,8 +60,8 @@ export interface SwimConfig {
 /**
  * Defaults: twice memberlist's LAN period (2 s) with its probe timeout (500 ms) and a shorter suspicion, `log10 N`
  * periods (4 s at 100 peers, 2 s up to 10) growing to 4x that without confirmations. A crashed process is dropped
- * everywhere within 5 s at 100 peers (3 s expected; the bound the heartbeat membership gave; {@link crashDropMs})
- * because its neighbours' dials to it are refused (`refusedSuspicionMs`, 2 s); a host gone silent within
+ * everywhere within 5 s at 100 peers (the bound the heartbeat membership gave; {@link crashDropMs}) because its
+ * neighbours' dials to it are refused (`refusedSuspicionMs`, 2 s); a host gone silent within
  * {@link detectionBoundMs} (10 s expected at 100). Until session 12 the period was 500 ms, until session 14 1 s:
  * each halving of the probes cut the idle CPU of the 100-peer fleet by a fifth or more (session 14: 0.45 % of a core
  * per peer at 1 s, 0.35 % at 2 s) and, at 2 s, loaded peers got twice the time to refute: 100 peers formed 13 s
@@ -178,20 +178,19 @@ export function detectionBoundMs(
 }
 
 /**
- * Time (ms) from a process crash on a live host until every live peer holds it down. Its connections close, and
- * each neighbour dials it at once (`SwimLinks.redial`; and probes it in its next period, `Swim.probeSoon`): the host
- * refuses the dial (nothing listens on its port any more), so the neighbour suspects it at once, for at most
- * `refusedSuspicionMs` (`Swim.refused`). `expectedMs`: that suspicion (or the regular one with confirmations, when
- * shorter) + log_{fanout+1}(N) + 1 gossip rounds; `boundMs` adds a period (the refusal seen only by the next
- * period's probe) and takes the unconfirmed suspicion. A host that goes silent (nothing refuses, nothing closes)
- * takes {@link detectionBoundMs}.
+ * Time (ms) from a process crash on a live host until every live peer holds it down. Its connections close, so each
+ * neighbour probes it in its next period (`Swim.probeSoon`), by dialling it, and the host refuses the dial (nothing
+ * listens on its port any more): the neighbour suspects it at once, for at most `refusedSuspicionMs`
+ * (`Swim.refused`). Half a period on average (a period at most) until the first neighbour's probe, + that
+ * suspicion (or the regular one, when shorter), + log_{fanout+1}(N) + 1 gossip rounds. A host that goes silent
+ * (nothing refuses, nothing closes) takes {@link detectionBoundMs}.
  */
 export function crashDropMs(config: SwimConfig, n: number): { expectedMs: number; boundMs: number } {
   const { minMs, maxMs } = suspicionBounds(config, n)
   const spreadMs = spreadTimeMs(config, n)
   const p = config.probeIntervalMs
   return {
-    expectedMs: Math.round(Math.min(minMs, config.refusedSuspicionMs) + spreadMs),
+    expectedMs: Math.round(p / 2 + Math.min(minMs, config.refusedSuspicionMs) + spreadMs),
     boundMs: Math.round(p + Math.min(maxMs, config.refusedSuspicionMs) + spreadMs),
   }
 }
