@@ -64,8 +64,8 @@ export interface SwimConfig {
  * neighbours' dials to it are refused (`refusedSuspicionMs`, 2 s); a host gone silent within
  * {@link detectionBoundMs} (10 s expected at 100). Until session 12 the period was 500 ms, until session 14 1 s:
  * each halving of the probes cut the idle CPU of the 100-peer fleet by a fifth or more (session 14: 0.45 % of a core
- * per peer at 1 s, 0.35 % at 2 s) and, at 2 s, loaded peers got twice the time to refute: 100 peers formed 13 s
- * after the last start instead of 33 s, with 2,277 suspicions and 23 false downs instead of 8,874 and 630
+ * per peer at 1 s, 0.35-0.45 % at 2 s) and, at 2 s, loaded peers got twice the time to refute: 100 peers formed 8-35 s
+ * after the last start in 4 runs (33 s at 1 s), with 2,277-5,982 suspicions and 14-186 false downs (8,874 and 630)
  * (bench/RESULTS.md "Fleet: 100 real peers").
  */
 export const DEFAULT_SWIM_CONFIG: Readonly<SwimConfig> = Object.freeze({
