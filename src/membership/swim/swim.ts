@@ -119,7 +119,7 @@ const REMINDERS_PER_TABLE = 8
 const INTRODUCTION_INTERVAL_PERIODS = 4
 /** Most unknown members remembered as rumoured about (see `Swim.#askAboutUnknown`); the memory is cleared beyond. */
 const MAX_RUMOURED = 1_024
-/** Probe periods a member may stay unknown after the first rumour about it before its sender is asked (10 s). */
+/** Probe periods a member may stay unknown after the first rumour about it before its sender is asked (20 s at 2 s). */
 const RUMOUR_GRACE_PERIODS = 10
 /** Most members held for {@link Swim.probeSoon} (a peer that loses every connection at once probes them all anyway). */
 const MAX_PROBE_SOON = 64
