@@ -314,7 +314,7 @@ class Libp2pTransport extends TypedEventEmitter<TransportEvents> implements Tran
  * Whether a libp2p dial error comes down to connection refusals only: `ECONNREFUSED` from the TCP socket, reached
  * through `cause` chains, and for an `AggregateError` (one error per address tried) in every one of them.
  */
-export function refusedEverywhere(err: unknown, depth = 0): boolean {
+function refusedEverywhere(err: unknown, depth = 0): boolean {
   if (err === null || typeof err !== 'object' || depth > 8) return false
   if ((err as { code?: unknown }).code === 'ECONNREFUSED') return true
   const errors = (err as { errors?: unknown }).errors
