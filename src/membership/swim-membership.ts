@@ -43,9 +43,9 @@ import { SwimLinks, type SwimTraffic } from './swim-links.js'
  * it in the 100-peer fleet. Every peer explores, so a given member is still explored by someone about once per period;
  * small meshes (where a far member may have no connection to this side of a partition at all) explore often, large ones
  * mostly rely on the suspicions spread by the peers that lost a connection to it, and on wide push-pulls, which dial
- * random members anyway: one whose dial fails is probed next period (`#markLost`). A push-pull that dials counts as
- * an exploration (the period restarts), so where wide push-pulls come more often than explorations (at 100 members:
- * every 90 s against 156 s) a peer dials only for those.
+ * random members anyway: one whose dial fails is probed next period (`#markLost`). A push-pull that dials a live
+ * member counts as an exploration (the period restarts, `#perform`), so where wide push-pulls come more often than
+ * explorations (at 100 members: every 90 s against 156 s) a peer dials only for those.
  */
 const EXPLORE_MIN_MS = 5_000
 const EXPLORE_MAX_MS = 300_000
