@@ -5,11 +5,15 @@
 import { simMeta } from '../../src/membership/swim/simulation.js'
 import { Swim } from '../../src/membership/swim/swim.js'
 
-/** Peer `a` holding `members`, reachable unless in `unreachable`; `x0` seeds its random source. */
+/**
+ * Peer `a` holding `members`, reachable unless in `unreachable`, connected unless in `disconnected`; `x0` seeds its
+ * random source.
+ */
 export function swimPeerHolding(
   members: readonly string[],
   unreachable: ReadonlySet<string> = new Set(),
   x0 = 0.123,
+  disconnected: ReadonlySet<string> = new Set(),
 ): Swim {
   let x = x0
   const a = new Swim({
@@ -17,6 +21,7 @@ export function swimPeerHolding(
     meta: simMeta(1),
     random: () => (x = (x * 9301 + 0.49297) % 1),
     reachable: (id) => !unreachable.has(id),
+    connected: (id) => !disconnected.has(id),
   })
   a.start(0)
   a.restore(

@@ -11,8 +11,9 @@
  *   incarnation (its refutation) arrives first; a peer that hears itself suspected or declared down refutes;
  * - updates ride on every outgoing message (and a gossip round every `gossipIntervalMs` while any are queued), each
  *   sent at most `retransmitMult * ceil(log10(N + 1))` times by each peer;
- * - a push-pull of the whole table with one random member every `pushPullIntervalMs` (scaled with N; below 32
- *   members every `localPushPullIntervalMs`, with a connected member between the wide ones), and a
+ * - a push-pull of the whole table with one random member every `pushPullIntervalMs` (scaled with N), every
+ *   `localPushPullIntervalMs` with a connected member between the wide ones while the table is active (below 32
+ *   members: it changed lately; from 32: a member new to it appeared lately, as while a mesh forms), and a
  *   reconnect ping to one random failed member every `probeIntervalMs * 4`, so views converge after a partition;
  *   the pair a reconnect revives exchanges its live members at once, and a member alive in a received table but held
  *   down or suspect here is told so at once (`#remindAccused`), so a healed partition converges in a few round trips
@@ -45,6 +46,7 @@ import {
 import {
   expectedConfirmations,
   localPushPullIntervalMs,
+  PUSH_PULL_FULL_SIZE,
   pushPullIntervalMs,
   retransmitLimit,
   type SwimConfig,
@@ -103,14 +105,23 @@ type Pending =
 
 const RECONNECT_PERIODS = 4
 /**
+ * Probe periods after this peer declared a member down during which gossip rounds may still pick it, while this
+ * peer holds a connection to it (memberlist's `GossipToTheDeadTime`, 30 s on a LAN; 30 s at the 2 s period): a
+ * member held down falsely (a slow peer, while a mesh forms) keeps hearing rumours, so it does not miss a join
+ * that spreads while it is out of everyone's fanout, and hears that it is down, so it refutes sooner. A crashed
+ * member has no connection left and gets nothing.
+ */
+const GOSSIP_TO_THE_DEAD_PERIODS = 15
+/**
  * A stall longer than the current probe timeout divided by this raises the local health ({@link Swim.noteStall}): a
  * probe's round trip waits on both peers' event loops, each maybe twice, so the timeout should outlast about four
  * stalls.
  */
 const STALL_TIMEOUT_FRACTION = 4
 /**
- * Local push-pull periods (`localPushPullIntervalMs`) after this peer's table last changed during which push-pulls
- * keep the local rate; a quiet table runs only the wide ones (`pushPullIntervalMs`).
+ * Local push-pull periods (`localPushPullIntervalMs`) after this peer's table last changed (from 32 members: after a
+ * member new to it appeared) during which push-pulls keep the local rate; a quiet table runs only the wide ones
+ * (`pushPullIntervalMs`).
  */
 const ACTIVE_PUSH_PULL_PERIODS = 6
 /** Members accused here but alive in a received table that are told so at once, per table (`#remindAccused`). */
@@ -134,6 +145,7 @@ export interface PushPullCounts {
   join: number
   reply: number
   revived: number
+  refuted: number
   unknown: number
   rumour: number
   local: number
@@ -150,7 +162,16 @@ export class Swim {
   /** This peer's id. */
   readonly id: string
   /** Push-pulls this peer started or answered, by reason. */
-  readonly pushPulls: PushPullCounts = { join: 0, reply: 0, revived: 0, unknown: 0, rumour: 0, local: 0, wide: 0 }
+  readonly pushPulls: PushPullCounts = {
+    join: 0,
+    reply: 0,
+    revived: 0,
+    refuted: 0,
+    unknown: 0,
+    rumour: 0,
+    local: 0,
+    wide: 0,
+  }
   /** The settings in use. */
   readonly config: SwimConfig
   readonly #random: () => number
@@ -175,6 +196,10 @@ export class Swim {
   #introducedAt = -Infinity
   #hasTable = false
   #staleAccusation = false
+  /** Whether the message being handled said that this peer is down at its current incarnation (refuted now). */
+  #heldDown = false
+  /** When this peer last asked for a table because it had been held down ({@link Swim.#repairAfterDown}). */
+  #repairedAt = Number.NEGATIVE_INFINITY
   #revived = new Map<string, number>()
   readonly #reachable: (id: string) => boolean
   readonly #connected: (id: string) => boolean
@@ -191,6 +216,8 @@ export class Swim {
   #stallNotedAt = Number.NEGATIVE_INFINITY
   /** When this peer's table last changed (a member up, suspected, down or updated). */
   #tableChangedAt = Number.NEGATIVE_INFINITY
+  /** When a member new to this peer's table last appeared (a join, or one this peer had not heard of). */
+  #joinSeenAt = Number.NEGATIVE_INFINITY
   /** The probe of the current period (its verdict is due when the next period starts), if one was sent. */
   #probing: number | undefined
   /** Whether a gossip timer is pending (one is armed only while the broadcast queue holds something). */
@@ -401,6 +428,7 @@ export class Swim {
       return
     }
     this.#staleAccusation = false
+    this.#heldDown = false
     // A `down` heard from a peer we held down until lately (the other side of a healed partition) is probably its
     // stale view of our side: it counts as a suspicion, which the accused refutes, not as a verdict.
     const doubtDowns = msg.kind === 'push-pull' || this.#lately(from)
@@ -460,6 +488,32 @@ export class Swim {
     if (msg.kind === 'push-pull') this.#remindAccused(msg.updates)
     else if (senderWasDown && this.#table.get(from)?.state === 'alive')
       this.#pushPull(from, false, false, true, 'revived')
+    else if (this.#heldDown) this.#repairAfterDown(from)
+  }
+
+  /**
+   * Someone held this peer down (it refuted just now): while it was down in their tables, their gossip rounds left it
+   * out (apart from {@link GOSSIP_TO_THE_DEAD_PERIODS}), so it may have missed rumours, a join above all, that no
+   * later gossip repeats; the periodic push-pull would repair that only after `pushPullIntervalMs` scaled (90 s at
+   * 100 members; seen in the 100-peer fleet: one peer, suspected twice while the last processes started, never learnt
+   * of a member that joined meanwhile). A push-pull with the sender (alive: it just spoke) brings its table and
+   * gives it the refutation. At most once per {@link INTRODUCTION_INTERVAL_PERIODS} probe periods.
+   */
+  #repairAfterDown(from: string): void {
+    if (this.#leaving || this.#now - this.#repairedAt < INTRODUCTION_INTERVAL_PERIODS * this.config.probeIntervalMs)
+      return
+    this.#repairedAt = this.#now
+    this.#pushPull(from, false, false, false, 'refuted')
+  }
+
+  /** Whether a gossip round may pick `m`: a member not down, or held down lately and still connected. */
+  #gossipTarget(m: MemberEntry): boolean {
+    if (m.state !== 'down') return this.#reachable(m.id)
+    return (
+      !m.left &&
+      this.#now - m.changedAt < GOSSIP_TO_THE_DEAD_PERIODS * this.config.probeIntervalMs &&
+      this.#connected(m.id)
+    )
   }
 
   /**
@@ -584,7 +638,7 @@ export class Swim {
       case 'gossip':
         this.#gossipArmed = false
         if (this.#queue.size === 0) break
-        for (const e of this.#table.sample(c.gossipFanout, (m) => m.state !== 'down' && this.#reachable(m.id))) {
+        for (const e of this.#table.sample(c.gossipFanout, (m) => this.#gossipTarget(m))) {
           this.#send(e.id, { kind: 'gossip', updates: [] })
           if (this.#queue.size === 0) break
         }
@@ -721,6 +775,7 @@ export class Swim {
         suspicion: undefined,
       }
       this.#table.add(entry)
+      this.#joinSeenAt = this.#now
       this.#event('up', entry)
       this.#enqueue(u)
       return
@@ -771,8 +826,10 @@ export class Swim {
 
   #applyDown(u: AccuseUpdate): void {
     if (u.id === this.id) {
-      if (!this.#leaving && u.incarnation >= this.#incarnation) this.#refute(u.incarnation)
-      else if (u.from !== this.id) this.#staleAccusation = true
+      if (!this.#leaving && u.incarnation >= this.#incarnation) {
+        this.#refute(u.incarnation)
+        this.#heldDown = true
+      } else if (u.from !== this.id) this.#staleAccusation = true
       return
     }
     const e = this.#table.get(u.id)
@@ -927,6 +984,7 @@ export class Swim {
     this.#effects.events.push({ type, member: snapshotOf(e), at: this.#now })
     this.#tableChangedAt = this.#now
     // a quiet peer's next push-pull may be a wide period away: bring it within a local one
+    if (!this.#active(this.#now)) return
     const local = localPushPullIntervalMs(this.config, this.size)
     if (this.#nextPushPullAt > this.#now + local) {
       this.#nextPushPullAt = this.#now + Math.floor(this.#random() * local)
@@ -940,9 +998,18 @@ export class Swim {
    * ways), else the wide one (a quiet table has nothing to repair; below 32 members the two differ).
    */
   #pushPullPeriod(now: number): number {
-    const local = localPushPullIntervalMs(this.config, this.size)
-    return now - this.#tableChangedAt < ACTIVE_PUSH_PULL_PERIODS * local
-      ? local
+    return this.#active(now)
+      ? localPushPullIntervalMs(this.config, this.size)
       : pushPullIntervalMs(this.config, this.size)
+  }
+
+  /**
+   * Whether push-pulls run at the local rate: the table changed (below 32 members), or a member new to it appeared
+   * (from 32 on), within the last {@link ACTIVE_PUSH_PULL_PERIODS} local periods.
+   */
+  #active(now: number): boolean {
+    const n = this.size
+    const since = n < PUSH_PULL_FULL_SIZE ? this.#tableChangedAt : this.#joinSeenAt
+    return now - since < ACTIVE_PUSH_PULL_PERIODS * localPushPullIntervalMs(this.config, n)
   }
 }

@@ -151,11 +151,14 @@ function stats(): HostStats {
     heapUsed: mem.heapUsed,
     ...procIo(),
     t: mono(),
-    eventLoopDelay: {
-      p50Ms: loopDelay.percentile(50) / 1e6,
-      p99Ms: loopDelay.percentile(99) / 1e6,
-      maxMs: loopDelay.max / 1e6,
-    },
+    eventLoopDelay:
+      loopDelay.count === 0
+        ? { p50Ms: 0, p99Ms: 0, maxMs: 0 }
+        : {
+            p50Ms: loopDelay.percentile(50) / 1e6,
+            p99Ms: loopDelay.percentile(99) / 1e6,
+            maxMs: loopDelay.max / 1e6,
+          },
     peers,
   }
   loopDelay.reset()
@@ -269,6 +272,10 @@ async function handle(req: HostRequest): Promise<unknown> {
       return null
     case 'stats':
       return stats()
+    case 'loopDelay':
+      if (req.on) loopDelay.enable()
+      else loopDelay.disable()
+      return null
     case 'stopPeer':
       await peer(req.peer).mesh.stop()
       return null

@@ -137,6 +137,11 @@ export class PeerHost {
     await this.request({ cmd: 'track', ...what })
   }
 
+  /** Turns the event-loop delay monitor on or off (protocol.ts `loopDelay`). */
+  async loopDelay(on: boolean): Promise<void> {
+    await this.request({ cmd: 'loopDelay', on })
+  }
+
   /** CPU, memory, I/O and per-peer traffic readings. */
   stats(): Promise<HostStats> {
     return this.request<HostStats>({ cmd: 'stats' })

@@ -213,6 +213,31 @@ describe('SWIM simulation', () => {
     expect(active / quiet).toBeGreaterThan((wide / local) * 0.6)
   })
 
+  it('from 32 members a join brings the unscaled push-pull period for a while; a failure does not', () => {
+    // 60 members: the wide period is 60 s, the local one 30 s. A peer that missed a join (held down by others while
+    // it spread) learns it within a local period instead of a wide one; failures, which never stop in a large mesh,
+    // keep the wide rate.
+    const { sim, ids } = setup(60, 0)
+    const streamBytes = () => ids.reduce((sum, id) => sum + (sim.crashed(id) ? 0 : sim.traffic(id).streamBytes), 0)
+    const perWindow = (act: () => void): number => {
+      act()
+      const b0 = streamBytes()
+      sim.runFor(180_000)
+      return streamBytes() - b0
+    }
+    sim.runFor(240_000)
+    const quiet = perWindow(() => {})
+    const afterCrash = perWindow(() => sim.crash('peer-7'))
+    const afterJoin = perWindow(() => sim.add('newcomer', simMeta(999), ['peer-17']))
+    const ratio = localPushPullIntervalMs(DEFAULT_SWIM_CONFIG, 60) / pushPullIntervalMs(DEFAULT_SWIM_CONFIG, 60)
+    console.log(
+      `push-pull bytes per 3 min, 60 peers: quiet ${quiet}, after a crash ${afterCrash}, after a join ${afterJoin}`,
+    )
+    expect(ratio).toBe(0.5)
+    expect(afterCrash / quiet).toBeLessThan(1.3)
+    expect(afterJoin / quiet).toBeGreaterThan(1.5)
+  })
+
   it('a metadata change (weight, tags, readiness) reaches every member as an update', () => {
     const { sim, ids, log } = setup(120, 0.01)
     sim.runFor(3_000)
