@@ -39,6 +39,7 @@ import { type Clock, systemClock } from '../clock.js'
 import type { Membership } from '../membership/membership.js'
 import { createHashRing, type HashRing } from '../ring/hash-ring.js'
 import { clampWeight } from '../ring/weight.js'
+import { DialRefusedError } from '../transport/errors.js'
 import { DEFAULT_MIN_PART_WEIGHT, MAX_SYNC_PARTS, type SyncPart } from './parts.js'
 
 /**
@@ -88,7 +89,7 @@ export interface JoinSyncInit extends JoinSyncOptions {
   heartbeatMs: number
   /** Virtual nodes of the placement ring. Default: the ring's default. */
   vnodes?: number
-  /** Connects to a member (no-op if connected); rejects if it cannot. */
+  /** Connects to a member (no-op if connected); rejects if it cannot, with `DialRefusedError` when nothing listens. */
   connect(peerId: string): Promise<void>
   /** This peer's document state vector now (the slices of one plan are all cut against the one taken at planning). */
   stateVector(): Uint8Array
@@ -423,7 +424,7 @@ class JoinSyncImpl implements JoinSync {
         try {
           await this.#init.connect(peerId)
         } catch (err) {
-          if (isRefused(err)) refused++
+          if (err instanceof DialRefusedError) refused++
           throw err
         }
         const t1 = this.#clock.now()
@@ -455,13 +456,4 @@ class JoinSyncImpl implements JoinSync {
     }
     return false
   }
-}
-
-/** Whether a dial failed because nothing listens at the address (`ECONNREFUSED` anywhere in the cause chain). */
-function isRefused(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    if ((e as Error & { code?: unknown }).code === 'ECONNREFUSED' || e.message.includes('ECONNREFUSED')) return true
-    if (e instanceof AggregateError && e.errors.some(isRefused)) return true
-  }
-  return false
 }

@@ -312,8 +312,7 @@ class Libp2pTransport extends TypedEventEmitter<TransportEvents> implements Tran
 
 /**
  * Whether a libp2p dial error comes down to connection refusals only: `ECONNREFUSED` from the TCP socket, reached
- * through `cause` chains, and for an `AggregateError` (one error per address tried) in every one of them. (join-sync's
- * `isRefused` still walks the causes itself, with "any address" semantics; see the session 14 note.)
+ * through `cause` chains, and for an `AggregateError` (one error per address tried) in every one of them.
  */
 function refusedEverywhere(err: unknown, depth = 0): boolean {
   if (err === null || typeof err !== 'object' || depth > 8) return false

@@ -9,6 +9,7 @@ import { createMeshRing } from '../../src/ring/mesh-ring.js'
 import { MAX_MEMBER_WEIGHT, MIN_MEMBER_WEIGHT } from '../../src/ring/weight.js'
 import { createJoinSync, PROBE_PARTS } from '../../src/sync/join-sync.js'
 import { documentWeight, encodeUpdatePart, type SyncPart } from '../../src/sync/parts.js'
+import { DialRefusedError } from '../../src/transport/errors.js'
 import { seededRandom, testSeed } from '../helpers/cluster.js'
 import { waitFor } from '../helpers/wait-for.js'
 
@@ -274,11 +275,8 @@ describe('join sync (ring-served first state)', () => {
       heartbeatMs: 40,
       connect: async (peerId) => {
         dials.set(peerId, (dials.get(peerId) ?? 0) + 1)
-        // As libp2p words it, the errno in the message of the error's cause.
-        if (peerId === 'm2')
-          throw new Error(`dial ${peerId} failed`, {
-            cause: new Error('connection error 127.0.0.1:40093: connect ECONNREFUSED 127.0.0.1:40093'),
-          })
+        // As the transport seam reports it (libp2p's ECONNREFUSED at every address, or a stopped simulated peer).
+        if (peerId === 'm2') throw new DialRefusedError(`dial ${peerId} refused: connect ECONNREFUSED 127.0.0.1:40093`)
       },
       stateVector: () => Y.encodeStateVector(target),
       fetchPart: async (_peerId, part, sv) => encodeUpdatePart(source, sv, part, { minPartWeight: 1 }),
