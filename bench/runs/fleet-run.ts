@@ -265,8 +265,9 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
           `refutations ${count(s, 'membership.incarnation') - count(before, 'membership.incarnation')}, highest health score ${health}, ` +
           `SWIM dials ${((count(s, 'membership.dials') - count(before, 'membership.dials')) / secs / s.peers.length).toFixed(2)}/peer/s, ` +
           `evictions ${((count(s, 'membership.evictions') - count(before, 'membership.evictions')) / secs / s.peers.length).toFixed(2)}/peer/s, ` +
-          `push-pulls since start (rumour/unknown/local+wide) ${count(s, 'membership.pushPulls.rumour')}/` +
-          `${count(s, 'membership.pushPulls.unknown')}/` +
+          `push-pulls since start (refuted/revived/rumour/unknown/local+wide) ` +
+          `${count(s, 'membership.pushPulls.refuted')}/${count(s, 'membership.pushPulls.revived')}/` +
+          `${count(s, 'membership.pushPulls.rumour')}/${count(s, 'membership.pushPulls.unknown')}/` +
           `${count(s, 'membership.pushPulls.local') + count(s, 'membership.pushPulls.wide')}, ` +
           `connections/peer ${(s.peers.reduce((a, p) => a + p.connections, 0) / s.peers.length).toFixed(1)}`,
       )

@@ -196,7 +196,7 @@ export class Swim {
   #introducedAt = -Infinity
   #hasTable = false
   #staleAccusation = false
-  /** Whether the message being handled said that this peer is down at its current incarnation (refuted now). */
+  /** Whether the message being handled said that this peer is down (at any incarnation: someone holds it down). */
   #heldDown = false
   /** When this peer last asked for a table because it had been held down ({@link Swim.#repairAfterDown}). */
   #repairedAt = Number.NEGATIVE_INFINITY
@@ -492,7 +492,9 @@ export class Swim {
   }
 
   /**
-   * Someone held this peer down (it refuted just now): while it was down in their tables, their gossip rounds left it
+   * Someone holds this peer down (it refuted just now, or earlier: the usual case is a suspicion refuted too late to
+   * stop the verdict, so the `down` names an incarnation already out-voted): while it was down in their tables, their
+   * gossip rounds left it
    * out (apart from {@link GOSSIP_TO_THE_DEAD_PERIODS}), so it may have missed rumours, a join above all, that no
    * later gossip repeats; the periodic push-pull would repair that only after `pushPullIntervalMs` scaled (90 s at
    * 100 members; seen in the 100-peer fleet: one peer, suspected twice while the last processes started, never learnt
@@ -826,10 +828,10 @@ export class Swim {
 
   #applyDown(u: AccuseUpdate): void {
     if (u.id === this.id) {
-      if (!this.#leaving && u.incarnation >= this.#incarnation) {
-        this.#refute(u.incarnation)
-        this.#heldDown = true
-      } else if (u.from !== this.id) this.#staleAccusation = true
+      if (!this.#leaving && u.incarnation >= this.#incarnation) this.#refute(u.incarnation)
+      else if (u.from !== this.id) this.#staleAccusation = true
+      // held down by someone, whether refuted now or before (a suspicion refuted too late to stop the verdict)
+      if (!this.#leaving && u.from !== this.id) this.#heldDown = true
       return
     }
     const e = this.#table.get(u.id)

@@ -48,7 +48,7 @@ function withBDown(at: number, disconnected: ReadonlySet<string> = new Set()): S
 }
 
 describe('SWIM: a member held down', () => {
-  it('refutes a down about itself and asks the sender for its table, once per few periods', () => {
+  it('refutes a down about itself and asks the sender for its table, at most once per few periods', () => {
     const a = swimPeerHolding(MEMBERS, new Set(), 0.321)
     a.handleMessage('c', downOfA('d'), 1_000)
     expect(pushPullsTo(a)).toEqual(['c'])
@@ -59,8 +59,14 @@ describe('SWIM: a member held down', () => {
     })
     a.handleMessage('b', again, 1_000 + a.config.probeIntervalMs)
     expect(pushPullsTo(a)).toEqual([])
-    // a stale accusation (an incarnation already refuted) asks nothing
+    // held down at an incarnation already refuted (a suspicion refuted too late): asks too, once the limit allows
     a.handleMessage('b', downOfA('d'), 1_000 + 10 * a.config.probeIntervalMs)
+    expect(pushPullsTo(a)).toEqual(['b'])
+  })
+
+  it('its own departure heard back asks nothing', () => {
+    const a = swimPeerHolding(MEMBERS, new Set(), 0.321)
+    a.handleMessage('c', downOfA('a'), 1_000)
     expect(pushPullsTo(a)).toEqual([])
   })
 
