@@ -124,6 +124,13 @@ const STALL_TIMEOUT_FRACTION = 4
  * (`pushPullIntervalMs`).
  */
 const ACTIVE_PUSH_PULL_PERIODS = 6
+/**
+ * The same from 32 members, where only joins make a table active: two local periods (60 s) give a peer that missed a
+ * join two push-pulls of its own and about as many from others, which repair it (100-peer fleet: full membership
+ * 28-31 s after the last start, against 60 s and more without); six kept 100 idle peers exchanging tables for three
+ * minutes after the mesh formed (1.5 KiB/s per peer, three times the idle traffic).
+ */
+const ACTIVE_JOIN_PUSH_PULL_PERIODS = 2
 /** Members accused here but alive in a received table that are told so at once, per table (`#remindAccused`). */
 const REMINDERS_PER_TABLE = 8
 /** A sender this peer does not know is asked for its table (a push-pull) at most once per this many probe periods. */
@@ -1006,12 +1013,14 @@ export class Swim {
   }
 
   /**
-   * Whether push-pulls run at the local rate: the table changed (below 32 members), or a member new to it appeared
-   * (from 32 on), within the last {@link ACTIVE_PUSH_PULL_PERIODS} local periods.
+   * Whether push-pulls run at the local rate: the table changed within the last {@link ACTIVE_PUSH_PULL_PERIODS} local
+   * periods (below 32 members), or a member new to it appeared within the last
+   * {@link ACTIVE_JOIN_PUSH_PULL_PERIODS} (from 32 on).
    */
   #active(now: number): boolean {
     const n = this.size
-    const since = n < PUSH_PULL_FULL_SIZE ? this.#tableChangedAt : this.#joinSeenAt
-    return now - since < ACTIVE_PUSH_PULL_PERIODS * localPushPullIntervalMs(this.config, n)
+    const local = localPushPullIntervalMs(this.config, n)
+    if (n < PUSH_PULL_FULL_SIZE) return now - this.#tableChangedAt < ACTIVE_PUSH_PULL_PERIODS * local
+    return now - this.#joinSeenAt < ACTIVE_JOIN_PUSH_PULL_PERIODS * local
   }
 }
