@@ -1,7 +1,7 @@
 /**
  * Discovery for the SWIM membership: keeps this peer in the connection graph that gossip, catch-up and SWIM's probes
- * run over. Guarantees, checked once per {@link DISCOVERY_MS} ({@link SETTLED_DISCOVERY_MS} while settled: the target held
- * and members known):
+ * run over. Guarantees, checked once per {@link DISCOVERY_MS} ({@link SETTLED_DISCOVERY_MS} while settled: the target
+ * held and members known):
  * - live members are dialled (random order, at most 8 a round) until `targetConnections` connections are held that
  *   were not opened only for a probe (a probe connection discovery wants is kept instead of dialled again);
  * - while this peer holds no connection at all, its seed addresses (bootstrap, remembered) are re-dialled with

@@ -501,12 +501,11 @@ export class Swim {
   /**
    * Someone holds this peer down (it refuted just now, or earlier: the usual case is a suspicion refuted too late to
    * stop the verdict, so the `down` names an incarnation already out-voted): while it was down in their tables, their
-   * gossip rounds left it
-   * out (apart from {@link GOSSIP_TO_THE_DEAD_PERIODS}), so it may have missed rumours, a join above all, that no
-   * later gossip repeats; the periodic push-pull would repair that only after `pushPullIntervalMs` scaled (90 s at
-   * 100 members; seen in the 100-peer fleet: one peer, suspected twice while the last processes started, never learnt
-   * of a member that joined meanwhile). A push-pull with the sender (alive: it just spoke) brings its table and
-   * gives it the refutation. At most once per {@link INTRODUCTION_INTERVAL_PERIODS} probe periods.
+   * gossip rounds left it out (apart from {@link GOSSIP_TO_THE_DEAD_PERIODS}), so it may have missed rumours, a join
+   * above all, that no later gossip repeats; the periodic push-pull would repair that only after `pushPullIntervalMs`
+   * scaled (90 s at 100 members; seen in the 100-peer fleet: one peer, suspected twice while the last processes
+   * started, never learnt of a member that joined meanwhile). A push-pull with the sender (alive: it just spoke)
+   * brings its table and gives it the refutation. At most once per {@link INTRODUCTION_INTERVAL_PERIODS} periods.
    */
   #repairAfterDown(from: string): void {
     if (this.#leaving || this.#now - this.#repairedAt < INTRODUCTION_INTERVAL_PERIODS * this.config.probeIntervalMs)
