@@ -8,7 +8,8 @@
  * `--crash-timeout=30` (s); `--seed=1`; `--swim={...}` SWIM settings (JSON, e.g. `{"probeIntervalMs":1000}`);
  * `--quick` (10 and 20 peers, 5 s idle, 20 writes). A fleet that does not form by the deadline is reported with what formed and measured idle as it is; propagation and the crash are skipped.
  *
- * Writes the section `fleet` of bench/RESULTS.md, `bench/data/fleet.json` and `bench/fleet-cpu.svg`.
+ * Writes the section `fleet` of bench/RESULTS.md (replaced whole: notes about runs go below `<!-- fleet:end -->`),
+ * `bench/data/fleet.json` and `bench/fleet-cpu.svg`.
  *
  * @module
  */
