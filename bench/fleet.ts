@@ -63,6 +63,7 @@ function table(all: FleetRows[]): Table {
       'idle false suspicions/peer/s (downs)',
       'propagation p50/p95/p99 (ms)',
       'all peers p99',
+      'CPU per write (all peers)',
       'missed',
       'crash: all dropped',
       'load 1m',
@@ -83,6 +84,7 @@ function table(all: FleetRows[]): Table {
         Number.isNaN(r.idleSuspectsPerSec) ? 'n/a' : `${fmt(r.idleSuspectsPerSec, 3)} (${r.idleDowns})`,
         `${fmt(r.delivery.p50, 1)} / ${fmt(r.delivery.p95, 1)} / ${fmt(r.delivery.p99, 1)}`,
         fmt(r.perWrite.p99, 1),
+        Number.isNaN(r.cpuPerWriteMs ?? Number.NaN) ? 'n/a' : `${fmt(r.cpuPerWriteMs, 0)} ms`,
         String(r.missed),
         r.crashed === 0
           ? 'n/a'

@@ -74,6 +74,11 @@ export interface FleetResult {
   /** Propagation per (write, receiver) and per write (until the last receiver), ms. */
   delivery: Summary
   perWrite: Summary
+  /**
+   * CPU time of every host over the propagation phase, per write, ms (every peer's share: receive, verify, apply,
+   * forward, gossipsub's IHAVE; includes what idles meanwhile).
+   */
+  cpuPerWriteMs: number
   missed: number
   /** Time from SIGKILL of one host until every survivor dropped all its peers, ms, and how many were killed. */
   crashDropMs: number
@@ -194,6 +199,7 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
     formDowns: Number.NaN,
     delivery: summarize([]),
     perWrite: summarize([]),
+    cpuPerWriteMs: Number.NaN,
     missed: 0,
     crashDropMs: Number.NaN,
     crashed: 0,
@@ -286,6 +292,7 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
       await Promise.all(hosts.map((h) => h.watch(true)))
       const delivery: number[] = []
       const perWrite: number[] = []
+      const w0 = await snapshot(hosts)
       const addressOf = hosts.flatMap((h) => h.peers.map((p) => ({ host: h, index: p.index })))
       for (let w = 0; w < init.writes; w++) {
         const writer = addressOf[Math.floor(rand() * addressOf.length)]!
@@ -315,10 +322,13 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
       for (const h of hosts) h.changes.length = 0
       result.delivery = summarize(delivery)
       result.perWrite = summarize(perWrite)
+      const w1 = await snapshot(hosts)
+      result.cpuPerWriteMs = w1.reduce((a, s, i) => a + s.cpuUs - w0[i]!.cpuUs, 0) / 1000 / init.writes
       init.log(
         `propagation over ${init.writes} writes: p50 ${result.delivery.p50.toFixed(1)} p95 ` +
           `${result.delivery.p95.toFixed(1)} p99 ${result.delivery.p99.toFixed(1)} ms per delivery; all peers p99 ` +
-          `${result.perWrite.p99.toFixed(1)} ms; missed ${result.missed}`,
+          `${result.perWrite.p99.toFixed(1)} ms; missed ${result.missed}; CPU per write (all peers) ` +
+          `${result.cpuPerWriteMs.toFixed(0)} ms`,
       )
     }
 
