@@ -63,7 +63,7 @@ function table(all: FleetRows[]): Table {
       'idle false suspicions/peer/s (downs)',
       'propagation p50/p95/p99 (ms)',
       'all peers p99',
-      'CPU per write (all peers)',
+      'CPU per write (all peers, above idle)',
       'missed',
       'crash: all dropped',
       'load 1m',

@@ -47,7 +47,22 @@ process.setMaxListeners(0)
 
 const at = () => performance.timeOrigin + performance.now()
 const mono = () => Number(process.hrtime.bigint() / 1000n) / 1000
+/** `change` events waiting for the end of this event-loop turn (sent as one `changes` message; protocol.ts). */
+let changes: Array<Extract<HostMessage, { event: 'change' }>> = []
+const flushChanges = () => {
+  if (changes.length === 0) return
+  const batch = changes
+  changes = []
+  if (process.connected) process.send?.({ event: 'changes', changes: batch })
+}
+/** Sends a message to the parent; `change` events wait for the turn's end, anything else goes after them at once. */
 const send = (msg: HostMessage) => {
+  if ('event' in msg && msg.event === 'change') {
+    if (changes.length === 0) setImmediate(flushChanges)
+    changes.push(msg)
+    return
+  }
+  flushChanges()
   if (process.connected) process.send?.(msg)
 }
 

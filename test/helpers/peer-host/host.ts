@@ -15,8 +15,8 @@ import type { Command, HostMessage, HostStats, PeerInit, PeerRequest, StartedPee
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url))
 
-/** An event a host sent. */
-export type HostEvent = Extract<HostMessage, { event: string }>
+/** An event a host sent (a `changes` batch arrives as its `change` events, in order). */
+export type HostEvent = Exclude<Extract<HostMessage, { event: string }>, { event: 'changes' }>
 /** A `change` event (a watch callback fired in the host). */
 export type HostChange = Extract<HostEvent, { event: 'change' }>
 /** An `ack` event (a `writeLoop` set resolved). */
@@ -77,9 +77,11 @@ export class PeerHost {
     })
     child.on('message', (m: HostMessage) => {
       if ('event' in m) {
-        if (m.event === 'change') this.changes.push(m)
-        else if (m.event === 'ack') this.acks.push(m)
-        for (const l of this.#listeners) l(m)
+        for (const e of m.event === 'changes' ? m.changes : [m]) {
+          if (e.event === 'change') this.changes.push(e)
+          else if (e.event === 'ack') this.acks.push(e)
+          for (const l of this.#listeners) l(e)
+        }
         return
       }
       const w = this.#pending.get(m.id)
