@@ -123,6 +123,11 @@ async function snapshot(hosts: PeerHost[]): Promise<HostStats[]> {
   return Promise.all(hosts.map((h) => h.stats()))
 }
 
+/** CPU time (µs) all hosts spent between two snapshots of the same hosts. */
+function cpuUsBetween(before: HostStats[], after: HostStats[]): number {
+  return after.reduce((a, s, i) => a + s.cpuUs - before[i]!.cpuUs, 0)
+}
+
 function sumPeers(stats: HostStats[], f: (p: HostStats['peers'][number]) => number): number {
   return stats.reduce((a, s) => a + s.peers.reduce((b, p) => b + f(p), 0), 0)
 }
@@ -244,7 +249,7 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
     const s1 = await snapshot(hosts)
     await Promise.all(hosts.map((h) => h.loopDelay(true)))
     const secs = (s1[0]!.t - s0[0]!.t) / 1000
-    const cpuUs = s1.reduce((a, s, i) => a + s.cpuUs - s0[i]!.cpuUs, 0)
+    const cpuUs = cpuUsBetween(s0, s1)
     result.idleCpuPct = (cpuUs / 1e6 / secs / n) * 100
     const msgs = (s: HostStats[]) => sumPeers(s, (p) => p.traffic.topicIn + p.traffic.streamIn)
     const bytes = (s: HostStats[]) => sumPeers(s, (p) => p.traffic.topicBytesIn + p.traffic.streamBytesIn)
@@ -325,7 +330,7 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
       const w1 = await snapshot(hosts)
       // what the peers would have spent idle over the same time (the idle window's rate) is not the writes' cost
       const idleMs = (result.idleCpuPct / 100) * n * (w1[0]!.t - w0[0]!.t)
-      const cpuMs = w1.reduce((a, s, i) => a + s.cpuUs - w0[i]!.cpuUs, 0) / 1000
+      const cpuMs = cpuUsBetween(w0, w1) / 1000
       result.cpuPerWriteMs = (cpuMs - idleMs) / init.writes
       init.log(
         `propagation over ${init.writes} writes: p50 ${result.delivery.p50.toFixed(1)} p95 ` +

@@ -1001,9 +1001,9 @@ export class Swim {
   }
 
   /**
-   * Period to the next push-pull: the local one while the table changed within the last
-   * {@link ACTIVE_PUSH_PULL_PERIODS} local periods (a missed update is repaired within seconds: push-pulls merge both
-   * ways), else the wide one (a quiet table has nothing to repair; below 32 members the two differ).
+   * Period to the next push-pull: the local one while the table is active ({@link Swim.#active}: a missed update is
+   * repaired within a local period, push-pulls merge both ways), else the wide one (a quiet table has nothing to
+   * repair).
    */
   #pushPullPeriod(now: number): number {
     return this.#active(now)
