@@ -90,7 +90,7 @@ function table(all: FleetRows[]): Table {
           ? 'n/a'
           : Number.isNaN(r.crashDropMs)
             ? `${r.crashNotDropped} still listed ${r.crashed} dead`
-            : `${fmt(r.crashDropMs / 1000, 1)} s (${r.crashed} killed)`,
+            : `${fmt(r.crashDropMs / 1000, 1)} s (half by ${fmt(r.crashDropP50Ms / 1000, 1)} s; ${r.crashed} killed)`,
         `${r.load[0].toFixed(1)} -> ${r.load[1].toFixed(1)}`,
       ]),
     ),
@@ -179,7 +179,7 @@ async function main(): Promise<void> {
       'inflated by other load than wall-clock latencies are. Messages are counted at the transport seam (topic',
       'messages validated + stream frames read); socket reads are `/proc/<pid>/io` rchar (incl. gossipsub duplicates',
       'and control). Propagation: closed-loop writes on random peers, time from the writer to each watch callback;',
-      `missed = not seen within ${deliveryS} s. Crash: SIGKILL of the lone peer, time until every survivor dropped it.`,
+      `missed = not seen within ${deliveryS} s. Crash: SIGKILL of the lone peer, time until every survivor dropped it (and until half of them had).`,
       "Loop delay: the worst process's event-loop delay p99 in the settle window before the idle one (how long ready work waited for a CPU); the monitor's 20 ms timer costs a process ~0.2 % of a core, so it is off during the idle window.",
       'Full membership: from the first spawn until every peer listed all others; the processes start one after another',
       '(a rollout, each bootstrapping from 2 peers of earlier processes), so the time after the last one started is given too.',

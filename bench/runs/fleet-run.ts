@@ -15,7 +15,7 @@ import { type HostEvent, type PeerHost, spawnHost, stopHosts } from '../../test/
 import type { HostMeshOptions, HostStats, PeerInit } from '../../test/helpers/peer-host/protocol.js'
 import { onCleanup } from '../lib/cleanup.js'
 import { nowMs } from '../lib/clock.js'
-import { type Summary, summarize } from '../lib/stats.js'
+import { percentile, type Summary, summarize } from '../lib/stats.js'
 import { seededRandom } from '../peers/cluster.js'
 
 /** Options of {@link runFleet}. */
@@ -82,6 +82,8 @@ export interface FleetResult {
   missed: number
   /** Time from SIGKILL of one host until every survivor dropped all its peers, ms, and how many were killed. */
   crashDropMs: number
+  /** Half of the survivors had dropped the crashed peers this long after the SIGKILL, ms (the spread shows whether detection or dissemination was slow). */
+  crashDropP50Ms: number
   crashed: number
   /** Survivors that had not dropped the crashed peers at the deadline. */
   crashNotDropped: number
@@ -97,16 +99,22 @@ function collect(
   kind: 'members' | 'gone',
   want: number,
   timeoutMs: number,
-): { done: Promise<number[]>; seen: () => number } {
+): { done: Promise<number[]>; seen: () => number; hostOf: number[]; peerOf: number[] } {
   const times: number[] = []
+  /** The index (in `hosts`) of the host each entry of `times` came from. */
+  const hostOf: number[] = []
+  /** The peer (index in its host) each entry of `times` came from. */
+  const peerOf: number[] = []
   let finish: Waiter['resolve'] = () => {}
   const all = new Promise<number>((resolve) => {
     finish = resolve
   })
-  const offs = hosts.map((h) =>
+  const offs = hosts.map((h, i) =>
     h.on((e: HostEvent) => {
       if (e.event !== kind) return
       times.push(e.t)
+      hostOf.push(i)
+      peerOf.push(e.peer)
       if (times.length >= want) finish(0)
     }),
   )
@@ -116,7 +124,7 @@ function collect(
     for (const off of offs) off()
     return times
   })
-  return { done, seen: () => times.length }
+  return { done, seen: () => times.length, hostOf, peerOf }
 }
 
 async function snapshot(hosts: PeerHost[]): Promise<HostStats[]> {
@@ -207,6 +215,7 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
     cpuPerWriteMs: Number.NaN,
     missed: 0,
     crashDropMs: Number.NaN,
+    crashDropP50Ms: Number.NaN,
     crashed: 0,
     crashNotDropped: 0,
     load: [loadBefore, Number.NaN],
@@ -351,16 +360,35 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
       // a survivor already without them reported at once: discard those (they never saw the victim)
       const tKill = nowMs()
       await victim.kill()
-      const times = (await gone.done).filter((t) => t >= tKill)
+      const all = await gone.done
+      const times = all.filter((t) => t >= tKill)
+      // the last drop in each process: one late process (a stalled event loop) or stragglers everywhere (dissemination)
+      const lastByHost = new Map<number, number>()
+      all.forEach((t, i) => {
+        if (t >= tKill) lastByHost.set(gone.hostOf[i]!, Math.max(lastByHost.get(gone.hostOf[i]!) ?? 0, t - tKill))
+      })
+      const slowest = all
+        .map((t, i) => ({ t: t - tKill, at: `${gone.hostOf[i]}.${gone.peerOf[i]}` }))
+        .sort((a, b) => b.t - a.t)
+        .slice(0, 3)
       result.crashed = ids.length
       result.crashNotDropped = want - times.length
       if (times.length >= want) result.crashDropMs = Math.max(...times) - tKill
+      if (times.length > 0)
+        result.crashDropP50Ms =
+          percentile(
+            [...times].sort((a, b) => a - b),
+            50,
+          ) - tKill
       hosts = survivors
       init.log(
         `crash of ${ids.length} peers: ` +
           (Number.isNaN(result.crashDropMs)
             ? `${result.crashNotDropped} survivors still listed them after ${init.crashTimeoutMs} ms`
-            : `every survivor dropped them ${result.crashDropMs.toFixed(0)} ms after the SIGKILL`),
+            : `every survivor dropped them ${result.crashDropMs.toFixed(0)} ms after the SIGKILL (half of them by ` +
+              `${result.crashDropP50Ms.toFixed(0)} ms; last in each process: ` +
+              `${[...lastByHost.values()].map((t) => t.toFixed(0)).join(', ')} ms; slowest process.peer: ` +
+              `${slowest.map((x) => `${x.at} ${x.t.toFixed(0)}`).join(', ')} ms)`),
       )
     }
   } finally {
