@@ -125,3 +125,14 @@ export function findStructIndex(structs: ReadonlyArray<Y.AbstractStruct>, clock:
   }
   return lo
 }
+
+/**
+ * Whether transaction `tr` changed the document's content: it inserted structs or deleted something (the condition
+ * under which Yjs emits `update`). Lets a listener on `afterTransaction` see changes without listening to `update`,
+ * which makes Yjs encode every transaction's update.
+ */
+export function changedContent(tr: Y.Transaction): boolean {
+  if (tr.deleteSet.clients.size > 0) return true
+  for (const [client, after] of tr.afterState) if ((tr.beforeState.get(client) ?? 0) !== after) return true
+  return false
+}

@@ -23,6 +23,7 @@ import { createKvStore, type KvStore, type WriteMeta, type WriteOp } from '../co
 import { createNamespace, type Namespace } from '../config/namespace.js'
 import { createWatchHub, type WatchHub } from '../config/watch.js'
 import { createWriteBatcher } from '../config/write-batcher.js'
+import { changedContent } from '../config/yjs-elements.js'
 import { createHybridLogicalClock } from '../doc/hlc.js'
 import { createIngest, type Ingest } from '../doc/ingest.js'
 import { channelLimits, MAX_GOSSIP_MESSAGE_BYTES } from '../doc/limits.js'
@@ -371,8 +372,12 @@ async function wireParts(
     // with a writer set only writers are pulled from: a peer that may not write is reached by nobody's anti-entropy
     mayBackOff: () => security.policy.current() === undefined || security.policy.mayWrite(transport.peerId),
   })
-  // every change of the document (local write or applied remote update) keeps anti-entropy at its base period
-  doc.on('update', () => pulls.noteActivity())
+  // every change of the document (local write or applied remote update) keeps anti-entropy at its base period; on
+  // `afterTransaction`, not `update`: a listener to `update` makes Yjs encode every remote transaction's update,
+  // which nothing else needs on a peer without a data dir (the gossip channel listens only while writing locally)
+  doc.on('afterTransaction', (tr: Y.Transaction) => {
+    if (changedContent(tr)) pulls.noteActivity()
+  })
   ingest.addEventListener('gap', (evt) => void pulls.requestPull(evt.detail))
   /** One pull round from every connected member: `syncNow`, and how versions fetch writes they lack. */
   const pullAll = async (): Promise<void> => {

@@ -133,20 +133,23 @@ export const applyInspected = (
   let held: Pending | null = store.pendingStructs
   store.pendingStructs = null
   try {
-    let sv = Y.encodeStateVector(doc)
     // trimming costs a re-encode; skip it when no struct starts below the document's state (the gossip case)
     const overlaps = info.ranges.some((r) => r.clock < Y.getState(store, r.client))
-    Y.applyUpdate(doc, overlaps ? Y.diffUpdate(update, sv) : update, origin)
+    // the state before: to trim an overlapping update, and to see progress when a stash may be released (encoding it
+    // walks every client of the document, so the common case, a gossip update and nothing parked, skips it)
+    let sv: Uint8Array | undefined = overlaps || held !== null ? Y.encodeStateVector(doc) : undefined
+    Y.applyUpdate(doc, sv !== undefined && overlaps ? Y.diffUpdate(update, sv) : update, origin)
     for (let round = 1; ; round++) {
       const fresh: Pending | null = store.pendingStructs
       store.pendingStructs = null
       const hadStash = held !== null
       held = mergePending([held, fresh].filter((p): p is Pending => p !== null))
-      const before = sv
-      sv = Y.encodeStateVector(doc)
       // Only progress can make pending structs applicable; and without an earlier stash, Yjs already resolved every
       // dependency inside the update in round 1.
-      if (held === null || sameBytes(before, sv) || (round === 1 && !hadStash) || round > MAX_APPLY_ROUNDS) break
+      if (held === null || (round === 1 && !hadStash) || round > MAX_APPLY_ROUNDS) break
+      const before = sv
+      sv = Y.encodeStateVector(doc)
+      if (before !== undefined && sameBytes(before, sv)) break
       const retry: Pending = held
       held = null
       // Parked structs from many updates are released together: check them as one update, or drop them (a catch-up
