@@ -131,19 +131,34 @@ export function pushPullIntervalMs(config: SwimConfig, n: number): number {
   return config.pushPullIntervalMs * mult
 }
 
+/** From this mesh size the join-window push-pull period grows with N (see {@link localPushPullIntervalMs}). */
+const JOIN_PUSH_PULL_SCALE_SIZE = 1_000
+/** The join-window push-pull period is at least `pushPullIntervalMs` divided by this (10 s at the default 30 s). */
+const JOIN_PUSH_PULL_DIVISOR = 3
+
 /**
  * Period (ms) of push-pulls at mesh size `n` while this peer's table is active, most of them with a member this peer
  * is connected to. Below 32 members: the wide period ({@link pushPullIntervalMs}) times `max(n, 6) / 32` (30 s at
  * 32, 5.6 s at up to 6), active while the table changed lately, so the bytes a peer spends on full-state exchange
  * per second stay flat in N while a small mesh repairs a missed update (dissemination sends each only
- * `retransmitLimit` times: about e^-4 of the members miss one) within seconds. From 32 members: the unscaled
- * `pushPullIntervalMs` (30 s; the wide period is 90 s at 100), active only while members join (a member new to the
- * table appeared within the last two such periods): a mesh forming or growing repairs a missed join within a local
- * period, while a large mesh whose failures never stop (1 % of 10,000 crashing) stays at the wide rate. With the
- * wide period alone, one peer of the 100-peer fleet still missed a member 60 s after the last start in 3 of 4 runs.
+ * `retransmitLimit` times: about e^-4 of the members miss one) within seconds. From 32 members: active only while
+ * members join (a member new to the table appeared within the last two such periods), every
+ * `pushPullIntervalMs / 3` (10 s) up to 333 members and `pushPullIntervalMs * n / 1000` beyond (30 s at 1,000), at
+ * most the wide period (300 s at 10,000): the join window's bytes per peer per second stay flat from 333 members
+ * (about 2 x 68 B x 1,000 / 30 s, 4.5 KB/s), while a forming or growing mesh repairs a missed join within 10 s up
+ * to a few hundred members; a large mesh whose failures never stop (1 % of 10,000 crashing) stays at the wide rate.
+ * The 100-peer fleet formed 16-36 s after the last start at a 30 s join-window period (full membership waited on a
+ * push-pull; with the wide 90 s period alone, one peer still missed a member 60 s after the last start in 3 of 4
+ * runs).
  */
 export function localPushPullIntervalMs(config: SwimConfig, n: number): number {
-  if (n >= PUSH_PULL_FULL_SIZE) return config.pushPullIntervalMs
+  if (n >= PUSH_PULL_FULL_SIZE) {
+    const joinMs = Math.max(
+      Math.round(config.pushPullIntervalMs / JOIN_PUSH_PULL_DIVISOR),
+      Math.round((config.pushPullIntervalMs * n) / JOIN_PUSH_PULL_SCALE_SIZE),
+    )
+    return Math.min(pushPullIntervalMs(config, n), joinMs)
+  }
   return Math.round((config.pushPullIntervalMs * Math.max(n, PUSH_PULL_MIN_SIZE)) / PUSH_PULL_FULL_SIZE)
 }
 

@@ -125,10 +125,10 @@ const STALL_TIMEOUT_FRACTION = 4
  */
 const ACTIVE_PUSH_PULL_PERIODS = 6
 /**
- * The same from 32 members, where only joins make a table active: two local periods (60 s) give a peer that missed a
- * join two push-pulls of its own and about as many from others, which repair it (100-peer fleet: full membership
- * 16-36 s after the last start, where 3 of 4 runs without had a peer still missing a member 60 s after it); six
- * would keep a settled mesh exchanging tables every 30 s for three minutes after its last join.
+ * The same from 32 members, where only joins make a table active: two local periods (20 s at 100 members) give a peer
+ * that missed a join two push-pulls of its own and about as many from others, which repair it; a settled mesh is back
+ * at the wide rate 20 s after the last member it learnt (session 15: six periods kept it exchanging tables for three
+ * minutes after its last join).
  */
 const ACTIVE_JOIN_PUSH_PULL_PERIODS = 2
 /** Members accused here but alive in a received table that are told so at once, per table (`#remindAccused`). */
