@@ -243,16 +243,17 @@ export class Swim {
    * connections all lead to peers holding many (the late starters of a fleet, next to the early ones) receives about
    * `retransmitLimit * its connections / their connections` copies of an update instead of `retransmitLimit`. In the
    * 100-peer fleet, one survivor in about two crashes missed every copy of the `down` (12 connections, the fewest in
-   * the fleet, where the median peer held 19 and the most 57) and dropped the crashed member only when its own suspicion ran out, 5-11 s after the crash while
-   * the other 98 had it within 3.3 s. A crash is rare and each peer sends its verdicts once per round: about
-   * `2 x connections` messages per peer per crash. At most {@link MAX_VERDICTS} held (the queue spreads the rest).
-   * Only by peers whose own dial to the member was refused ({@link Swim.refused}: nothing listens at its address, the
-   * process is gone), which after a crash are all its neighbours (their connections to it closed, so they probed it at
-   * once), whether they declared the verdict or heard it: the neighbours' neighbours are nearly every peer of a
-   * connection graph of diameter 3. A verdict from a timeout (a partition, a silent host, a stale rumour after a heal)
-   * spreads by the queue alone, so an accused member that is alive still refutes it in time: flooding every verdict
-   * held about 1,700 live members down for a while after the simulated 1,000-peer heal of a 10 % partition (0
-   * without), flooding those of the judge and of peers that heard them from it, 850.
+   * the fleet, where the median peer held 19 and the most 57) and dropped the crashed member only when its own
+   * suspicion ran out, 5-11 s after the crash while the other 98 had it within 3.3 s. A crash is rare and each peer
+   * sends its verdicts once per round: at most `connections` messages per flooding peer per crash. At most
+   * {@link MAX_VERDICTS} held (the queue spreads the rest). Only by peers whose own dial to the member was refused
+   * ({@link Swim.refused}: nothing listens at its address, the process is gone), which after a crash are all its
+   * neighbours (their connections to it closed, so they probed it at once), whether they declared the verdict or
+   * heard it: the neighbours' neighbours are nearly every peer of a connection graph of diameter 3. A verdict from a
+   * timeout (a partition, a silent host, a stale rumour after a heal) spreads by the queue alone, so an accused member
+   * that is alive still refutes it in time: flooding every verdict held about 1,700 live members down for a while
+   * after the simulated 1,000-peer heal of a 10 % partition (0 without), flooding those of the judge and of peers that
+   * heard them from it, 850.
    */
   #verdicts: Uint8Array[] = []
   /** Members whose dial by this peer was refused ({@link Swim.refused}) -> their incarnation then (see `#verdicts`). */
