@@ -15,7 +15,7 @@ import { type HostEvent, type PeerHost, spawnHost, stopHosts } from '../../test/
 import type { HostMeshOptions, HostStats, PeerInit } from '../../test/helpers/peer-host/protocol.js'
 import { onCleanup } from '../lib/cleanup.js'
 import { nowMs } from '../lib/clock.js'
-import { percentile, type Summary, summarize } from '../lib/stats.js'
+import { type Summary, summarize } from '../lib/stats.js'
 import { seededRandom } from '../peers/cluster.js'
 
 /** Options of {@link runFleet}. */
@@ -93,18 +93,21 @@ export interface FleetResult {
 
 type Waiter = { resolve: (t: number) => void }
 
+/** One peer's report: when (the host's monotonic clock, ms), from which host (index in `hosts`) and peer. */
+interface Report {
+  t: number
+  host: number
+  peer: number
+}
+
 /** Collects one kind of per-peer event from every host until `want` peers reported, or the deadline. */
 function collect(
   hosts: PeerHost[],
   kind: 'members' | 'gone',
   want: number,
   timeoutMs: number,
-): { done: Promise<number[]>; seen: () => number; hostOf: number[]; peerOf: number[] } {
-  const times: number[] = []
-  /** The index (in `hosts`) of the host each entry of `times` came from. */
-  const hostOf: number[] = []
-  /** The peer (index in its host) each entry of `times` came from. */
-  const peerOf: number[] = []
+): { done: Promise<Report[]>; seen: () => number } {
+  const reports: Report[] = []
   let finish: Waiter['resolve'] = () => {}
   const all = new Promise<number>((resolve) => {
     finish = resolve
@@ -112,19 +115,17 @@ function collect(
   const offs = hosts.map((h, i) =>
     h.on((e: HostEvent) => {
       if (e.event !== kind) return
-      times.push(e.t)
-      hostOf.push(i)
-      peerOf.push(e.peer)
-      if (times.length >= want) finish(0)
+      reports.push({ t: e.t, host: i, peer: e.peer })
+      if (reports.length >= want) finish(0)
     }),
   )
   const timer = setTimeout(() => finish(0), timeoutMs)
   const done = all.then(() => {
     clearTimeout(timer)
     for (const off of offs) off()
-    return times
+    return reports
   })
-  return { done, seen: () => times.length, hostOf, peerOf }
+  return { done, seen: () => reports.length }
 }
 
 async function snapshot(hosts: PeerHost[]): Promise<HostStats[]> {
@@ -230,7 +231,7 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
     // (c) formation: every peer reports once it sees all N-1 others
     const form = collect(hosts, 'members', n, init.formTimeoutMs)
     await Promise.all(hosts.map((h) => h.track({ count: n - 1 })))
-    const formTimes = await form.done
+    const formTimes = (await form.done).map((r) => r.t)
     result.formed = formTimes.length
     const afterForm = await snapshot(hosts)
     result.minMembers = Math.min(...afterForm.flatMap((s) => s.peers.map((p) => p.members)))
@@ -360,26 +361,20 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
       // a survivor already without them reported at once: discard those (they never saw the victim)
       const tKill = nowMs()
       await victim.kill()
-      const all = await gone.done
-      const times = all.filter((t) => t >= tKill)
+      // ms after the SIGKILL, slowest first
+      const drops = (await gone.done)
+        .filter((r) => r.t >= tKill)
+        .map((r) => ({ ...r, t: r.t - tKill }))
+        .sort((a, b) => b.t - a.t)
       // the last drop in each process: one late process (a stalled event loop) or stragglers everywhere (dissemination)
       const lastByHost = new Map<number, number>()
-      all.forEach((t, i) => {
-        if (t >= tKill) lastByHost.set(gone.hostOf[i]!, Math.max(lastByHost.get(gone.hostOf[i]!) ?? 0, t - tKill))
-      })
-      const slowest = all
-        .map((t, i) => ({ t: t - tKill, at: `${gone.hostOf[i]}.${gone.peerOf[i]}` }))
-        .sort((a, b) => b.t - a.t)
-        .slice(0, 3)
+      for (const d of drops) if (!lastByHost.has(d.host)) lastByHost.set(d.host, d.t)
+      const slowest = drops.slice(0, 3)
+      const spread = summarize(drops.map((d) => d.t))
       result.crashed = ids.length
-      result.crashNotDropped = want - times.length
-      if (times.length >= want) result.crashDropMs = Math.max(...times) - tKill
-      if (times.length > 0)
-        result.crashDropP50Ms =
-          percentile(
-            [...times].sort((a, b) => a - b),
-            50,
-          ) - tKill
+      result.crashNotDropped = want - drops.length
+      if (drops.length >= want) result.crashDropMs = spread.max
+      if (drops.length > 0) result.crashDropP50Ms = spread.p50
       hosts = survivors
       init.log(
         `crash of ${ids.length} peers: ` +
@@ -387,8 +382,11 @@ export async function runFleet(init: FleetInit): Promise<FleetResult> {
             ? `${result.crashNotDropped} survivors still listed them after ${init.crashTimeoutMs} ms`
             : `every survivor dropped them ${result.crashDropMs.toFixed(0)} ms after the SIGKILL (half of them by ` +
               `${result.crashDropP50Ms.toFixed(0)} ms; last in each process: ` +
-              `${[...lastByHost.values()].map((t) => t.toFixed(0)).join(', ')} ms; slowest process.peer: ` +
-              `${slowest.map((x) => `${x.at} ${x.t.toFixed(0)}`).join(', ')} ms)`),
+              `${[...lastByHost]
+                .sort((a, b) => a[0] - b[0])
+                .map(([, t]) => t.toFixed(0))
+                .join(', ')} ms; slowest process.peer: ` +
+              `${slowest.map((d) => `${d.host}.${d.peer} ${d.t.toFixed(0)}`).join(', ')} ms)`),
       )
     }
   } finally {
