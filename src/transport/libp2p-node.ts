@@ -140,10 +140,11 @@ export async function createNode(init: NodeInit): Promise<MeshNode> {
         // IDONTWANT (gossipsub v1.2) only for messages of 16 KiB and more, not gossipsub's 512 B. On receiving a message
         // a peer tells each mesh peer it has it; that saves a copy only when the note arrives before the mesh peer
         // forwards, which a config write's wave (every peer forwards within a millisecond of receiving) almost never
-        // allows. A write from a fleet of 100 writers carries the writer's state vector (about 700 B), so every peer
-        // sent 2-3 such notes per write: one process of 30 peers, 700 B writes, received RPCs per write per peer
-        // 6.1-6.6 with the notes and 3.2-3.5 without, copies of the write itself the same (3.1-3.5), CPU per write
-        // per peer 2.8-3.2 ms against 2.2-2.7 ms. Large values, where the bytes outweigh a frame, still get them.
+        // allows. A write carries the writer's state vector (about 6 bytes per writer), so where many peers write it
+        // passes 512 B, and every peer sent 2-3 such notes per write: one process of 30 peers, 700 B writes,
+        // received RPCs per write per peer 6.1-6.6 with the notes and 3.2-3.5 without, copies of the write itself the
+        // same (3.1-3.5), CPU per write per peer 2.8-3.2 ms against 2.2-2.7 ms. Large values, where the bytes outweigh
+        // a frame, still get them.
         idontwantMinDataSize: IDONTWANT_MIN_BYTES,
         // Gossipsub's IP-colocation penalty ((peers on one IP - 10)^2 x -5) graylists every peer once more than ~14
         // share an address, which is normal for a config mesh (many services per host, NAT, Kubernetes): with 15
