@@ -823,7 +823,8 @@ export class Swim {
     const metaChanged = !sameMeta(e.meta, u.meta)
     this.#table.setState(e, 'alive')
     // a refutation outdates a refused dial (a stale address): that evidence no longer counts
-    if ((this.#refusedDial.get(e.id) ?? u.incarnation) < u.incarnation) this.#refusedDial.delete(e.id)
+    const refusedAt = this.#refusedDial.get(e.id)
+    if (refusedAt !== undefined && refusedAt < u.incarnation) this.#refusedDial.delete(e.id)
     e.incarnation = u.incarnation
     e.meta = u.meta
     e.suspicion = undefined
